@@ -1,0 +1,138 @@
+-- 0001_init: users and tokens, concepts (the id reservation), drafts, versions, files,
+-- test runs, events, chat and the job queue. Timestamps are ISO 8601 UTC text with Z;
+-- job scheduling columns are unix seconds so they compare as integers.
+
+CREATE TABLE users (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL,
+  email       TEXT NOT NULL UNIQUE,
+  orcid       TEXT,
+  affiliation TEXT,
+  github_user TEXT,
+  external_id TEXT UNIQUE,
+  role        TEXT NOT NULL CHECK (role IN ('uploader', 'reviewer', 'admin')),
+  disabled    INTEGER NOT NULL DEFAULT 0,
+  created_at  TEXT NOT NULL
+);
+
+CREATE TABLE tokens (
+  id            INTEGER PRIMARY KEY,
+  user_id       INTEGER NOT NULL REFERENCES users(id),
+  token_sha256  TEXT NOT NULL UNIQUE,
+  label         TEXT NOT NULL DEFAULT '',
+  created_at    TEXT NOT NULL,
+  last_used_at  TEXT,
+  revoked_at    TEXT
+);
+CREATE INDEX tokens_user ON tokens(user_id);
+
+CREATE TABLE concepts (
+  id                  TEXT PRIMARY KEY,
+  type                TEXT NOT NULL,
+  created_at          TEXT NOT NULL,
+  created_by          INTEGER REFERENCES users(id),
+  concept_doi         TEXT,
+  zenodo_conceptrecid TEXT
+);
+
+CREATE TABLE drafts (
+  concept_id     TEXT PRIMARY KEY REFERENCES concepts(id),
+  revision       INTEGER NOT NULL,
+  state          TEXT NOT NULL CHECK (state IN ('unpacking', 'unpacked', 'testing',
+                   'awaiting review', 'changes requested', 'accepted', 'published', 'error')),
+  state_detail   TEXT NOT NULL DEFAULT '',
+  uploader_id    INTEGER REFERENCES users(id),
+  package_sha256 TEXT NOT NULL,
+  package_size   INTEGER NOT NULL,
+  package_path   TEXT NOT NULL,
+  rdf_name       TEXT NOT NULL,
+  rdf_json       TEXT NOT NULL,
+  created_at     TEXT NOT NULL,
+  updated_at     TEXT NOT NULL
+);
+CREATE INDEX drafts_uploader ON drafts(uploader_id, state);
+
+CREATE TABLE versions (
+  concept_id           TEXT NOT NULL REFERENCES concepts(id),
+  version              TEXT NOT NULL,
+  state                TEXT NOT NULL CHECK (state IN ('publishing', 'published', 'yanked')),
+  rdf_json             TEXT NOT NULL,
+  rdf_sha256           TEXT NOT NULL,
+  created_at           TEXT NOT NULL,
+  published_at         TEXT,
+  published_by         INTEGER REFERENCES users(id),
+  doi                  TEXT,
+  zenodo_deposition_id TEXT,
+  zenodo_state         TEXT,
+  yank_reason          TEXT,
+  PRIMARY KEY (concept_id, version)
+);
+
+-- version_or_draft is the version string, or 'draft' for the draft's files.
+CREATE TABLE files (
+  concept_id       TEXT NOT NULL REFERENCES concepts(id),
+  version_or_draft TEXT NOT NULL,
+  path             TEXT NOT NULL,
+  size             INTEGER NOT NULL,
+  sha256           TEXT NOT NULL,
+  content_type     TEXT NOT NULL,
+  PRIMARY KEY (concept_id, version_or_draft, path)
+);
+
+CREATE TABLE test_runs (
+  id                  INTEGER PRIMARY KEY,
+  concept_id          TEXT NOT NULL REFERENCES concepts(id),
+  revision_or_version TEXT NOT NULL,
+  kind                TEXT NOT NULL CHECK (kind IN ('static', 'dynamic')),
+  weight_format       TEXT,
+  tool                TEXT NOT NULL,
+  tool_version        TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('queued', 'running', 'passed', 'failed',
+                        'skipped', 'error')),
+  summary_json        TEXT,
+  started_at          TEXT,
+  finished_at         TEXT
+);
+CREATE INDEX test_runs_subject ON test_runs(concept_id, revision_or_version);
+
+-- subject is 'draft' or a version string.
+CREATE TABLE events (
+  id           INTEGER PRIMARY KEY,
+  concept_id   TEXT NOT NULL REFERENCES concepts(id),
+  subject      TEXT NOT NULL,
+  at           TEXT NOT NULL,
+  actor_id     INTEGER REFERENCES users(id),
+  kind         TEXT NOT NULL,
+  message      TEXT NOT NULL DEFAULT '',
+  details_json TEXT
+);
+CREATE INDEX events_concept ON events(concept_id, id);
+
+CREATE TABLE chat (
+  id         INTEGER PRIMARY KEY,
+  concept_id TEXT NOT NULL REFERENCES concepts(id),
+  subject    TEXT NOT NULL,
+  at         TEXT NOT NULL,
+  author_id  INTEGER REFERENCES users(id),
+  text       TEXT NOT NULL
+);
+CREATE INDEX chat_concept ON chat(concept_id, id);
+
+CREATE TABLE jobs (
+  id           INTEGER PRIMARY KEY,
+  kind         TEXT NOT NULL CHECK (kind IN ('stage', 'validate', 'test', 'publish', 'rebuild',
+                 'mail', 'archive', 'cleanup')),
+  subject      TEXT NOT NULL,
+  payload_json TEXT NOT NULL DEFAULT '{}',
+  state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'dead')),
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  run_after    INTEGER NOT NULL,
+  lease_until  INTEGER,
+  lease_owner  TEXT,
+  last_error   TEXT,
+  created_at   TEXT NOT NULL,
+  finished_at  TEXT
+);
+CREATE INDEX jobs_ready ON jobs(state, run_after);
+CREATE INDEX jobs_subject ON jobs(subject, kind);

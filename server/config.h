@@ -1,0 +1,74 @@
+/* config: the one option table. Read once (defaults < BO_* environment < --flags)
+ * into an immutable struct config that hangs off the server context. Nothing else
+ * reads getenv. */
+#ifndef BO_CONFIG_H
+#define BO_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct bo_error;
+
+struct config {
+	/* server */
+	char *listen;        /* address to bind */
+	int64_t port;
+	char *public_url;    /* base URL used in links, run_url, collection URLs */
+	char *data_dir;      /* var/: database, incoming uploads, admin token */
+	char *db_path;       /* derived from data_dir when empty */
+	char *migrations_dir;
+	char *schema_dir;    /* schema/: openapi.yaml, id_parts.json, validation rules */
+	char *static_dir;
+	char *log_level;
+	int64_t http_threads_max; /* concurrent connections */
+	/* storage */
+	char *storage;       /* "fs" or "s3" */
+	char *storage_dir;   /* derived from data_dir when empty */
+	char *s3_endpoint;   /* e.g. http://127.0.0.1:9000 */
+	char *s3_region;
+	char *s3_bucket;
+	char *s3_access_key;
+	char *s3_secret_key;
+	char *s3_prefix;     /* key prefix inside the bucket, may be empty */
+	int64_t s3_path_style;
+	int64_t s3_part_size;
+	int64_t s3_retries;
+	int64_t s3_timeout;  /* seconds per request */
+	/* jobs */
+	int64_t job_runners;
+	int64_t job_lease_seconds;
+	int64_t job_max_attempts;
+	int64_t job_backoff_seconds;
+	/* limits (defaults from limits.h) */
+	int64_t max_upload_bytes;
+	int64_t max_zip_entries;
+	int64_t max_zip_total_bytes;
+	int64_t max_zip_ratio;
+	int64_t max_yaml_bytes;
+	int64_t max_yaml_depth;
+	int64_t max_yaml_nodes;
+	int64_t max_yaml_scalar_bytes;
+	int64_t max_yaml_alias_budget;
+	int64_t max_json_body;
+	int64_t max_header_bytes;
+	int64_t max_drafts_per_user;
+	int64_t fetch_timeout;
+};
+
+/* Parses env (BO_*) then argv flags (--name=value or --name value) over the defaults.
+ * argv/argc are the arguments after the subcommand; unknown flags are errors unless
+ * rest_out is non-NULL, in which case positional arguments are collected there (the
+ * array is malloc'd, the strings borrowed from argv). Returns 0, or BO_EBADREQUEST with
+ * a one-line detail naming the option, its range and the source of the bad value. */
+int config_load(struct config **out, int argc, char **argv, char ***rest_out, int *nrest_out,
+		struct bo_error *err);
+void config_free(struct config *cfg);
+
+/* Prints every option (name, env var, value, help) — `backoffice check-config`. */
+void config_print(const struct config *cfg, FILE *f);
+/* Prints the options table as help text. */
+void config_usage(FILE *f);
+/* Writes the example env file listing every option with its default, commented out. */
+void config_print_env_example(FILE *f);
+
+#endif
