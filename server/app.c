@@ -1,0 +1,114 @@
+/* app: opening and closing the server context in a fixed order (directories, lock,
+ * database, storage, vocabulary, queue) so a failure at any step undoes the earlier ones. */
+#include "app.h"
+
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "ids.h"
+#include "jobs.h"
+#include "log.h"
+#include "metrics.h"
+#include "stage.h"
+#include "storage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Handlers of each job kind; kinds without a handler yet are not enqueued by anyone. */
+static const struct jobs_kind job_kinds[] = {
+	{"stage", stage_run, stage_dead},
+};
+
+static int make_dir(const char *path, struct bo_error *err)
+{
+	if (mkdir(path, 0750) != 0 && errno != EEXIST)
+		return bo_error_set(err, BO_ESTORAGE, "cannot create directory %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int app_open(struct app **out, const struct config *cfg, int server, struct bo_error *err)
+{
+	char path[4096];
+	int rc;
+	struct app *a = calloc(1, sizeof(*a));
+	if (!a)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	a->cfg = cfg;
+	a->lock_fd = -1;
+	rdf_limits_from_config(&a->rdf_limits, cfg);
+	package_limits_from_config(&a->package_limits, cfg);
+	if (asprintf(&a->tmp_dir, "%s/tmp", cfg->data_dir) < 0 ||
+	    asprintf(&a->incoming_dir, "%s/incoming", cfg->data_dir) < 0) {
+		a->tmp_dir = a->incoming_dir = NULL;
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = make_dir(cfg->data_dir, err);
+	if (!rc)
+		rc = make_dir(a->tmp_dir, err);
+	if (!rc)
+		rc = make_dir(a->incoming_dir, err);
+	if (rc)
+		goto fail;
+	if (server) {
+		snprintf(path, sizeof(path), "%s/backoffice.lock", cfg->data_dir);
+		a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (a->lock_fd < 0 || flock(a->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+			rc = bo_error_set(err, BO_ECONFLICT, "another backoffice server is running on %s (%s is locked)",
+					  cfg->data_dir, path);
+			goto fail;
+		}
+	}
+	rc = db_open(&a->db, cfg->db_path, cfg->migrations_dir, err);
+	if (rc)
+		goto fail;
+	rc = storage_open(&a->storage, cfg, err);
+	if (rc)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/id_parts.json", cfg->schema_dir);
+	rc = ids_load(&a->ids, path, err);
+	if (rc)
+		goto fail;
+	a->metrics = metrics_create();
+	if (!a->metrics) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	struct jobs_options jo = {
+		.lease_seconds = cfg->job_lease_seconds,
+		.max_attempts = cfg->job_max_attempts,
+		.backoff_seconds = cfg->job_backoff_seconds,
+		.owner_prefix = server ? "serve" : "cli",
+	};
+	rc = jobs_create(&a->jobs, a->db, job_kinds, sizeof(job_kinds) / sizeof(job_kinds[0]), a, &jo, err);
+	if (rc)
+		goto fail;
+	*out = a;
+	return 0;
+fail:
+	app_close(a);
+	return rc;
+}
+
+void app_close(struct app *a)
+{
+	if (!a)
+		return;
+	jobs_free(a->jobs);
+	metrics_free(a->metrics);
+	ids_free(a->ids);
+	storage_free(a->storage);
+	db_close(a->db);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+	free(a->tmp_dir);
+	free(a->incoming_dir);
+	free(a);
+}

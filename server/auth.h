@@ -1,0 +1,118 @@
+/* auth: users, API tokens and roles. A token ("bo_" + base64url of 32 random bytes) is shown
+ * once at creation; the database keeps only its SHA-256, so a leaked database does not leak
+ * working tokens. Roles are ordered: uploader < reviewer < admin. */
+#ifndef BO_AUTH_H
+#define BO_AUTH_H
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bo_error;
+
+enum auth_role { AUTH_ROLE_NONE = 0, AUTH_ROLE_UPLOADER = 1, AUTH_ROLE_REVIEWER = 2, AUTH_ROLE_ADMIN = 3 };
+
+/* A user as the handlers see it (filled by auth_authenticate / auth_user_get). */
+struct auth_user {
+	int64_t id;
+	char name[256];
+	char email[320];
+	char orcid[64]; /* "" when unknown */
+	enum auth_role role;
+	int disabled;
+};
+
+/* Bounds on user fields (untrusted on the CLI, the admin API and the reviewers file).
+ * The email bound is 319 so that an email always fits auth_user.email with its NUL. */
+#define AUTH_NAME_MAX 255
+#define AUTH_EMAIL_MAX 319
+#define AUTH_ORCID_MAX 63
+#define AUTH_LABEL_MAX 255
+#define AUTH_TEXT_MAX 1024 /* affiliation, external id, github user in the reviewers file */
+/* Reviewers file: 4 MiB (BO_ETOOLARGE above). */
+#define AUTH_IMPORT_MAX_BYTES (4U << 20)
+/* Bytes of a token string: "bo_" + 43 base64url characters. */
+#define AUTH_TOKEN_LEN 46
+
+/* "uploader", "reviewer", "admin", or "none" for AUTH_ROLE_NONE and out-of-range values.
+ * Static string. */
+const char *auth_role_name(enum auth_role r);
+/* Parses "uploader" | "reviewer" | "admin" into *out; anything else (including NULL and
+ * "none") is BO_EBADREQUEST naming the accepted values. */
+int auth_role_parse(const char *s, enum auth_role *out);
+
+/* Resolves an Authorization header value ("Bearer bo_…"; the scheme is case-insensitive,
+ * surrounding blanks are ignored). NULL/empty → BO_EUNAUTHORIZED "missing bearer token";
+ * another scheme, a malformed, unknown or revoked token → BO_EUNAUTHORIZED "invalid or revoked
+ * token"; a disabled user → BO_EUNAUTHORIZED "user is disabled". BO_EDATABASE on a database
+ * failure. On success fills *out and returns 0. Updates tokens.last_used_at only when it is
+ * more than a minute old (a write per request would serialise all readers on the write lock);
+ * a failure of that bookkeeping write is logged and does not fail the request. Must not be
+ * called inside a transaction that the caller later rolls back if last_used_at matters. */
+int auth_authenticate(sqlite3 *c, const char *authorization_header, struct auth_user *out,
+		      struct bo_error *err);
+
+/* 0 if user has at least the role need; otherwise BO_EFORBIDDEN "this needs the <need>
+ * role" (also for a disabled user), or BO_EUNAUTHORIZED for a NULL user (no token given). */
+int auth_require(const struct auth_user *user, enum auth_role need, struct bo_error *err);
+
+/* Adds a user. name: 1..AUTH_NAME_MAX bytes without control characters; email: one '@' with
+ * text on both sides, no blanks or control characters, at most AUTH_EMAIL_MAX bytes, stored
+ * lowercased (emails are matched case-insensitively everywhere); role: not AUTH_ROLE_NONE;
+ * orcid: NULL/"" or at most AUTH_ORCID_MAX printable bytes without blanks. Returns 0 and
+ * *id_out (may be NULL), BO_EBADREQUEST for bad fields, BO_ECONFLICT for a duplicate email,
+ * BO_EDATABASE. */
+int auth_user_add(sqlite3 *c, const char *name, const char *email, enum auth_role role,
+		  const char *orcid, int64_t *id_out, struct bo_error *err);
+
+/* Looks a user up by numeric id ("12") or by email (case-insensitive). Disabled users are
+ * returned too (out->disabled says so). Returns 0, BO_ENOTFOUND, BO_EDATABASE. */
+int auth_user_get(sqlite3 *c, const char *email_or_id, struct auth_user *out, struct bo_error *err);
+
+/* All users, by id: a JSON array of {id, name, email, orcid (null when unknown), role,
+ * disabled (bool), created_at}. *out is owned by the caller (cJSON_Delete).
+ * Returns 0, BO_ENOMEM, BO_EDATABASE. */
+int auth_user_list(sqlite3 *c, cJSON **out, struct bo_error *err);
+
+/* Disables the user and revokes all their tokens, atomically (in its own BEGIN IMMEDIATE
+ * transaction, or in the caller's if one is open). Disabling a disabled user is a no-op
+ * success. Returns 0, BO_ENOTFOUND, BO_EDATABASE. */
+int auth_user_disable(sqlite3 *c, const char *email_or_id, struct bo_error *err);
+
+/* Creates a token for an enabled user; label (NULL = "") at most AUTH_LABEL_MAX bytes.
+ * token_out must hold >= 64 bytes; it receives the only copy of the token (AUTH_TOKEN_LEN
+ * characters). *token_id_out may be NULL. Returns 0, BO_ENOTFOUND (no such user),
+ * BO_ECONFLICT (user disabled), BO_EBADREQUEST (label too long), BO_EINTERNAL (no
+ * randomness), BO_EDATABASE. */
+int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, char *token_out,
+		      int64_t *token_id_out, struct bo_error *err);
+
+/* Revokes by token id ("7") or by the token string itself ("bo_…"). Revoking a revoked token
+ * succeeds and keeps the first revocation time. Returns 0, BO_ENOTFOUND, BO_EBADREQUEST
+ * (neither an id nor a token), BO_EDATABASE. */
+int auth_token_revoke(sqlite3 *c, const char *id_or_token, struct bo_error *err);
+
+/* Imports the reviewers file (JSON text of len bytes, at most AUTH_IMPORT_MAX_BYTES, else
+ * BO_ETOOLARGE): {"reviewers":[{id, name, affiliation, orcid, github_user, email}]}. Each entry
+ * becomes or updates (keyed by email, case-insensitive) a user with role reviewer — an admin
+ * stays admin, a disabled user stays disabled — keeping external_id = id, name, affiliation,
+ * github_user and orcid. Every bad entry is reported with bo_error_add (loc ["reviewers", i,
+ * "<field>"]: missing or invalid email or name, a field of the wrong type or too long, an email
+ * or id listed twice, an id that belongs to another user) and the import then fails with
+ * BO_EBADREQUEST, importing nothing. Runs in its own BEGIN IMMEDIATE transaction (or the
+ * caller's if one is open; on failure the caller rolls it back). *added_out / *updated_out (may be NULL) count the users.
+ * Returns 0, BO_EBADREQUEST (not JSON, wrong shape, bad entries), BO_ETOOLARGE, BO_ENOMEM,
+ * BO_EDATABASE. */
+int auth_users_import(sqlite3 *c, const char *json_text, size_t len, int *added_out,
+		      int *updated_out, struct bo_error *err);
+
+/* Whether user may act as maintainer of concept_id: any reviewer/admin; the concept's creator
+ * (concepts.created_by); the uploader of its draft; any authors[].email / maintainers[].email
+ * (case-insensitive) in the rdf_json of its latest published version (state 'published',
+ * highest published_at) or, if it has none, of its draft. A NULL or disabled user, and an
+ * unknown concept, give 0. Returns 1/0, or BO_EDATABASE (BO_ENOMEM) on failure. */
+int auth_is_maintainer(sqlite3 *c, const struct auth_user *user, const char *concept_id,
+		       struct bo_error *err);
+
+#endif

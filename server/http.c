@@ -1,0 +1,813 @@
+/* http: the request lifecycle over libmicrohttpd.
+ *   first callback: context, request id, route match, header size, auth, content type and
+ *                   declared length checks — a refusal is answered before the body is read;
+ *   body callbacks: JSON into a bounded buffer, uploads into a temp file with SHA-256;
+ *   last callback:  the handler, then exactly one response;
+ *   completion:     access log, metrics, and the one place the context is freed. */
+#include "http.h"
+
+#include "app.h"
+#include "arena.h"
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PARAMS 8
+#define MAX_RESP_HEADERS 16
+#define MULTIPART_BUFFER 65536
+/* the multipart envelope (boundaries, part headers, small fields) on top of the file */
+#define MULTIPART_SLACK (64 * 1024)
+#define FORM_ID_MAX 128
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	const struct route_table *const *tables;
+	size_t ntables;
+	uint16_t port;
+};
+
+enum body_mode { BODY_NONE, BODY_BUFFER, BODY_FILE, BODY_MULTIPART };
+
+struct http_req {
+	http_server *srv;
+	struct MHD_Connection *conn;
+	arena *arena;
+	struct bo_error err;
+	char request_id[40];
+	const char *method, *path;
+	const struct route *route;
+	const char *param_names[MAX_PARAMS];
+	const char *param_values[MAX_PARAMS];
+	int nparams;
+	struct timespec started;
+	/* auth */
+	int auth_done;
+	struct auth_user user;
+	int has_user;
+	/* body */
+	enum body_mode mode;
+	uint64_t limit;
+	uint64_t received;
+	char *buf;
+	size_t buf_len;
+	int fd;
+	char *file_path;
+	int file_taken;
+	EVP_MD_CTX *sha;
+	struct MHD_PostProcessor *pp;
+	int saw_package;
+	char form_id[FORM_ID_MAX];
+	size_t form_id_len;
+	struct http_upload upload;
+	cJSON *json;
+	int json_parsed;
+	/* response */
+	struct MHD_Response *resp;
+	int status;
+	uint64_t resp_bytes;
+	int answered;
+	const char *hdr_names[MAX_RESP_HEADERS];
+	const char *hdr_values[MAX_RESP_HEADERS];
+	int nhdrs;
+};
+
+/* ---------------------------------------------------------------- accessors */
+
+arena *http_arena(http_req *r) { return r->arena; }
+struct bo_error *http_err(http_req *r) { return &r->err; }
+struct app *http_app(http_req *r) { return r->srv->app; }
+const char *http_request_id(const http_req *r) { return r->request_id; }
+const char *http_method(const http_req *r) { return r->method; }
+const char *http_path(const http_req *r) { return r->path; }
+const struct auth_user *http_user(const http_req *r) { return r->has_user ? &r->user : NULL; }
+const struct http_upload *http_upload(const http_req *r) { return r->upload.path ? &r->upload : NULL; }
+void http_upload_take(http_req *r) { r->file_taken = 1; }
+
+const char *http_body(const http_req *r, size_t *len_out)
+{
+	if (len_out)
+		*len_out = r->buf_len;
+	return r->buf;
+}
+
+const char *http_param(http_req *r, const char *name)
+{
+	for (int i = 0; i < r->nparams; i++)
+		if (!strcmp(r->param_names[i], name))
+			return r->param_values[i];
+	return NULL;
+}
+
+const char *http_query(http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int http_authenticate(http_req *r)
+{
+	if (r->auth_done)
+		return r->has_user ? 0 : r->err.code ? r->err.code : BO_EUNAUTHORIZED;
+	r->auth_done = 1;
+	sqlite3 *c = NULL;
+	int rc = db_acquire(r->srv->app->db, &c, &r->err);
+	if (rc)
+		return rc;
+	rc = auth_authenticate(c, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->user, &r->err);
+	db_release(r->srv->app->db, c);
+	if (!rc)
+		r->has_user = 1;
+	return rc;
+}
+
+cJSON *http_json(http_req *r)
+{
+	if (r->json_parsed)
+		return r->json;
+	r->json_parsed = 1;
+	if (!r->buf || r->buf_len == 0) {
+		bo_error_set(&r->err, BO_EBADREQUEST, "request body is empty; send a JSON object");
+		return NULL;
+	}
+	const char *end = NULL;
+	r->json = cJSON_ParseWithLengthOpts(r->buf, r->buf_len, &end, 0);
+	if (!r->json) {
+		size_t off = end ? (size_t)(end - r->buf) : 0;
+		size_t line = 1, col = 1;
+		for (size_t i = 0; i < off && i < r->buf_len; i++) {
+			if (r->buf[i] == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		bo_error_set(&r->err, BO_EBADREQUEST, "request body is not valid JSON (near line %zu, column %zu)",
+			     line, col);
+		return NULL;
+	}
+	arena_defer(r->arena, (void (*)(void *))cJSON_Delete, r->json);
+	return r->json;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static int set_response(http_req *r, int status, struct MHD_Response *resp, uint64_t bytes)
+{
+	if (!resp)
+		return bo_error_set(&r->err, BO_ENOMEM, "out of memory building the response");
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	r->resp = resp;
+	r->status = status;
+	r->resp_bytes = bytes;
+	return 0;
+}
+
+int http_reply_data(http_req *r, int status, const char *content_type, const void *data, size_t len)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
+	if (resp && content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	return set_response(r, status, resp, len);
+}
+
+int http_reply_json(http_req *r, int status, cJSON *body)
+{
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	cJSON_Delete(body);
+	if (!text)
+		return bo_error_set(&r->err, BO_ENOMEM, "out of memory rendering JSON");
+	size_t len = strlen(text);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return set_response(r, status, NULL, 0);
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	return set_response(r, status, resp, len);
+}
+
+int http_reply_fd(http_req *r, int status, const char *content_type, int fd, uint64_t size)
+{
+	struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+	if (!resp) {
+		close(fd);
+		return set_response(r, status, NULL, 0);
+	}
+	if (content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	return set_response(r, status, resp, size);
+}
+
+int http_reply_redirect(http_req *r, int status, const char *location)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+	return set_response(r, status, resp, 0);
+}
+
+int http_add_header(http_req *r, const char *name, const char *value)
+{
+	if (r->nhdrs == MAX_RESP_HEADERS)
+		return bo_error_set(&r->err, BO_EINTERNAL, "too many response headers");
+	r->hdr_names[r->nhdrs] = arena_strdup(r->arena, name);
+	r->hdr_values[r->nhdrs] = arena_strdup(r->arena, value);
+	if (!r->hdr_names[r->nhdrs] || !r->hdr_values[r->nhdrs])
+		return bo_error_set(&r->err, BO_ENOMEM, "out of memory");
+	r->nhdrs++;
+	return 0;
+}
+
+static void reply_problem(http_req *r)
+{
+	if (!r->err.code)
+		bo_error_set(&r->err, BO_EINTERNAL, "handler failed without saying why");
+	int status = bo_error_status(r->err.code);
+	if (status >= 500)
+		log_rerror(r->request_id, "%s %s: %s %s", r->method, r->path, bo_error_name(r->err.code),
+			   r->err.detail);
+	char *body = bo_error_render(&r->err, r->path, r->request_id);
+	struct MHD_Response *resp = NULL;
+	if (body) {
+		resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(body);
+	}
+	if (!resp) {
+		static const char fallback[] = "{\"type\":\"/problems/out-of-memory\",\"status\":503}";
+		resp = MHD_create_response_from_buffer(sizeof(fallback) - 1, (void *)(uintptr_t)fallback,
+						       MHD_RESPMEM_PERSISTENT);
+		status = 503;
+	}
+	if (resp) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+		if (status == 503 || status == 429) {
+			char ra[16];
+			snprintf(ra, sizeof(ra), "%d", r->err.retry_after > 0 ? r->err.retry_after : 5);
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+		}
+	}
+	if (r->resp) {
+		MHD_destroy_response(r->resp);
+		r->resp = NULL;
+	}
+	r->resp = resp;
+	r->status = status;
+	r->resp_bytes = body ? strlen(body) : 0;
+}
+
+static enum MHD_Result send_reply(http_req *r)
+{
+	if (!r->resp)
+		reply_problem(r);
+	if (!r->resp)
+		return MHD_NO;
+	MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+	for (int i = 0; i < r->nhdrs; i++)
+		MHD_add_response_header(r->resp, r->hdr_names[i], r->hdr_values[i]);
+	r->answered = 1;
+	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	return ok;
+}
+
+static enum MHD_Result send_problem(http_req *r)
+{
+	if (r->resp) {
+		MHD_destroy_response(r->resp);
+		r->resp = NULL;
+	}
+	reply_problem(r);
+	return send_reply(r);
+}
+
+/* ---------------------------------------------------------------- routing */
+
+/* Matches pattern against path; fills params when r is non-NULL. Literal segments are
+ * compared exactly; "{name}" takes one non-empty segment; "{*name}" the non-empty rest. */
+static int match_pattern(const char *pattern, const char *path, http_req *r)
+{
+	const char *p = pattern, *u = path;
+	int n = 0;
+	while (*p && *u) {
+		if (*p != '/' || *u != '/')
+			return 0;
+		p++, u++;
+		const char *pe = strchr(p, '/');
+		size_t plen = pe ? (size_t)(pe - p) : strlen(p);
+		const char *ue = strchr(u, '/');
+		size_t ulen = ue ? (size_t)(ue - u) : strlen(u);
+		if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+			int rest = p[1] == '*';
+			if (rest)
+				ulen = strlen(u);
+			if (ulen == 0 || n == MAX_PARAMS)
+				return 0;
+			if (r) {
+				r->param_names[n] = arena_strndup(r->arena, p + 1 + rest, plen - 2 - (size_t)rest);
+				r->param_values[n] = arena_strndup(r->arena, u, ulen);
+				if (!r->param_names[n] || !r->param_values[n])
+					return 0;
+			}
+			n++;
+		} else if (plen != ulen || strncmp(p, u, plen)) {
+			return 0;
+		}
+		p += plen;
+		u += ulen;
+	}
+	if (*p || *u)
+		return 0;
+	if (r)
+		r->nparams = n;
+	return 1;
+}
+
+/* Literal routes win over parameter routes of the same shape ("/ids/suggest" over
+ * "/ids/{id}"): score = number of literal characters matched. */
+static int pattern_score(const char *pattern)
+{
+	int s = 0;
+	int in_param = 0;
+	for (const char *p = pattern; *p; p++) {
+		if (*p == '{')
+			in_param = 1;
+		else if (*p == '}')
+			in_param = 0;
+		else if (!in_param)
+			s++;
+	}
+	return s;
+}
+
+int http_route_match(const struct route_table *const *tables, size_t ntables, const char *method,
+		     const char *path, const struct route **out, int *method_mismatch)
+{
+	const struct route *best = NULL;
+	int best_score = -1;
+	*method_mismatch = 0;
+	for (size_t t = 0; t < ntables; t++) {
+		for (size_t i = 0; i < tables[t]->count; i++) {
+			const struct route *rt = &tables[t]->routes[i];
+			if (!match_pattern(rt->pattern, path, NULL))
+				continue;
+			int head_ok = !strcmp(method, "HEAD") && !strcmp(rt->method, "GET");
+			if (strcmp(rt->method, method) && !head_ok) {
+				*method_mismatch = 1;
+				continue;
+			}
+			int sc = pattern_score(rt->pattern);
+			if (sc > best_score) {
+				best = rt;
+				best_score = sc;
+			}
+		}
+	}
+	*out = best;
+	return best ? 0 : BO_ENOTFOUND;
+}
+
+/* ---------------------------------------------------------------- bodies */
+
+static int open_temp_file(http_req *r)
+{
+	r->file_path = arena_printf(r->arena, "%s/upload-XXXXXX", r->srv->app->tmp_dir);
+	if (!r->file_path)
+		return bo_error_set(&r->err, BO_ENOMEM, "out of memory");
+	r->fd = mkstemp(r->file_path);
+	if (r->fd < 0) {
+		r->file_path = NULL;
+		return bo_error_set(&r->err, BO_ESTORAGE, "cannot create a temp file for the upload: %s",
+				    strerror(errno));
+	}
+	r->sha = EVP_MD_CTX_new();
+	if (!r->sha || EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
+		return bo_error_set(&r->err, BO_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int write_file_chunk(http_req *r, const char *data, size_t len)
+{
+	if (r->received + len > r->limit)
+		return bo_error_set(&r->err, BO_ETOOLARGE,
+				    "upload exceeds %llu bytes (max_upload_bytes)", (unsigned long long)r->limit);
+	r->received += len;
+	EVP_DigestUpdate(r->sha, data, len);
+	while (len > 0) {
+		ssize_t n = write(r->fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return bo_error_set(&r->err, BO_ESTORAGE, "cannot write the upload to disk: %s",
+					    strerror(errno));
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *filename, const char *content_type,
+				     const char *transfer_encoding, const char *data, uint64_t off,
+				     size_t size)
+{
+	(void)kind, (void)content_type, (void)transfer_encoding, (void)off;
+	http_req *r = cls;
+	if (r->err.code)
+		return MHD_YES; /* keep parsing so the answer comes after the body */
+	if (!strcmp(key, "package")) {
+		if (!r->saw_package) {
+			r->saw_package = 1;
+			if (filename)
+				r->upload.filename = arena_strdup(r->arena, filename);
+			if (open_temp_file(r))
+				return MHD_YES;
+		}
+		if (size)
+			write_file_chunk(r, data, size);
+	} else if (!strcmp(key, "id")) {
+		if (r->form_id_len + size >= FORM_ID_MAX) {
+			bo_error_set(&r->err, BO_EBADREQUEST, "form field 'id' is longer than %d bytes", FORM_ID_MAX - 1);
+			return MHD_YES;
+		}
+		memcpy(r->form_id + r->form_id_len, data, size);
+		r->form_id_len += size;
+	}
+	return MHD_YES;
+}
+
+static int media_is(const char *ctype, const char *want)
+{
+	size_t n = strlen(want);
+	return ctype && !strncasecmp(ctype, want, n) && (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
+}
+
+/* Decides how the body is read, before any byte of it arrives. */
+static int plan_body(http_req *r)
+{
+	const struct config *cfg = r->srv->app->cfg;
+	const char *ctype = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *clen_s = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	int has_body = (clen_s && strcmp(clen_s, "0")) || te;
+	unsigned long long clen = 0;
+	if (clen_s) {
+		char *end = NULL;
+		errno = 0;
+		clen = strtoull(clen_s, &end, 10);
+		if (errno || !end || *end)
+			return bo_error_set(&r->err, BO_EBADREQUEST, "Content-Length is not a number");
+	}
+	if (!has_body) {
+		r->mode = BODY_NONE;
+		return 0;
+	}
+	enum http_body kind = r->route->body;
+	if (kind == HTTP_BODY_NONE)
+		return bo_error_set(&r->err, BO_ETOOLARGE, "%s %s takes no request body", r->method, r->route->pattern);
+	if (media_is(ctype, "application/json")) {
+		r->mode = BODY_BUFFER;
+		r->limit = (uint64_t)cfg->max_json_body;
+	} else if (kind == HTTP_BODY_UPLOAD &&
+		   (media_is(ctype, "application/zip") || media_is(ctype, "application/x-zip-compressed") ||
+		    media_is(ctype, "application/octet-stream"))) {
+		r->mode = BODY_FILE;
+		r->limit = (uint64_t)cfg->max_upload_bytes;
+	} else if (kind == HTTP_BODY_UPLOAD && media_is(ctype, "multipart/form-data")) {
+		r->mode = BODY_MULTIPART;
+		r->limit = (uint64_t)cfg->max_upload_bytes;
+	} else {
+		return bo_error_set(&r->err, BO_EMEDIATYPE,
+				    "Content-Type '%s' is not accepted here; send %s", ctype ? ctype : "(none)",
+				    kind == HTTP_BODY_UPLOAD
+					    ? "application/zip, multipart/form-data (field 'package') or application/json {\"url\": …}"
+					    : "application/json");
+	}
+	uint64_t allowed = r->limit + (r->mode == BODY_MULTIPART ? MULTIPART_SLACK : 0);
+	if (clen_s && clen > allowed) {
+		if (r->mode == BODY_BUFFER)
+			return bo_error_set(&r->err, BO_ETOOLARGE, "JSON body of %llu bytes exceeds %llu bytes (max_json_body)",
+					    clen, (unsigned long long)r->limit);
+		return bo_error_set(&r->err, BO_ETOOLARGE, "upload of %llu bytes exceeds %llu bytes (max_upload_bytes)",
+				    clen, (unsigned long long)r->limit);
+	}
+	if (r->mode == BODY_BUFFER) {
+		r->buf = arena_alloc(r->arena, clen_s ? clen + 1 : r->limit + 1);
+		if (!r->buf)
+			return bo_error_set(&r->err, BO_ENOMEM, "out of memory");
+	} else if (r->mode == BODY_FILE) {
+		return open_temp_file(r);
+	} else {
+		r->pp = MHD_create_post_processor(r->conn, MULTIPART_BUFFER, on_form_field, r);
+		if (!r->pp)
+			return bo_error_set(&r->err, BO_EBADREQUEST, "multipart/form-data body without a boundary");
+	}
+	return 0;
+}
+
+/* Returns 0, or -1 when the connection must be dropped (an undeclared-length body ran
+ * past its limit: answering would mean reading all of it). */
+static int take_body(http_req *r, const char *data, size_t len)
+{
+	if (r->err.code) {
+		/* declared length was fine but something failed: discard the rest, answer at the end */
+		return 0;
+	}
+	switch (r->mode) {
+	case BODY_BUFFER:
+		if (r->buf_len + len > r->limit) {
+			bo_error_set(&r->err, BO_ETOOLARGE, "JSON body exceeds %llu bytes (max_json_body)",
+				     (unsigned long long)r->limit);
+			return -1;
+		}
+		memcpy(r->buf + r->buf_len, data, len);
+		r->buf_len += len;
+		r->received += len;
+		return 0;
+	case BODY_FILE:
+		if (write_file_chunk(r, data, len) && r->err.code == BO_ETOOLARGE)
+			return -1;
+		return 0;
+	case BODY_MULTIPART:
+		r->received += len;
+		if (MHD_post_process(r->pp, data, len) != MHD_YES && !r->err.code)
+			bo_error_set(&r->err, BO_EBADREQUEST, "malformed multipart/form-data body");
+		return r->err.code == BO_ETOOLARGE ? -1 : 0;
+	case BODY_NONE:
+		return 0;
+	}
+	return 0;
+}
+
+static int finish_body(http_req *r)
+{
+	if (r->pp) {
+		MHD_destroy_post_processor(r->pp);
+		r->pp = NULL;
+		if (!r->err.code && !r->saw_package)
+			return bo_error_set(&r->err, BO_EBADREQUEST,
+					    "multipart form has no file field named 'package'");
+		if (r->form_id_len) {
+			r->form_id[r->form_id_len] = '\0';
+			r->upload.form_id = r->form_id;
+		}
+	}
+	if (r->fd >= 0 && r->file_path) {
+		unsigned char md[32];
+		unsigned mdlen = 0;
+		if (fsync(r->fd) != 0 && !r->err.code)
+			return bo_error_set(&r->err, BO_ESTORAGE, "cannot flush the upload to disk: %s", strerror(errno));
+		close(r->fd);
+		r->fd = -1;
+		if (r->err.code)
+			return r->err.code;
+		EVP_DigestFinal_ex(r->sha, md, &mdlen);
+		for (unsigned i = 0; i < mdlen; i++)
+			snprintf(r->upload.sha256 + 2 * i, 3, "%02x", md[i]);
+		r->upload.path = r->file_path;
+		r->upload.size = r->received;
+		metrics_add_upload_bytes(r->srv->app->metrics, r->received);
+	}
+	if (r->buf)
+		r->buf[r->buf_len] = '\0';
+	return r->err.code;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void make_request_id(http_req *r)
+{
+	const char *given = http_header(r, "X-Request-Id");
+	if (given) {
+		size_t n = strlen(given);
+		int ok = n > 0 && n < sizeof(r->request_id);
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (given[i] >= 'a' && given[i] <= 'z') || (given[i] >= 'A' && given[i] <= 'Z') ||
+			     (given[i] >= '0' && given[i] <= '9') || given[i] == '-' || given[i] == '_';
+		if (ok) {
+			memcpy(r->request_id, given, n + 1);
+			return;
+		}
+	}
+	unsigned char rnd[8];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(r->request_id + 2 * i, 3, "%02x", rnd[i]);
+}
+
+struct header_sum {
+	size_t total;
+};
+
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct header_sum *s = cls;
+	s->total += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* Everything decided from the request line and headers. */
+static int begin(http_req *r)
+{
+	struct header_sum hs = {0};
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, sum_header, &hs);
+	if (hs.total > (size_t)r->srv->app->cfg->max_header_bytes)
+		return bo_error_set(&r->err, BO_EHEADERS, "request headers total %zu bytes; the limit is %lld (max_header_bytes)",
+				    hs.total, (long long)r->srv->app->cfg->max_header_bytes);
+	int method_mismatch = 0;
+	if (http_route_match(r->srv->tables, r->srv->ntables, r->method, r->path, &r->route, &method_mismatch)) {
+		if (method_mismatch)
+			return bo_error_set(&r->err, BO_EMETHOD, "%s is not allowed on %s", r->method, r->path);
+		return bo_error_set(&r->err, BO_ENOTFOUND, "no such endpoint: %s", r->path);
+	}
+	if (!match_pattern(r->route->pattern, r->path, r))
+		return bo_error_set(&r->err, BO_ENOMEM, "out of memory");
+	if (r->route->auth != AUTH_ROLE_NONE) {
+		int rc = http_authenticate(r);
+		if (rc)
+			return rc;
+		rc = auth_require(&r->user, r->route->auth, &r->err);
+		if (rc)
+			return rc;
+	}
+	return plan_body(r);
+}
+
+static void req_free(http_req *r)
+{
+	if (!r)
+		return;
+	if (r->pp)
+		MHD_destroy_post_processor(r->pp);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->file_path && !r->file_taken)
+		unlink(r->file_path);
+	EVP_MD_CTX_free(r->sha);
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	bo_error_cleanup(&r->err);
+	arena_free(r->arena);
+	free(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	http_server *srv = cls;
+	http_req *r = *con_cls;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->arena = arena_create();
+		r->fd = -1;
+		r->srv = srv;
+		r->conn = conn;
+		clock_gettime(CLOCK_MONOTONIC, &r->started);
+		*con_cls = r;
+		if (!r->arena)
+			return MHD_NO;
+		r->method = arena_strdup(r->arena, method);
+		r->path = arena_strdup(r->arena, url);
+		make_request_id(r);
+		if (!r->method || !r->path)
+			return MHD_NO;
+		if (begin(r))
+			return send_problem(r); /* answered before the body is read */
+		return MHD_YES;
+	}
+	if (r->answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		int drop = take_body(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		if (drop) {
+			log_rwarnx(r->request_id, "%s %s: %s; closing the connection", r->method, r->path, r->err.detail);
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (finish_body(r))
+		return send_problem(r);
+	int rc = r->route->handler(r);
+	if (rc || !r->resp) {
+		if (!r->err.code)
+			bo_error_set(&r->err, rc ? rc : BO_EINTERNAL, "handler gave no response");
+		return send_problem(r);
+	}
+	return send_reply(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls, (void)conn;
+	http_req *r = *con_cls;
+	if (!r)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double secs = (double)(now.tv_sec - r->started.tv_sec) + (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
+	int status = r->answered ? r->status : 0;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->answered == 0)
+		status = 499; /* client went away or we dropped the connection */
+	log_access(r->request_id, r->method ? r->method : "-", r->path ? r->path : "-", status,
+		   (unsigned long long)r->received, (unsigned long long)r->resp_bytes, secs * 1e3);
+	metrics_observe_request(r->srv->app->metrics, r->route ? r->route->method : "-",
+				r->route ? r->route->pattern : "unmatched", status, secs);
+	req_free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warnx("http: %s", msg);
+}
+
+int http_start(http_server **out, struct app *app, const struct route_table *const *tables, size_t ntables,
+	       struct bo_error *err)
+{
+	const struct config *cfg = app->cfg;
+	struct sockaddr_in addr;
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)cfg->port);
+	if (inet_pton(AF_INET, cfg->listen, &addr.sin_addr) != 1)
+		return bo_error_set(err, BO_EBADREQUEST, "listen: '%s' is not an IPv4 address", cfg->listen);
+	http_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	s->app = app;
+	s->tables = tables;
+	s->ntables = ntables;
+	/* MHD answers on its own (431, HTML) only past this pool; our own problem+json 431
+	 * comes first for anything up to max_header_bytes * 2. */
+	size_t pool = (size_t)cfg->max_header_bytes * 2 + 65536;
+	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+					     MHD_USE_ERROR_LOG,
+				     0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_threads_max,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	if (!s->daemon) {
+		free(s);
+		return bo_error_set(err, BO_EINTERNAL, "cannot listen on %s:%lld (port in use?)", cfg->listen,
+				    (long long)cfg->port);
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : (uint16_t)cfg->port;
+	*out = s;
+	return 0;
+}
+
+uint16_t http_port(const http_server *s) { return s->port; }
+
+void http_stop(http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

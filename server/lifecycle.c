@@ -1,0 +1,202 @@
+/* lifecycle: one table of states and one of transitions, so the rules live in data.
+ * Invariant: drafts.state only changes through lifecycle_transition, and each change
+ * has its events row written in the same transaction. */
+#include "lifecycle.h"
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "storage.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct lifecycle_state states[] = {
+	{"unpacking", 1, "📦", "the package is being unpacked into storage"},
+	{"unpacked", 2, "⏳", "files are staged; tests are queued"},
+	{"testing", 3, "🧪", "static validation or a dynamic test is running"},
+	{"awaiting review", 4, "🧐", "every test has a verdict; waiting for a reviewer"},
+	{"changes requested", 5, "🔧", "a reviewer asked for changes"},
+	{"accepted", 5, "👍", "a reviewer accepted; publishing"},
+	{"published", 6, "🎉", "published"},
+	{"error", 0, "🔴", "staging failed"},
+};
+
+/* from → to. A new upload (revision) restarts at unpacking from any state but accepted;
+ * that is a new revision, not a transition, and is handled by the upload path. */
+static const struct {
+	const char *from, *to;
+} transitions[] = {
+	{"unpacking", "unpacked"},
+	{"unpacking", "error"},
+	{"error", "unpacking"}, /* an operator retries a dead stage job */
+	{"unpacked", "testing"},
+	{"unpacked", "error"},
+	{"testing", "awaiting review"},
+	{"testing", "error"},
+	{"awaiting review", "testing"},
+	{"awaiting review", "changes requested"},
+	{"awaiting review", "accepted"},
+	{"changes requested", "accepted"},
+	{"changes requested", "testing"},
+	{"accepted", "published"},
+	{"accepted", "error"},
+};
+
+const struct lifecycle_state *lifecycle_state_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(states[i].name, name))
+			return &states[i];
+	return NULL;
+}
+
+int lifecycle_allowed(const char *from, const char *to)
+{
+	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if (!strcmp(transitions[i].from, from) && !strcmp(transitions[i].to, to))
+			return 1;
+	return 0;
+}
+
+int lifecycle_event(sqlite3 *c, const char *concept_id, const char *subject, int64_t actor_id,
+		    const char *kind, const char *message, const char *details_json, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char now[40];
+	db_now_iso(now, sizeof(now));
+	int rc = db_prepare(c, &st,
+			    "INSERT INTO events(concept_id, subject, at, actor_id, kind, message, details_json) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, concept_id);
+	db_bind_text(st, 2, subject);
+	db_bind_text(st, 3, now);
+	if (actor_id > 0)
+		sqlite3_bind_int64(st, 4, actor_id);
+	else
+		sqlite3_bind_null(st, 4);
+	db_bind_text(st, 5, kind);
+	db_bind_text(st, 6, message ? message : "");
+	db_bind_text(st, 7, details_json);
+	return db_step_done(st, err);
+}
+
+int lifecycle_transition(sqlite3 *c, const char *concept_id, int revision, const char *to,
+			 const char *detail, int64_t actor_id, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char from[32] = "";
+	int cur_rev = 0;
+	int rc = db_prepare(c, &st, "SELECT state, revision FROM drafts WHERE concept_id = ?1", err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, concept_id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(from, sizeof(from), "%s", db_column_text(st, 0));
+		cur_rev = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (step == SQLITE_DONE)
+		return bo_error_set(err, BO_ENOTFOUND, "%s has no draft", concept_id);
+	if (step != SQLITE_ROW)
+		return db_fail(c, "read draft state", err);
+	if (cur_rev != revision)
+		return bo_error_set(err, BO_ECONFLICT, "%s: revision %d was superseded by revision %d", concept_id,
+				    revision, cur_rev);
+	if (!lifecycle_allowed(from, to))
+		return bo_error_set(err, BO_ECONFLICT, "%s: cannot go from '%s' to '%s'", concept_id, from, to);
+	char now[40];
+	db_now_iso(now, sizeof(now));
+	rc = db_prepare(c, &st,
+			"UPDATE drafts SET state = ?1, state_detail = ?2, updated_at = ?3 "
+			"WHERE concept_id = ?4 AND revision = ?5",
+			err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, to);
+	db_bind_text(st, 2, detail ? detail : "");
+	db_bind_text(st, 3, now);
+	db_bind_text(st, 4, concept_id);
+	sqlite3_bind_int(st, 5, revision);
+	rc = db_step_done(st, err);
+	if (rc)
+		return rc;
+	char details[160];
+	snprintf(details, sizeof(details), "{\"from\":\"%s\",\"to\":\"%s\",\"revision\":%d}", from, to, revision);
+	char msg[BO_ERROR_DETAIL_MAX + 64];
+	snprintf(msg, sizeof(msg), "%s → %s%s%s", from, to, detail && *detail ? ": " : "", detail ? detail : "");
+	return lifecycle_event(c, concept_id, "draft", actor_id, "state", msg, details, err);
+}
+
+cJSON *lifecycle_status_json(const struct app *a, const char *concept_id, const char *state,
+			     const char *detail, const char *timestamp)
+{
+	const struct lifecycle_state *s = lifecycle_state_find(state);
+	cJSON *o = cJSON_CreateObject();
+	char url[2048];
+	if (!o || !s) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	snprintf(url, sizeof(url), "%s/status/%s", a->cfg->public_url, concept_id);
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddNumberToObject(o, "step", s->step);
+	cJSON_AddNumberToObject(o, "num_steps", LIFECYCLE_NUM_STEPS);
+	cJSON_AddStringToObject(o, "icon", s->icon);
+	cJSON_AddStringToObject(o, "description", detail && *detail ? detail : s->description);
+	cJSON_AddStringToObject(o, "timestamp", timestamp);
+	if (!cJSON_AddStringToObject(o, "run_url", url)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int lifecycle_write_draft_json(struct app *a, sqlite3 *c, const char *concept_id, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *doc = NULL;
+	char *text = NULL;
+	int rc = db_prepare(c, &st,
+			    "SELECT state, state_detail, updated_at, created_at FROM drafts WHERE concept_id = ?1",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, concept_id);
+	int step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? bo_error_set(err, BO_ENOTFOUND, "%s has no draft", concept_id)
+					 : db_fail(c, "read draft", err);
+		goto fail;
+	}
+	doc = cJSON_CreateObject();
+	cJSON *status = lifecycle_status_json(a, concept_id, db_column_text(st, 0), db_column_text(st, 1),
+					      db_column_text(st, 2));
+	if (!doc || !status) {
+		cJSON_Delete(status);
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	cJSON_AddItemToObject(doc, "status", status);
+	cJSON_AddStringToObject(doc, "created", db_column_text(st, 3));
+	text = cJSON_Print(doc);
+	if (!text) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	char key[512];
+	snprintf(key, sizeof(key), "%s/draft/draft.json", concept_id);
+	rc = storage_put_buffer(a->storage, key, text, strlen(text), "application/json", err);
+fail:
+	sqlite3_finalize(st);
+	cJSON_Delete(doc);
+	free(text);
+	return rc;
+}

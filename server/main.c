@@ -1,0 +1,456 @@
+/* main: the `backoffice` command — `serve` and the operator subcommands. Each
+ * subcommand loads the same config table (defaults < BO_* env < --flags), opens what it
+ * needs, and exits 0 on success, 1 on failure, 2 on a usage error. */
+#include "app.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+#include "routes.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+#define IMPORT_MAX_BYTES (4 << 20)
+#define ADMIN_EMAIL "admin@localhost"
+
+struct cli {
+	struct config *cfg;
+	char **args; /* positional arguments and subcommand flags */
+	int nargs;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: backoffice COMMAND [options]\n\n"
+		   "commands:\n"
+		   "  serve                               run the HTTP server and the job runners\n"
+		   "  migrate                             apply pending database migrations\n"
+		   "  check-config                        validate the configuration and print it\n"
+		   "  env-example                         print an env file with every option\n"
+		   "  user add --name N --email E [--role uploader|reviewer|admin] [--orcid O]\n"
+		   "  user list                           users as JSON\n"
+		   "  user disable EMAIL|ID               disable a user and revoke their tokens\n"
+		   "  users import FILE                   import reviewers (reviewers.json format)\n"
+		   "  token create EMAIL|ID [--label L]   create a token (printed once)\n"
+		   "  token revoke ID|TOKEN               revoke a token\n"
+		   "  jobs list [--state S]               jobs as JSON, newest first\n"
+		   "  jobs retry N                        re-queue a dead or failed job\n"
+		   "  jobs run                            run ready jobs in the foreground until none is left\n\n");
+	config_usage(f);
+}
+
+static int fail_cli(struct bo_error *err)
+{
+	fprintf(stderr, "backoffice: %s\n", err->detail[0] ? err->detail : bo_error_title(err->code));
+	if (err->errors) {
+		const cJSON *e;
+		cJSON_ArrayForEach(e, err->errors)
+		{
+			const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "msg");
+			char *loc = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(e, "loc"));
+			fprintf(stderr, "  %s: %s\n", loc ? loc : "", cJSON_IsString(msg) ? msg->valuestring : "");
+			free(loc);
+		}
+	}
+	return err->code == BO_EBADREQUEST ? EXIT_USAGE : 1;
+}
+
+/* Value of a subcommand flag (--name value) among the args, or NULL. */
+static const char *flag_value(const struct cli *cli, const char *flag)
+{
+	for (int i = 0; i + 1 < cli->nargs; i++)
+		if (!strcmp(cli->args[i], flag))
+			return cli->args[i + 1];
+	return NULL;
+}
+
+/* The i-th positional argument (skipping flags and their values), or NULL. */
+static const char *positional(const struct cli *cli, int want)
+{
+	int n = 0;
+	for (int i = 0; i < cli->nargs; i++) {
+		if (!strncmp(cli->args[i], "--", 2)) {
+			i++;
+			continue;
+		}
+		if (n++ == want)
+			return cli->args[i];
+	}
+	return NULL;
+}
+
+static int print_json(cJSON *o)
+{
+	char *text = cJSON_Print(o);
+	cJSON_Delete(o);
+	if (!text)
+		return 1;
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- serve */
+
+/* On the first start with an empty database: an admin user whose token goes to
+ * DATA_DIR/admin.token (0600), so `make run` gives the operator a working token. */
+static int bootstrap_admin(struct app *a, struct bo_error *err)
+{
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	char token[80], path[4096];
+	int64_t uid = 0, tid = 0;
+	int fd = -1;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = db_prepare(c, &st, "SELECT count(*) FROM users", err);
+	if (rc)
+		goto fail;
+	int users = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (users != 0) {
+		rc = users < 0 ? db_fail(c, "count users", err) : 0;
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/admin.token", a->cfg->data_dir);
+	rc = db_begin(c, err);
+	if (!rc)
+		rc = auth_user_add(c, "Administrator", ADMIN_EMAIL, AUTH_ROLE_ADMIN, NULL, &uid, err);
+	if (!rc)
+		rc = auth_token_create(c, uid, "bootstrap admin token", token, &tid, err);
+	if (rc)
+		goto fail;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(token);
+	if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0) {
+		rc = bo_error_set(err, BO_ESTORAGE, "cannot write %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	rc = db_commit(c, err);
+	if (!rc)
+		log_info("first start: created admin user %s; its token is in %s (mode 0600)", ADMIN_EMAIL, path);
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (rc && fd >= 0)
+		unlink(path);
+	db_release(a->db, c);
+	return rc;
+}
+
+static int cmd_serve(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct app *a = NULL;
+	http_server *srv = NULL;
+	sigset_t set;
+	int rc, sig = 0;
+	/* signals are taken synchronously by this thread; every other thread inherits the mask */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = app_open(&a, cli->cfg, 1, &err);
+	if (!rc)
+		rc = bootstrap_admin(a, &err);
+	if (!rc) {
+		rc = jobs_recover(a->jobs, 1, &err);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (!rc)
+		rc = jobs_start(a->jobs, (int)cli->cfg->job_runners, &err);
+	if (!rc)
+		rc = http_start(&srv, a, routes_all, routes_all_count, &err);
+	if (rc)
+		goto fail;
+	log_info("backoffice listening on http://%s:%u (data in %s, storage %s, %lld job runners)", cli->cfg->listen,
+		 http_port(srv), cli->cfg->data_dir, cli->cfg->storage, (long long)cli->cfg->job_runners);
+	sigwait(&set, &sig);
+	log_info("received signal %d, stopping", sig);
+fail:
+	http_stop(srv);
+	if (a)
+		jobs_stop(a->jobs);
+	app_close(a);
+	if (rc) {
+		int code = fail_cli(&err);
+		bo_error_cleanup(&err);
+		return code == EXIT_USAGE ? EXIT_USAGE : 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- database commands */
+
+typedef int (*db_cmd_fn)(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err);
+
+/* Opens the app (no server lock), lends a connection to fn, reports its error. */
+static int with_db(struct cli *cli, db_cmd_fn fn)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct app *a = NULL;
+	sqlite3 *c = NULL;
+	int rc = app_open(&a, cli->cfg, 0, &err);
+	if (!rc)
+		rc = db_acquire(a->db, &c, &err);
+	if (!rc)
+		rc = fn(cli, a, c, &err);
+	if (c)
+		db_release(a->db, c);
+	app_close(a);
+	int code = rc ? fail_cli(&err) : 0;
+	bo_error_cleanup(&err);
+	return code;
+}
+
+static int user_add(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	const char *name = flag_value(cli, "--name"), *email = flag_value(cli, "--email");
+	const char *role_s = flag_value(cli, "--role"), *orcid = flag_value(cli, "--orcid");
+	enum auth_role role = AUTH_ROLE_UPLOADER;
+	int64_t id = 0;
+	if (!name || !email)
+		return bo_error_set(err, BO_EBADREQUEST, "user add needs --name and --email");
+	if (role_s && auth_role_parse(role_s, &role))
+		return bo_error_set(err, BO_EBADREQUEST, "--role must be uploader, reviewer or admin");
+	int rc = auth_user_add(c, name, email, role, orcid, &id, err);
+	if (!rc)
+		printf("user %lld %s (%s) added\n", (long long)id, email, auth_role_name(role));
+	return rc;
+}
+
+static int user_list(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)cli, (void)a;
+	cJSON *list = NULL;
+	int rc = auth_user_list(c, &list, err);
+	return rc ? rc : print_json(list);
+}
+
+static int user_disable(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	const char *who = positional(cli, 0);
+	if (!who)
+		return bo_error_set(err, BO_EBADREQUEST, "user disable needs an email or user id");
+	int rc = auth_user_disable(c, who, err);
+	if (!rc)
+		printf("user %s disabled; their tokens are revoked\n", who);
+	return rc;
+}
+
+static int users_import(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	const char *path = positional(cli, 0);
+	if (!path)
+		return bo_error_set(err, BO_EBADREQUEST, "users import needs a file");
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return bo_error_set(err, BO_EBADREQUEST, "cannot read %s: %s", path, strerror(errno));
+	char *buf = malloc(IMPORT_MAX_BYTES + 1);
+	size_t n = buf ? fread(buf, 1, IMPORT_MAX_BYTES + 1, f) : 0;
+	fclose(f);
+	if (!buf)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	int rc, added = 0, updated = 0;
+	if (n > IMPORT_MAX_BYTES) {
+		rc = bo_error_set(err, BO_EBADREQUEST, "%s is larger than 4 MiB", path);
+	} else {
+		buf[n] = '\0';
+		rc = auth_users_import(c, buf, n, &added, &updated, err);
+	}
+	free(buf);
+	if (!rc)
+		printf("imported %s: %d added, %d updated\n", path, added, updated);
+	return rc;
+}
+
+static int token_create(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	const char *who = positional(cli, 0), *label = flag_value(cli, "--label");
+	struct auth_user u;
+	char token[80];
+	int64_t tid = 0;
+	if (!who)
+		return bo_error_set(err, BO_EBADREQUEST, "token create needs an email or user id");
+	int rc = auth_user_get(c, who, &u, err);
+	if (!rc)
+		rc = auth_token_create(c, u.id, label ? label : "", token, &tid, err);
+	if (!rc)
+		printf("%s\n", token);
+	return rc;
+}
+
+static int token_revoke(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	const char *which = positional(cli, 0);
+	if (!which)
+		return bo_error_set(err, BO_EBADREQUEST, "token revoke needs a token id or the token");
+	int rc = auth_token_revoke(c, which, err);
+	if (!rc)
+		printf("token revoked\n");
+	return rc;
+}
+
+static int jobs_list_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	cJSON *list = NULL;
+	int rc = jobs_list(c, flag_value(cli, "--state"), 1000, &list, err);
+	return rc ? rc : print_json(list);
+}
+
+static int jobs_retry_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	const char *n = positional(cli, 0);
+	char *end = NULL;
+	long long id = n ? strtoll(n, &end, 10) : 0;
+	if (!n || *end || id <= 0)
+		return bo_error_set(err, BO_EBADREQUEST, "jobs retry needs a job number");
+	int rc = jobs_retry(c, id, err);
+	if (!rc)
+		printf("job %lld re-queued; a running server picks it up\n", id);
+	return rc;
+}
+
+static int jobs_run_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)cli, (void)c;
+	int ran = 1, total = 0;
+	while (ran) {
+		int rc = jobs_run_one(a->jobs, NULL, &ran, err);
+		if (rc)
+			return rc;
+		total += ran;
+	}
+	printf("%d job(s) run\n", total);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static int cmd_migrate(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	db *d = NULL;
+	int applied = 0, version = 0;
+	int rc = db_open(&d, cli->cfg->db_path, NULL, &err);
+	if (!rc)
+		rc = db_migrate(d, cli->cfg->migrations_dir, &applied, &err);
+	if (!rc)
+		rc = db_schema_version(d, &version, &err);
+	db_close(d);
+	if (rc) {
+		int code = fail_cli(&err);
+		bo_error_cleanup(&err);
+		return code;
+	}
+	printf("database %s: %d migration(s) applied, schema version %d\n", cli->cfg->db_path, applied, version);
+	return 0;
+}
+
+struct command {
+	const char *group, *name; /* name NULL: a one-word command */
+	int (*run)(struct cli *cli);
+	db_cmd_fn db_fn;
+};
+
+static int cmd_check_config(struct cli *cli)
+{
+	config_print(cli->cfg, stdout);
+	printf("configuration ok\n");
+	return 0;
+}
+
+static int cmd_env_example(struct cli *cli)
+{
+	(void)cli;
+	config_print_env_example(stdout);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{"serve", NULL, cmd_serve, NULL},
+	{"migrate", NULL, cmd_migrate, NULL},
+	{"check-config", NULL, cmd_check_config, NULL},
+	{"env-example", NULL, cmd_env_example, NULL},
+	{"user", "add", NULL, user_add},
+	{"user", "list", NULL, user_list},
+	{"user", "disable", NULL, user_disable},
+	{"users", "import", NULL, users_import},
+	{"token", "create", NULL, token_create},
+	{"token", "revoke", NULL, token_revoke},
+	{"jobs", "list", NULL, jobs_list_cmd},
+	{"jobs", "retry", NULL, jobs_retry_cmd},
+	{"jobs", "run", NULL, jobs_run_cmd},
+};
+
+int main(int argc, char **argv)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct cli cli = {0};
+	enum log_level level;
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	const struct command *cmd = NULL;
+	int skip = 2;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].group, argv[1]))
+			continue;
+		if (!commands[i].name) {
+			cmd = &commands[i];
+			break;
+		}
+		if (argc > 2 && !strcmp(commands[i].name, argv[2])) {
+			cmd = &commands[i];
+			skip = 3;
+			break;
+		}
+	}
+	if (!cmd) {
+		fprintf(stderr, "backoffice: unknown command '%s%s%s' (see backoffice --help)\n", argv[1],
+			argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
+		return EXIT_USAGE;
+	}
+	int rc = config_load(&cli.cfg, argc - skip, argv + skip, &cli.args, &cli.nargs, &err);
+	if (rc) {
+		int code = fail_cli(&err);
+		bo_error_cleanup(&err);
+		return code;
+	}
+	if (log_parse_level(cli.cfg->log_level, &level) == 0)
+		log_set_level(level);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "backoffice: cannot initialise libcurl\n");
+		rc = 1;
+	} else {
+		rc = cmd->run ? cmd->run(&cli) : with_db(&cli, cmd->db_fn);
+		curl_global_cleanup();
+	}
+	free(cli.args);
+	config_free(cli.cfg);
+	return rc;
+}

@@ -1,0 +1,25 @@
+/* routes: the one list of route tables, and small helpers the handlers share. */
+#include "routes.h"
+
+#include "app.h"
+#include "arena.h"
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const struct route_table *const routes_all[] = {
+	&routes_meta, &routes_ids, &routes_uploads, &routes_resources, &routes_admin,
+};
+const size_t routes_all_count = sizeof(routes_all) / sizeof(routes_all[0]);
+
+const char *routes_url(http_req *r, const char *fmt, ...)
+{
+	char path[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return arena_printf(http_arena(r), "%s%s", http_app(r)->cfg->public_url, path);
+}

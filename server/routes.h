@@ -1,0 +1,20 @@
+/* routes: the route tables the server serves. Each routes_<area>.c exports one const
+ * table; routes_all lists them all for http_start, the openapi check and the route test. */
+#ifndef BO_ROUTES_H
+#define BO_ROUTES_H
+
+#include "http.h"
+
+extern const struct route_table routes_meta;
+extern const struct route_table routes_ids;
+extern const struct route_table routes_uploads;
+extern const struct route_table routes_resources;
+extern const struct route_table routes_admin;
+
+extern const struct route_table *const routes_all[];
+extern const size_t routes_all_count;
+
+/* public_url + printf-formatted path, on the request arena (NULL on allocation failure). */
+const char *routes_url(http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,389 @@
+/* stage: storage first, database last. Objects are written under the draft prefix,
+ * then one transaction records the files and the state change; a crash between the two
+ * re-runs the job, which clears the prefix and writes everything again.
+ * Invariant: a draft in `unpacked` has exactly the package's files in storage and in
+ * the files table, and its rdf.yaml carries the concept's id. */
+#include "stage.h"
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "ids.h"
+#include "jobs.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "package.h"
+#include "rdf.h"
+#include "storage.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STAGED_RDF_NAME "rdf.yaml"
+#define TOUCH_EVERY 16
+
+struct staged_file {
+	char *path;
+	uint64_t size;
+	char sha256[65];
+	const char *content_type;
+};
+
+struct draft_row {
+	int revision;
+	char state[32];
+	char package_path[4096];
+	char rdf_name[1100];
+};
+
+static int load_draft(sqlite3 *c, const char *id, struct draft_row *d, int *found, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*found = 0;
+	int rc = db_prepare(c, &st, "SELECT revision, state, package_path, rdf_name FROM drafts WHERE concept_id = ?1",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*found = 1;
+		d->revision = sqlite3_column_int(st, 0);
+		snprintf(d->state, sizeof(d->state), "%s", db_column_text(st, 1));
+		snprintf(d->package_path, sizeof(d->package_path), "%s", db_column_text(st, 2));
+		snprintf(d->rdf_name, sizeof(d->rdf_name), "%s", db_column_text(st, 3));
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(c, "read draft", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void sha256_hex(const void *data, size_t len, char *out)
+{
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Parses the RDF entry, stamps id and id_emoji (first, in that order, as the reference
+ * does), and emits it. *yaml_out and *json_out are malloc'd. */
+static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, char **yaml_out,
+		     char **json_out, struct bo_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	rdf_doc *doc = NULL;
+	struct ids_info info = {0};
+	cJSON *stamped = NULL;
+	int rc = package_read(p, idx, (size_t)a->cfg->max_yaml_bytes, &text, &len, err);
+	if (rc)
+		goto fail;
+	rc = rdf_parse(&doc, text, len, &a->rdf_limits, err);
+	if (rc)
+		goto fail;
+	rc = ids_parse(a->ids, id, &info, err);
+	if (rc)
+		goto fail;
+	/* id and id_emoji go first so a reader sees them at the top of rdf.yaml */
+	cJSON *root = rdf_root(doc);
+	stamped = cJSON_CreateObject();
+	if (!stamped || !cJSON_AddStringToObject(stamped, "id", id) ||
+	    !cJSON_AddStringToObject(stamped, "id_emoji", info.emoji ? info.emoji : "")) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	while (root->child) {
+		cJSON *item = cJSON_DetachItemViaPointer(root, root->child);
+		if (!strcmp(item->string, "id") || !strcmp(item->string, "id_emoji"))
+			cJSON_Delete(item);
+		else
+			cJSON_AddItemToObject(stamped, item->string, item);
+	}
+	root = stamped;
+	*yaml_out = rdf_emit(root, err);
+	*json_out = cJSON_PrintUnformatted(root);
+	if (!*yaml_out || !*json_out) {
+		free(*yaml_out);
+		free(*json_out);
+		*yaml_out = *json_out = NULL;
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	cJSON_Delete(stamped);
+	rdf_free(doc);
+	free(text);
+	return rc;
+}
+
+/* Moves the draft to error with a message for the uploader; the job is then done. */
+static int fail_draft(struct app *a, const char *id, int revision, const char *detail, struct bo_error *err)
+{
+	sqlite3 *c = NULL;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = db_begin(c, err);
+	if (!rc)
+		rc = lifecycle_transition(c, id, revision, "error", detail, 0, err);
+	if (!rc) {
+		struct bo_error werr = BO_ERROR_INIT;
+		if (lifecycle_write_draft_json(a, c, id, &werr))
+			log_warnx("stage: %s: cannot write draft.json: %s", id, werr.detail);
+		bo_error_cleanup(&werr);
+		rc = db_commit(c, err);
+	}
+	db_release(a->db, c);
+	if (!rc)
+		log_warnx("stage: %s revision %d: %s", id, revision, detail);
+	/* a superseded revision is not this job's business any more */
+	if (rc == BO_ECONFLICT) {
+		bo_error_cleanup(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int restart_draft(struct app *a, const char *id, int revision, struct bo_error *err)
+{
+	sqlite3 *c = NULL;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = db_begin(c, err);
+	if (!rc)
+		rc = lifecycle_transition(c, id, revision, "unpacking", "staging retried", 0, err);
+	if (!rc)
+		rc = db_commit(c, err);
+	db_release(a->db, c);
+	return rc;
+}
+
+static int record(struct app *a, const char *id, int revision, struct staged_file *files, size_t n,
+		  const char *rdf_json, struct bo_error *err)
+{
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = db_begin(c, err);
+	if (rc)
+		goto fail;
+	rc = db_prepare(c, &st, "DELETE FROM files WHERE concept_id = ?1 AND version_or_draft = 'draft'", err);
+	if (rc)
+		goto fail;
+	db_bind_text(st, 1, id);
+	rc = db_step_done(st, err);
+	if (rc)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		rc = db_prepare(c, &st,
+				"INSERT INTO files(concept_id, version_or_draft, path, size, sha256, content_type) "
+				"VALUES (?1, 'draft', ?2, ?3, ?4, ?5)",
+				err);
+		if (rc)
+			goto fail;
+		db_bind_text(st, 1, id);
+		db_bind_text(st, 2, files[i].path);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)files[i].size);
+		db_bind_text(st, 4, files[i].sha256);
+		db_bind_text(st, 5, files[i].content_type);
+		rc = db_step_done(st, err);
+		if (rc)
+			goto fail;
+	}
+	rc = db_prepare(c, &st, "UPDATE drafts SET rdf_json = ?1 WHERE concept_id = ?2 AND revision = ?3", err);
+	if (rc)
+		goto fail;
+	db_bind_text(st, 1, rdf_json);
+	db_bind_text(st, 2, id);
+	sqlite3_bind_int(st, 3, revision);
+	rc = db_step_done(st, err);
+	if (rc)
+		goto fail;
+	char msg[128];
+	snprintf(msg, sizeof(msg), "%zu files staged", n);
+	rc = lifecycle_event(c, id, "draft", 0, "staged", msg, NULL, err);
+	if (!rc)
+		rc = lifecycle_transition(c, id, revision, "unpacked", NULL, 0, err);
+	/* draft.json before commit: if the commit fails the job re-runs and rewrites it */
+	if (!rc)
+		rc = lifecycle_write_draft_json(a, c, id, err);
+	if (!rc)
+		rc = db_commit(c, err);
+fail:
+	db_release(a->db, c);
+	return rc;
+}
+
+/* The name an entry gets under files/: the RDF's folder prefix (a zipped folder) is
+ * dropped, and the RDF itself becomes rdf.yaml. */
+static const char *staged_name(const char *entry, const char *rdf_name, size_t prefix_len)
+{
+	if (!strcmp(entry, rdf_name))
+		return STAGED_RDF_NAME;
+	return entry + prefix_len;
+}
+
+int stage_run(void *ctx, const struct job *job, struct bo_error *err)
+{
+	struct app *a = ctx;
+	const char *id = job->subject;
+	struct draft_row d;
+	package *p = NULL;
+	cJSON *payload = NULL;
+	struct staged_file *files = NULL;
+	size_t nfiles = 0;
+	char *yaml = NULL, *rdf_json = NULL, *scratch = NULL;
+	sqlite3 *c = NULL;
+	int found = 0, rc;
+
+	payload = cJSON_Parse(job->payload_json);
+	const cJSON *jrev = cJSON_GetObjectItemCaseSensitive(payload, "revision");
+	if (!cJSON_IsNumber(jrev)) {
+		rc = bo_error_set(err, BO_EINTERNAL, "stage job payload has no revision");
+		goto fail;
+	}
+	int revision = jrev->valueint;
+	rc = db_acquire(a->db, &c, err);
+	if (rc)
+		goto fail;
+	rc = load_draft(c, id, &d, &found, err);
+	db_release(a->db, c);
+	c = NULL;
+	if (rc)
+		goto fail;
+	if (found && d.revision == revision && !strcmp(d.state, "error")) {
+		/* an operator retried a dead stage job: unpack again from the kept package */
+		rc = restart_draft(a, id, revision, err);
+		if (rc)
+			goto fail;
+		snprintf(d.state, sizeof(d.state), "unpacking");
+	}
+	if (!found || d.revision != revision || strcmp(d.state, "unpacking")) {
+		log_info("stage: %s revision %d: nothing to do (draft %s)", id, revision,
+			 !found ? "gone" : d.revision != revision ? "has a newer revision" : d.state);
+		rc = 0;
+		goto fail;
+	}
+	rc = package_open(&p, d.package_path, &a->package_limits, err);
+	if (rc) {
+		if (rc == BO_EINVALIDPACKAGE || rc == BO_ETOOLARGE) {
+			char msg[BO_ERROR_DETAIL_MAX + 64];
+			snprintf(msg, sizeof(msg), "%s; fix the package and upload again", err->detail);
+			bo_error_cleanup(err);
+			rc = fail_draft(a, id, revision, msg, err);
+		}
+		goto fail;
+	}
+	size_t n = package_count(p);
+	files = calloc(n ? n : 1, sizeof(*files));
+	if (asprintf(&scratch, "%s/stage-%lld", a->tmp_dir, (long long)job->id) < 0)
+		scratch = NULL;
+	if (!files || !scratch) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	const char *slash = strrchr(d.rdf_name, '/');
+	size_t prefix_len = slash ? (size_t)(slash - d.rdf_name) + 1 : 0;
+	char prefix[600];
+	snprintf(prefix, sizeof(prefix), "%s/draft/files/", id);
+	rc = storage_delete_prefix(a->storage, prefix, err);
+	if (rc)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		const char *entry = package_name(p, i);
+		const char *name = staged_name(entry, d.rdf_name, prefix_len);
+		char key[2200];
+		snprintf(key, sizeof(key), "%s%s", prefix, name);
+		struct staged_file *sf = &files[nfiles];
+		sf->path = strdup(name);
+		if (!sf->path) {
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+			goto fail;
+		}
+		nfiles++;
+		sf->content_type = package_content_type(name);
+		if (!strcmp(name, STAGED_RDF_NAME) && !strcmp(entry, d.rdf_name)) {
+			rc = stamp_rdf(a, p, i, id, &yaml, &rdf_json, err);
+			if (rc)
+				break;
+			sf->size = strlen(yaml);
+			sha256_hex(yaml, sf->size, sf->sha256);
+			sf->content_type = "application/yaml";
+			rc = storage_put_buffer(a->storage, key, yaml, sf->size, sf->content_type, err);
+		} else {
+			rc = package_extract(p, i, scratch, sf->sha256, &sf->size, err);
+			if (!rc)
+				rc = storage_put_file(a->storage, key, scratch, sf->content_type, NULL, err);
+			unlink(scratch);
+		}
+		if (rc)
+			break;
+		if ((i + 1) % TOUCH_EVERY == 0)
+			jobs_touch(job);
+	}
+	if (rc) {
+		if (rc == BO_EINVALIDPACKAGE || rc == BO_ETOOLARGE || rc == BO_EINVALIDRDF) {
+			char msg[BO_ERROR_DETAIL_MAX + 64];
+			snprintf(msg, sizeof(msg), "%s; fix the package and upload again", err->detail);
+			bo_error_cleanup(err);
+			storage_delete_prefix(a->storage, prefix, err);
+			bo_error_cleanup(err);
+			rc = fail_draft(a, id, revision, msg, err);
+		}
+		goto fail;
+	}
+	rc = record(a, id, revision, files, nfiles, rdf_json, err);
+	if (rc == BO_ECONFLICT) {
+		/* a newer revision arrived while we unpacked; it has its own stage job */
+		log_info("stage: %s revision %d superseded while staging: %s", id, revision, err->detail);
+		bo_error_cleanup(err);
+		rc = 0;
+		goto fail;
+	}
+	if (rc)
+		goto fail;
+	if (unlink(d.package_path) != 0 && errno != ENOENT)
+		log_warn("stage: cannot remove %s", d.package_path);
+	log_info("stage: %s revision %d: %zu files staged", id, revision, nfiles);
+fail:
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i].path);
+	free(files);
+	free(yaml);
+	free(rdf_json);
+	free(scratch);
+	package_close(p);
+	cJSON_Delete(payload);
+	return rc;
+}
+
+void stage_dead(void *ctx, const struct job *job, const char *last_error)
+{
+	struct app *a = ctx;
+	struct bo_error err = BO_ERROR_INIT;
+	cJSON *payload = cJSON_Parse(job->payload_json);
+	const cJSON *jrev = cJSON_GetObjectItemCaseSensitive(payload, "revision");
+	char msg[BO_ERROR_DETAIL_MAX + 256];
+	snprintf(msg, sizeof(msg),
+		 "staging failed after %d attempts (%s); the upload is kept: an operator can retry it with "
+		 "'backoffice jobs retry %lld', or upload the package again",
+		 job->attempts, last_error ? last_error : "unknown error", (long long)job->id);
+	if (cJSON_IsNumber(jrev) && fail_draft(a, job->subject, jrev->valueint, msg, &err))
+		log_error("stage: %s: cannot record the failure: %s", job->subject, err.detail);
+	bo_error_cleanup(&err);
+	cJSON_Delete(payload);
+}

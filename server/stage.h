@@ -1,0 +1,16 @@
+/* stage: the `stage` job. Unpacks an accepted package from DATA_DIR/incoming into
+ * storage under <id>/draft/files/, with the RDF re-emitted as rdf.yaml carrying `id`
+ * and `id_emoji`, records every file, writes <id>/draft/draft.json and moves the draft
+ * unpacking → unpacked (or → error with what to fix). Idempotent: a re-run re-unpacks. */
+#ifndef BO_STAGE_H
+#define BO_STAGE_H
+
+struct job;
+struct bo_error;
+
+/* jobs_handler_fn for kind "stage"; ctx is the struct app. */
+int stage_run(void *ctx, const struct job *job, struct bo_error *err);
+/* jobs_dead_fn: the draft goes to `error` saying the upload is kept and how to retry. */
+void stage_dead(void *ctx, const struct job *job, const char *last_error);
+
+#endif

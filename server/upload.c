@@ -1,0 +1,532 @@
+/* upload: the synchronous half of staging. Invariant: a 202 is only answered after the
+ * package file is durable in incoming/ and the draft row, its event and its stage job
+ * are committed together; a refusal leaves no row, no reservation and no file behind. */
+#include "upload.h"
+
+#include "app.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "ids.h"
+#include "jobs.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "package.h"
+#include "rdf.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const accepted_types[] = {"model", "dataset", "notebook", "application", "generic"};
+
+/* ---------------------------------------------------------------- the RDF */
+
+struct rdf_facts {
+	char type[32];
+	char id[128]; /* "" when the RDF has none */
+	char rdf_name[1100];
+	char *rdf_json; /* malloc'd */
+};
+
+static int invalid_field(struct bo_error *err, const char *field, const char *msg, const rdf_doc *doc)
+{
+	int line = 0, col = 0;
+	cJSON *loc = cJSON_CreateArray();
+	if (loc) {
+		cJSON_AddItemToArray(loc, cJSON_CreateString(field));
+		rdf_mark(doc, loc, &line, &col);
+	}
+	bo_error_set(err, BO_EINVALIDRDF, "%s", msg);
+	bo_error_add(err, loc, msg, "value_error", line, col);
+	return BO_EINVALIDRDF;
+}
+
+static int read_rdf(struct app *a, const char *path, struct rdf_facts *f, struct bo_error *err)
+{
+	package *p = NULL;
+	rdf_doc *doc = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	const char *name = NULL;
+	int rc = package_open(&p, path, &a->package_limits, err);
+	if (rc)
+		goto fail;
+	rc = package_find_rdf(p, &name, err);
+	if (rc)
+		goto fail;
+	snprintf(f->rdf_name, sizeof(f->rdf_name), "%s", name);
+	size_t idx = 0;
+	while (idx < package_count(p) && strcmp(package_name(p, idx), name))
+		idx++;
+	rc = package_read(p, idx, (size_t)a->cfg->max_yaml_bytes, &text, &len, err);
+	if (rc)
+		goto fail;
+	rc = rdf_parse(&doc, text, len, &a->rdf_limits, err);
+	if (rc) {
+		/* name the file: the uploader may not know which one we read */
+		char tmp[BO_ERROR_DETAIL_MAX];
+		snprintf(tmp, sizeof(tmp), "%s: %s", f->rdf_name, err->detail);
+		snprintf(err->detail, sizeof(err->detail), "%s", tmp);
+		goto fail;
+	}
+	const cJSON *root = rdf_root(doc);
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+	if (!cJSON_IsString(type)) {
+		rc = invalid_field(err, "type", type ? "field 'type' must be a string" : "field 'type' is missing", doc);
+		goto fail;
+	}
+	if (!strcmp(type->valuestring, "collection")) {
+		rc = invalid_field(err, "type", "collection RDFs are not accepted as uploads; upload its resources one by one", doc);
+		goto fail;
+	}
+	int known = 0;
+	for (size_t i = 0; i < sizeof(accepted_types) / sizeof(accepted_types[0]); i++)
+		known |= !strcmp(type->valuestring, accepted_types[i]);
+	if (!known) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "type '%.40s' is not one of model, dataset, notebook, application, generic",
+			 type->valuestring);
+		rc = invalid_field(err, "type", msg, doc);
+		goto fail;
+	}
+	snprintf(f->type, sizeof(f->type), "%s", type->valuestring);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+	if (id && !cJSON_IsString(id) && !cJSON_IsNull(id)) {
+		rc = invalid_field(err, "id", "field 'id' must be a string", doc);
+		goto fail;
+	}
+	if (cJSON_IsString(id)) {
+		if (strlen(id->valuestring) >= sizeof(f->id)) {
+			rc = invalid_field(err, "id", "field 'id' is too long", doc);
+			goto fail;
+		}
+		snprintf(f->id, sizeof(f->id), "%s", id->valuestring);
+	}
+	f->rdf_json = cJSON_PrintUnformatted(root);
+	if (!f->rdf_json) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	free(text);
+	rdf_free(doc);
+	package_close(p);
+	return rc;
+}
+
+/* 422 for an id that is not ours to give, with a free id of the right type to use. */
+static int refuse_id(struct app *a, sqlite3 *c, const char *vocab, struct bo_error *err)
+{
+	char suggestion[128];
+	struct bo_error tmp = BO_ERROR_INIT;
+	if (!ids_suggest(a->ids, c, vocab, suggestion, sizeof(suggestion), &tmp)) {
+		err->extra = cJSON_CreateObject();
+		if (err->extra)
+			cJSON_AddStringToObject(err->extra, "suggestion", suggestion);
+		size_t used = strlen(err->detail);
+		snprintf(err->detail + used, sizeof(err->detail) - used,
+			 "; remove 'id' to get a new one, or use a free id such as '%s'", suggestion);
+	}
+	bo_error_cleanup(&tmp);
+	return err->code;
+}
+
+static int check_id(struct app *a, sqlite3 *c, const char *id, const char *rdf_type, struct bo_error *err)
+{
+	struct ids_info info;
+	const char *vocab = ids_vocab_type(rdf_type);
+	int rc = ids_parse(a->ids, id, &info, err);
+	if (!rc && strcmp(info.vocab_type, vocab)) {
+		rc = bo_error_set(err, BO_EINVALIDID, "id '%s' is a %s id, but the RDF has type '%s'", id,
+				  info.vocab_type, rdf_type);
+	}
+	if (!rc)
+		return 0;
+	if (err->code == BO_EINVALIDID) {
+		cJSON *loc = cJSON_CreateArray();
+		if (loc)
+			cJSON_AddItemToArray(loc, cJSON_CreateString("id"));
+		bo_error_add(err, loc, err->detail, "invalid_id", 0, 0);
+		return refuse_id(a, c, vocab, err);
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------- the transaction */
+
+static int count_in_flight(sqlite3 *c, int64_t user_id, int *out, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = db_prepare(c, &st,
+			    "SELECT count(*) FROM drafts WHERE uploader_id = ?1 "
+			    "AND state NOT IN ('published', 'error')",
+			    err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, user_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0);
+	else
+		rc = db_fail(c, "count drafts", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct existing {
+	int concept_exists;
+	char type[32];
+	int draft_exists;
+	int revision;
+	char state[32];
+};
+
+static int load_existing(sqlite3 *c, const char *id, struct existing *ex, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	memset(ex, 0, sizeof(*ex));
+	int rc = db_prepare(c, &st,
+			    "SELECT c.type, d.revision, d.state FROM concepts c "
+			    "LEFT JOIN drafts d ON d.concept_id = c.id WHERE c.id = ?1",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		ex->concept_exists = 1;
+		snprintf(ex->type, sizeof(ex->type), "%s", db_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			ex->draft_exists = 1;
+			ex->revision = sqlite3_column_int(st, 1);
+			snprintf(ex->state, sizeof(ex->state), "%s", db_column_text(st, 2));
+		}
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(c, "read concept", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int write_draft(sqlite3 *c, const char *id, int revision, const struct upload_request *req,
+		       const char *package_path, const struct rdf_facts *f, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char now[40];
+	db_now_iso(now, sizeof(now));
+	int rc = db_prepare(c, &st,
+			    "INSERT INTO drafts(concept_id, revision, state, state_detail, uploader_id, package_sha256, "
+			    "package_size, package_path, rdf_name, rdf_json, created_at, updated_at) "
+			    "VALUES (?1, ?2, 'unpacking', '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+			    "ON CONFLICT(concept_id) DO UPDATE SET revision = excluded.revision, state = 'unpacking', "
+			    "state_detail = '', uploader_id = excluded.uploader_id, package_sha256 = excluded.package_sha256, "
+			    "package_size = excluded.package_size, package_path = excluded.package_path, "
+			    "rdf_name = excluded.rdf_name, rdf_json = excluded.rdf_json, updated_at = excluded.updated_at",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, revision);
+	sqlite3_bind_int64(st, 3, req->user->id);
+	db_bind_text(st, 4, req->sha256);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)req->size);
+	db_bind_text(st, 6, package_path);
+	db_bind_text(st, 7, f->rdf_name);
+	db_bind_text(st, 8, f->rdf_json);
+	db_bind_text(st, 9, now);
+	return db_step_done(st, err);
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static cJSON *response_body(struct app *a, const char *id, const char *emoji, int revision, int64_t job_id)
+{
+	char now[40], url[2048];
+	db_now_iso(now, sizeof(now));
+	cJSON *o = cJSON_CreateObject();
+	cJSON *links = cJSON_CreateObject();
+	cJSON *status = lifecycle_status_json(a, id, "unpacking", NULL, now);
+	if (!o || !links || !status) {
+		cJSON_Delete(o);
+		cJSON_Delete(links);
+		cJSON_Delete(status);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "id_emoji", emoji ? emoji : "");
+	cJSON_AddNumberToObject(o, "revision", revision);
+	cJSON_AddStringToObject(o, "state", "unpacking");
+	cJSON_AddItemToObject(o, "status", status);
+	snprintf(url, sizeof(url), "%s/api/v1/resources/%s/draft", a->cfg->public_url, id);
+	cJSON_AddStringToObject(links, "self", url);
+	snprintf(url, sizeof(url), "%s/api/v1/resources/%s/draft/events", a->cfg->public_url, id);
+	cJSON_AddStringToObject(links, "events", url);
+	snprintf(url, sizeof(url), "%s/status/%s", a->cfg->public_url, id);
+	cJSON_AddStringToObject(links, "status_page", url);
+	snprintf(url, sizeof(url), "%s/api/v1/jobs/%lld", a->cfg->public_url, (long long)job_id);
+	cJSON_AddStringToObject(links, "job", url);
+	cJSON_AddItemToObject(o, "links", links);
+	cJSON_AddNumberToObject(o, "job", (double)job_id);
+	return o;
+}
+
+int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, struct bo_error *err)
+{
+	struct rdf_facts f;
+	sqlite3 *c = NULL;
+	char id[128] = "", final_path[4096] = "", payload[4600];
+	int revision = 1, renamed = 0;
+	int64_t job_id = 0;
+	memset(&f, 0, sizeof(f));
+	int rc = read_rdf(a, req->package_path, &f, err);
+	if (rc)
+		goto fail;
+	if (req->concept_id && f.id[0] && strcmp(req->concept_id, f.id)) {
+		rc = bo_error_set(err, BO_EINVALIDRDF,
+				  "the RDF's id '%s' differs from the id '%s' this upload is for; make them equal or remove 'id' from the RDF",
+				  f.id, req->concept_id);
+		goto fail;
+	}
+	const char *wanted = req->concept_id ? req->concept_id : (f.id[0] ? f.id : NULL);
+	rc = db_acquire(a->db, &c, err);
+	if (rc)
+		goto fail;
+	if (wanted) {
+		rc = check_id(a, c, wanted, f.type, err);
+		if (rc)
+			goto fail;
+	}
+	rc = db_begin(c, err);
+	if (rc)
+		goto fail;
+	struct existing ex;
+	if (wanted) {
+		snprintf(id, sizeof(id), "%s", wanted);
+		rc = load_existing(c, id, &ex, err);
+		if (rc)
+			goto fail;
+	} else {
+		memset(&ex, 0, sizeof(ex));
+	}
+	if (ex.concept_exists) {
+		if (strcmp(ex.type, f.type)) {
+			rc = bo_error_set(err, BO_EINVALIDID, "'%s' is a %s; this RDF has type '%s'", id, ex.type, f.type);
+			goto fail;
+		}
+		rc = auth_is_maintainer(c, req->user, id, err);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) {
+			rc = bo_error_set(err, BO_EIDTAKEN,
+					  "'%s' belongs to another concept's maintainers; remove 'id' from the RDF to get a new id, "
+					  "or ask a maintainer to add your email to its authors",
+					  id);
+			goto fail;
+		}
+		if (ex.draft_exists && !strcmp(ex.state, "accepted")) {
+			rc = bo_error_set(err, BO_ECONFLICT,
+					  "'%s' was accepted and is being published; upload a new version once it is published", id);
+			goto fail;
+		}
+		revision = ex.draft_exists ? ex.revision + 1 : 1;
+	}
+	if (!ex.draft_exists) {
+		int n = 0;
+		rc = count_in_flight(c, req->user->id, &n, err);
+		if (rc)
+			goto fail;
+		if (n >= a->cfg->max_drafts_per_user) {
+			rc = bo_error_set(err, BO_ETOOMANY,
+					  "you have %d drafts in flight; the limit is %lld (max_drafts_per_user): wait for reviews "
+					  "or withdraw a draft",
+					  n, (long long)a->cfg->max_drafts_per_user);
+			err->retry_after = 3600;
+			goto fail;
+		}
+	}
+	if (!ex.concept_exists) {
+		if (wanted)
+			rc = ids_reserve_named(c, id, f.type, req->user->id, err);
+		else
+			rc = ids_reserve(a->ids, c, f.type, req->user->id, id, sizeof(id), err);
+		if (rc)
+			goto fail;
+	}
+	if (ex.draft_exists) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "superseded by revision %d", revision);
+		rc = jobs_cancel_subject(c, id, NULL, reason, err);
+		if (rc < 0)
+			goto fail;
+	}
+	snprintf(final_path, sizeof(final_path), "%s/%s.r%d.zip", a->incoming_dir, id, revision);
+	rc = write_draft(c, id, revision, req, final_path, &f, err);
+	if (rc)
+		goto fail;
+	char msg[600];
+	snprintf(msg, sizeof(msg), "revision %d uploaded by %s from %s (%llu bytes, sha256 %s)", revision,
+		 req->user->email, req->source ? req->source : "upload", (unsigned long long)req->size, req->sha256);
+	rc = lifecycle_event(c, id, "draft", req->user->id, "upload", msg, NULL, err);
+	if (rc)
+		goto fail;
+	snprintf(payload, sizeof(payload), "{\"revision\":%d}", revision);
+	rc = jobs_enqueue(c, "stage", id, payload, 0, &job_id, err);
+	if (rc)
+		goto fail;
+	/* the package must be durable before anyone is told it was accepted */
+	if (rename(req->package_path, final_path) != 0 || fsync_dir(a->incoming_dir) != 0) {
+		rc = bo_error_set(err, BO_ESTORAGE, "cannot keep the package in %s: %s", a->incoming_dir, strerror(errno));
+		goto fail;
+	}
+	renamed = 1;
+	rc = db_commit(c, err);
+	if (rc)
+		goto fail;
+	jobs_notify(a->jobs);
+	struct ids_info info = {0};
+	struct bo_error ignore = BO_ERROR_INIT;
+	ids_parse(a->ids, id, &info, &ignore);
+	bo_error_cleanup(&ignore);
+	*out = response_body(a, id, info.emoji, revision, job_id);
+	if (!*out)
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+	else
+		log_info("upload: %s revision %d accepted (%s, %llu bytes) from %s", id, revision, f.type,
+			 (unsigned long long)req->size, req->user->email);
+fail:
+	if (rc && renamed)
+		rename(final_path, req->package_path); /* give it back: nothing was committed */
+	if (c) {
+		db_rollback(c);
+		db_release(a->db, c);
+	}
+	free(f.rdf_json);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- fetching by URL */
+
+struct fetch {
+	int fd;
+	uint64_t size, limit;
+	EVP_MD_CTX *sha;
+	int too_large, write_failed;
+};
+
+static size_t fetch_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct fetch *f = ud;
+	size_t len = size * nmemb;
+	if (f->size + len > f->limit) {
+		f->too_large = 1;
+		return 0;
+	}
+	EVP_DigestUpdate(f->sha, data, len);
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(f->fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			f->write_failed = 1;
+			return 0;
+		}
+		done += (size_t)n;
+	}
+	f->size += len;
+	return len;
+}
+
+int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size_out, char *sha256_hex,
+		 struct bo_error *err)
+{
+	struct fetch f = {.fd = -1, .limit = (uint64_t)a->cfg->max_upload_bytes};
+	CURL *curl = NULL;
+	char *path = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	int rc = 0;
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		return bo_error_set(err, BO_EBADREQUEST, "'url' must be an http:// or https:// URL");
+	if (strlen(url) > 4096)
+		return bo_error_set(err, BO_EBADREQUEST, "'url' is longer than 4096 bytes");
+	if (asprintf(&path, "%s/fetch-XXXXXX", a->tmp_dir) < 0)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	f.fd = mkstemp(path);
+	if (f.fd < 0) {
+		rc = bo_error_set(err, BO_ESTORAGE, "cannot create a temp file: %s", strerror(errno));
+		goto fail;
+	}
+	f.sha = EVP_MD_CTX_new();
+	curl = curl_easy_init();
+	if (!f.sha || !curl || EVP_DigestInit_ex(f.sha, EVP_sha256(), NULL) != 1) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)30);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)a->cfg->fetch_timeout);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f.limit);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "bioimageio-backoffice");
+	CURLcode cc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (f.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+		rc = bo_error_set(err, BO_ETOOLARGE, "the package at the URL exceeds %llu bytes (max_upload_bytes)",
+				  (unsigned long long)f.limit);
+		goto fail;
+	}
+	if (cc != CURLE_OK) {
+		rc = bo_error_set(err, BO_EFETCH, "cannot fetch %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		goto fail;
+	}
+	if (status >= 400) {
+		rc = bo_error_set(err, BO_EFETCH, "fetching %s returned HTTP %ld", url, status);
+		goto fail;
+	}
+	if (fsync(f.fd) != 0) {
+		rc = bo_error_set(err, BO_ESTORAGE, "cannot flush the fetched package: %s", strerror(errno));
+		goto fail;
+	}
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	EVP_DigestFinal_ex(f.sha, md, &mdlen);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(sha256_hex + 2 * i, 3, "%02x", md[i]);
+	*size_out = f.size;
+	*path_out = path;
+	path = NULL;
+fail:
+	if (f.fd >= 0)
+		close(f.fd);
+	if (path) {
+		unlink(path);
+		free(path);
+	}
+	EVP_MD_CTX_free(f.sha);
+	curl_easy_cleanup(curl);
+	return rc;
+}
