@@ -8,7 +8,6 @@
 #include "error.h"
 #include "log.h"
 
-#include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #define TOKEN_PREFIX "bo_"
 #define TOKEN_PREFIX_LEN 3
 #define SHA256_HEX 65
+#define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 /* last_used_at is refreshed at most this often (seconds). */
 #define LAST_USED_PERIOD 60
 
@@ -102,7 +102,7 @@ static void lower_copy(char *dst, size_t cap, const char *src)
 {
 	size_t i = 0;
 	for (; src[i] && i + 1 < cap; i++)
-		dst[i] = (char)tolower((unsigned char)src[i]);
+		dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] - 'A' + 'a') : src[i];
 	dst[i] = '\0';
 }
 
@@ -140,7 +140,7 @@ static int tx_end(sqlite3 *c, int own, int rc, struct bo_error *err)
 
 static void base64url(const unsigned char *in, size_t n, char *out)
 {
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char abc[] = B64URL;
 	size_t o = 0;
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16;
@@ -164,7 +164,7 @@ static int token_shape(const char *t, size_t len)
 	if (len != AUTH_TOKEN_LEN || strncmp(t, TOKEN_PREFIX, TOKEN_PREFIX_LEN))
 		return 0;
 	for (size_t i = TOKEN_PREFIX_LEN; i < len; i++)
-		if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '_')
+		if (!strchr(B64URL, t[i]))
 			return 0;
 	return 1;
 }
@@ -483,7 +483,10 @@ int auth_user_list(sqlite3 *c, cJSON **out, struct bo_error *err)
 	arr = cJSON_CreateArray();
 	if (!arr)
 		goto nomem;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(st);
+		if (step != SQLITE_ROW)
+			break;
 		cJSON *u = cJSON_CreateObject();
 		if (!u)
 			goto nomem;
@@ -791,6 +794,10 @@ int auth_users_import(sqlite3 *c, const char *json_text, size_t len, int *added_
 	struct entry **order = NULL;
 	const char *end = NULL;
 	int added = 0, updated = 0, bad = 0, n = 0, own = 0, in_tx = 0, rc, r;
+	if (added_out)
+		*added_out = 0;
+	if (updated_out)
+		*updated_out = 0;
 	if (len > AUTH_IMPORT_MAX_BYTES)
 		return bo_error_set(err, BO_ETOOLARGE, "reviewers file is larger than %u bytes", AUTH_IMPORT_MAX_BYTES);
 	root = cJSON_ParseWithLengthOpts(json_text, len, &end, 0);
@@ -855,12 +862,10 @@ int auth_users_import(sqlite3 *c, const char *json_text, size_t len, int *added_
 fail:
 	if (in_tx)
 		rc = tx_end(c, own, rc, err);
-	if (rc) {
-		if (added_out)
-			*added_out = 0;
-		if (updated_out)
-			*updated_out = 0;
-	}
+	if (rc && added_out)
+		*added_out = 0;
+	if (rc && updated_out)
+		*updated_out = 0;
 	free(order);
 	free(entries);
 	cJSON_Delete(root);

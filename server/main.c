@@ -40,6 +40,7 @@ static void usage(FILE *f)
 		   "  migrate                             apply pending database migrations\n"
 		   "  check-config                        validate the configuration and print it\n"
 		   "  env-example                         print an env file with every option\n"
+		   "  routes                              list the HTTP endpoints\n"
 		   "  user add --name N --email E [--role uploader|reviewer|admin] [--orcid O]\n"
 		   "  user list                           users as JSON\n"
 		   "  user disable EMAIL|ID               disable a user and revoke their tokens\n"
@@ -390,7 +391,21 @@ static int cmd_env_example(struct cli *cli)
 	return 0;
 }
 
+/* The route tables as text: what the README's endpoint list and the openapi test read. */
+static int cmd_routes(struct cli *cli)
+{
+	(void)cli;
+	for (size_t t = 0; t < routes_all_count; t++)
+		for (size_t i = 0; i < routes_all[t]->count; i++) {
+			const struct route *r = &routes_all[t]->routes[i];
+			printf("%-6s %-40s %-9s %s\n", r->method, r->pattern,
+			       r->auth == AUTH_ROLE_NONE ? "public" : auth_role_name(r->auth), r->summary);
+		}
+	return 0;
+}
+
 static const struct command commands[] = {
+	{"routes", NULL, cmd_routes, NULL},
 	{"serve", NULL, cmd_serve, NULL},
 	{"migrate", NULL, cmd_migrate, NULL},
 	{"check-config", NULL, cmd_check_config, NULL},

@@ -12,6 +12,17 @@
 #include <unistd.h>
 
 static int check_failures_in_test;
+static int check_skipped_in_test;
+
+/* Ends the current test as skipped (not counted as passed), saying why. */
+#define skip_test(...)                                                               \
+	do {                                                                         \
+		printf("SKIP %s: ", __func__);                                       \
+		printf(__VA_ARGS__);                                                 \
+		printf("\n");                                                        \
+		check_skipped_in_test = 1;                                           \
+		return;                                                              \
+	} while (0)
 
 #define check(cond, ...)                                                             \
 	do {                                                                         \
@@ -50,7 +61,7 @@ static char check_tmpdir[256];
 
 static int check_run(int argc, char **argv, const struct check_test *tests, size_t n)
 {
-	int passed = 0, failed = 0;
+	int passed = 0, failed = 0, skipped = 0;
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof(cwd)))
 		return 2;
@@ -68,10 +79,15 @@ static int check_run(int argc, char **argv, const struct check_test *tests, size
 		if (!mkdtemp(check_tmpdir) || chdir(check_tmpdir))
 			return 2;
 		check_failures_in_test = 0;
+		check_skipped_in_test = 0;
+		fflush(stdout);
 		tests[i].fn();
 		if (chdir(cwd))
 			return 2;
-		if (check_failures_in_test) {
+		if (check_skipped_in_test && !check_failures_in_test) {
+			skipped++;
+			nftw(check_tmpdir, check_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		} else if (check_failures_in_test) {
 			failed++;
 			printf("FAIL %s (kept %s)\n", tests[i].name, check_tmpdir);
 		} else {
@@ -81,6 +97,8 @@ static int check_run(int argc, char **argv, const struct check_test *tests, size
 				nftw(check_tmpdir, check_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		}
 	}
+	if (skipped)
+		printf("(%d skipped)\n", skipped);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -117,8 +117,7 @@ static void test_ids__corpus_collection(void)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s", check_src(COLLECTION)); /* check_src's buffer is reused */
 	if (access(path, R_OK) != 0) {
-		printf("SKIP test_ids__corpus_collection: %s is missing\n", path);
-		return;
+		skip_test("%s is missing", path);
 	}
 	ids *v = load_real();
 	cJSON *col = load_json(path);
