@@ -595,6 +595,10 @@ int package_open(package **out, const char *zip_path, const struct package_limit
 		goto fail;
 	}
 	p->za = zip_open(zip_path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+	if (!p->za && zerr == ZIP_ER_EXISTS)
+		/* Two entries with the same name: open without the consistency check so our
+		 * duplicate rule reports them per entry (the package is refused either way). */
+		p->za = zip_open(zip_path, ZIP_RDONLY, &zerr);
 	if (!p->za) {
 		rc = map_zip_open_error(zerr, err);
 		goto fail;

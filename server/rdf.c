@@ -909,7 +909,7 @@ int rdf_parse(rdf_doc **out, const char *text, size_t len, const struct rdf_limi
 		goto fail;
 	}
 	yp_ready = 1;
-	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+	yaml_parser_set_input_string(&yp, (const unsigned char *)(text ? text : ""), text ? len : 0);
 	while (!st.stop && !st.nomem) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&yp, &ev)) {

@@ -27,6 +27,11 @@ static int find_corpus(void)
 {
 	const char *env = getenv("BO_CORPUS_DIR");
 	struct stat sb;
+	char cwd[2048];
+	/* check_run sets BO_SOURCE_DIR (for check_src) to the starting directory; we run
+	 * before it, so do the same here. */
+	if (!getenv("BO_SOURCE_DIR") && getcwd(cwd, sizeof(cwd)))
+		setenv("BO_SOURCE_DIR", cwd, 0);
 	snprintf(corpus_dir, sizeof(corpus_dir), "%s", env ? env : check_src("../shared/corpus"));
 	char probe[4200];
 	snprintf(probe, sizeof(probe), "%s/rdf/valid", corpus_dir);
@@ -371,7 +376,7 @@ static void test_rdf__marks(void)
 	cJSON_Delete(loc);
 
 	loc = cJSON_Parse("[\"inputs\",0,\"axes\",2,\"size\",\"step\"]");
-	check(rdf_mark(d, loc, &line, &col) == 0 && line == 11 && col == 30, "step at %d:%d", line,
+	check(rdf_mark(d, loc, &line, &col) == 0 && line == 11 && col == 31, "step at %d:%d", line,
 	      col);
 	cJSON_Delete(loc);
 
@@ -496,7 +501,7 @@ static void test_rdf__billion_laughs(void)
 	      line, col);
 	cJSON_Delete(loc);
 	loc = cJSON_Parse("[\"copy\",\"y\",1]");
-	check(rdf_mark(d, loc, &line, &col) == 0 && line == 1 && col == 27,
+	check(rdf_mark(d, loc, &line, &col) == 0 && line == 1 && col == 24,
 	      "inside alias: anchor's mark %d:%d", line, col);
 	cJSON_Delete(loc);
 	rdf_free(d);

@@ -1,0 +1,1318 @@
+/* storage_s3: objects in an S3 bucket, over libcurl, signed with our sigv4 module.
+ * Invariants: one CURL easy handle per call (connections are shared through a locked
+ * CURLSH), so the backend is thread-safe with no mutable state of its own; a request
+ * is retried (5xx, 429, network errors, exponential backoff from 100 ms) only when its
+ * body can be replayed — every body here is a buffer or a file region read with pread,
+ * so all are — and a download resumes after the bytes already handed to the sink. */
+#include "storage_s3.h"
+
+#include "config.h"
+#include "error.h"
+#include "log.h"
+#include "sigv4.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Largest XML response we accept (a 1000-key listing with 1 KiB keys is ~1.3 MiB). */
+#define RESP_MAX (4u << 20)
+/* S3 allows at most 10,000 parts per multipart upload. */
+#define MAX_PARTS 10000
+#define HASH_CHUNK (256u << 10)
+
+struct storage_s3 {
+	char *base;     /* scheme://host[:port] requests go to (bucket host when virtual-host) */
+	char host[1024]; /* Host header value for base */
+	char *bucket;
+	char *prefix;   /* "" or ends with '/' */
+	char *region;
+	char *access_key;
+	char *secret_key;
+	int path_style;
+	uint64_t part_size;
+	int retries;
+	long timeout;
+	CURLSH *share;
+	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap, max;
+	int overflow;
+};
+
+static int sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->max && b->len + n > b->max) {
+		b->overflow = 1;
+		return -1;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static int sb_add(struct sbuf *b, const char *s) { return sb_addn(b, s, strlen(s)); }
+
+static char *cat3(const char *a, const char *b, const char *c)
+{
+	size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s%s%s", a, b, c);
+	return p;
+}
+
+static void hex32(char out[65], const unsigned char d[32])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* Finds <tag>text</tag> in [s, end); val and vlen give the raw text, after the end
+ * of the element. Returns 0 or -1. */
+static int xml_find(const char *s, const char *end, const char *tag, const char **val,
+		    size_t *vlen, const char **after)
+{
+	char open[64], close[64];
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	size_t ol = strlen(open), cl = strlen(close);
+	for (const char *p = s; p + ol <= end; p++) {
+		if (memcmp(p, open, ol))
+			continue;
+		const char *v = p + ol;
+		for (const char *q = v; q + cl <= end; q++) {
+			if (!memcmp(q, close, cl)) {
+				*val = v;
+				*vlen = (size_t)(q - v);
+				if (after)
+					*after = q + cl;
+				return 0;
+			}
+		}
+		return -1;
+	}
+	return -1;
+}
+
+/* Decodes the five XML entities and numeric references into buf (NUL-terminated,
+ * truncated to len). */
+static void xml_text(char *buf, size_t len, const char *v, size_t vlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < vlen && o + 4 < len;) {
+		if (v[i] != '&') {
+			buf[o++] = v[i++];
+			continue;
+		}
+		static const struct {
+			const char *e;
+			char c;
+		} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+		int done = 0;
+		for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
+			size_t el = strlen(ents[k].e);
+			if (i + el <= vlen && !memcmp(v + i, ents[k].e, el)) {
+				buf[o++] = ents[k].c;
+				i += el;
+				done = 1;
+				break;
+			}
+		}
+		if (done)
+			continue;
+		if (i + 2 < vlen && v[i + 1] == '#') {
+			const char *semi = memchr(v + i, ';', vlen - i);
+			if (semi) {
+				unsigned long cp = v[i + 2] == 'x' ? strtoul(v + i + 3, NULL, 16)
+								   : strtoul(v + i + 2, NULL, 10);
+				/* Encode the code point as UTF-8. */
+				if (cp < 0x80) {
+					buf[o++] = (char)cp;
+				} else if (cp < 0x800) {
+					buf[o++] = (char)(0xc0 | (cp >> 6));
+					buf[o++] = (char)(0x80 | (cp & 0x3f));
+				} else if (cp < 0x10000) {
+					buf[o++] = (char)(0xe0 | (cp >> 12));
+					buf[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					buf[o++] = (char)(0x80 | (cp & 0x3f));
+				} else {
+					buf[o++] = (char)(0xf0 | (cp >> 18));
+					buf[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+					buf[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					buf[o++] = (char)(0x80 | (cp & 0x3f));
+				}
+				i = (size_t)(semi - v) + 1;
+				continue;
+			}
+		}
+		buf[o++] = v[i++];
+	}
+	buf[o] = '\0';
+}
+
+/* Text of the first <tag> in the whole buffer, decoded, or "" when absent. */
+static void xml_get(char *buf, size_t len, const struct sbuf *b, const char *tag)
+{
+	const char *v;
+	size_t vl;
+	buf[0] = '\0';
+	if (b->p && !xml_find(b->p, b->p + b->len, tag, &v, &vl, NULL))
+		xml_text(buf, len, v, vl);
+}
+
+/* XML-escapes s into b. */
+static int xml_escape(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		const char *r = NULL;
+		switch (*s) {
+		case '&': r = "&amp;"; break;
+		case '<': r = "&lt;"; break;
+		case '>': r = "&gt;"; break;
+		case '"': r = "&quot;"; break;
+		default: break;
+		}
+		if (r ? sb_add(b, r) : sb_addn(b, s, 1))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the request engine --------------------------------------------------------- */
+
+struct call {
+	/* request */
+	const char *method;
+	const char *what;  /* the caller's key (or bucket) for messages */
+	const char *key;   /* full key with prefix, or NULL for the bucket itself */
+	const struct sigv4_kv *query;
+	size_t nquery;
+	const struct sigv4_kv *headers; /* extra signed headers */
+	size_t nheaders;
+	const char *payload_hash; /* NULL = hash of the buffer body (or empty) */
+	const char *body;         /* buffer body, or */
+	int body_fd;              /* file body (>= 0) read with pread from body_off */
+	uint64_t body_off;
+	uint64_t body_len;
+	int has_range;
+	uint64_t range_start, range_len; /* range_len UINT64_MAX = to the end */
+	int (*sink)(void *ctx, const void *buf, size_t n); /* 2xx body (else kept in resp) */
+	void *sink_ctx;
+	/* per attempt */
+	CURL *curl;
+	uint64_t body_pos;
+	uint64_t skip;      /* bytes of a 200 answer to a ranged GET to drop */
+	uint64_t delivered; /* bytes given to sink, over all attempts */
+	uint64_t want;      /* bytes the sink still wants (UINT64_MAX = all) */
+	int sink_stopped;
+	int read_failed;
+	long status;
+	struct sbuf resp;
+	char etag[128];
+	char content_type[128];
+	uint64_t content_length;
+	int have_length;
+};
+
+static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+{
+	struct call *c = ud;
+	size_t len = size * n;
+	if (len >= 5 && !memcmp(buf, "HTTP/", 5)) { /* a new response (after 100-continue) */
+		c->etag[0] = c->content_type[0] = '\0';
+		c->have_length = 0;
+		return len;
+	}
+	const char *colon = memchr(buf, ':', len);
+	if (!colon)
+		return len;
+	size_t nl = (size_t)(colon - buf);
+	const char *v = colon + 1;
+	size_t vl = len - nl - 1;
+	while (vl && (*v == ' ' || *v == '\t')) {
+		v++;
+		vl--;
+	}
+	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+		vl--;
+	char *dst = NULL;
+	if (nl == 4 && !strncasecmp(buf, "etag", 4))
+		dst = c->etag;
+	else if (nl == 12 && !strncasecmp(buf, "content-type", 12))
+		dst = c->content_type;
+	if (dst) {
+		if (vl > 127)
+			vl = 127;
+		memcpy(dst, v, vl);
+		dst[vl] = '\0';
+	} else if (nl == 14 && !strncasecmp(buf, "content-length", 14)) {
+		char tmp[32];
+		if (vl < sizeof(tmp)) {
+			memcpy(tmp, v, vl);
+			tmp[vl] = '\0';
+			c->content_length = strtoull(tmp, NULL, 10);
+			c->have_length = 1;
+		}
+	}
+	return len;
+}
+
+static size_t on_write(char *buf, size_t size, size_t n, void *ud)
+{
+	struct call *c = ud;
+	size_t len = size * n;
+	long status = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 200 && status < 300 && c->sink) {
+		const char *p = buf;
+		size_t left = len;
+		if (status != 200)
+			c->skip = 0; /* 206: the server honoured Range */
+		if (c->skip) {
+			size_t d = c->skip < left ? (size_t)c->skip : left;
+			c->skip -= d;
+			p += d;
+			left -= d;
+		}
+		if (c->want != UINT64_MAX && left > c->want)
+			left = (size_t)c->want;
+		if (left) {
+			if (c->sink(c->sink_ctx, p, left)) {
+				c->sink_stopped = 1;
+				return 0;
+			}
+			c->delivered += left;
+			if (c->want != UINT64_MAX)
+				c->want -= left;
+		}
+		return len;
+	}
+	if (sb_addn(&c->resp, buf, len))
+		return 0;
+	return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+	struct call *c = ud;
+	size_t cap = size * n;
+	uint64_t left = c->body_len - c->body_pos;
+	size_t want = left < cap ? (size_t)left : cap;
+	if (!want)
+		return 0;
+	if (c->body_fd >= 0) {
+		ssize_t r;
+		do
+			r = pread(c->body_fd, buf, want, (off_t)(c->body_off + c->body_pos));
+		while (r < 0 && errno == EINTR);
+		if (r <= 0) {
+			c->read_failed = 1; /* the file shrank or failed under us */
+			return CURL_READFUNC_ABORT;
+		}
+		want = (size_t)r;
+	} else {
+		memcpy(buf, c->body + c->body_pos, want);
+	}
+	c->body_pos += want;
+	return want;
+}
+
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+	struct call *c = ud;
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > c->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	c->body_pos = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* Signed path of a call: /bucket/key (path style) or /key (virtual host). */
+static int call_path(struct sbuf *b, const struct storage_s3 *s3, const char *key)
+{
+	b->len = 0;
+	if (sb_add(b, ""))
+		return -1;
+	if (s3->path_style && (sb_add(b, "/") || sb_add(b, s3->bucket)))
+		return -1;
+	if (key && (sb_add(b, "/") || sb_add(b, key)))
+		return -1;
+	if (!s3->path_style && !key && sb_add(b, "/"))
+		return -1;
+	return 0;
+}
+
+static void set_storage_error_retry(struct bo_error *err)
+{
+	if (err && err->code == BO_ESTORAGE && !err->retry_after)
+		err->retry_after = 5;
+}
+
+/* Maps a final non-2xx answer to an error. */
+static int map_status(const struct storage_s3 *s3, struct call *c, struct bo_error *err)
+{
+	char code[128], msg[512];
+	xml_get(code, sizeof(code), &c->resp, "Code");
+	xml_get(msg, sizeof(msg), &c->resp, "Message");
+	long st = c->status;
+	if (st == 404 && strcmp(code, "NoSuchBucket") && strcmp(code, "NoSuchUpload") && c->key)
+		return bo_error_set(err, BO_ENOTFOUND, "storage object %.200s not found", c->what);
+	if (st == 416)
+		return bo_error_set(err, BO_EBADREQUEST, "range is not satisfiable for %.200s", c->what);
+	int rc;
+	if (st == 404 && (!strcmp(code, "NoSuchBucket") || !c->key))
+		rc = bo_error_set(err, BO_ESTORAGE,
+				  "S3 bucket '%s' does not exist at %s (create it or fix s3_bucket)",
+				  s3->bucket, s3->base);
+	else if (st == 403 && (!strcmp(code, "SignatureDoesNotMatch") ||
+			       !strcmp(code, "InvalidAccessKeyId") || !code[0]))
+		rc = bo_error_set(err, BO_ESTORAGE,
+				  "S3 %s %.200s: HTTP 403 %s%s%s: check s3_access_key and s3_secret_key",
+				  c->method, c->what, code[0] ? code : "(no body)", msg[0] ? ": " : "", msg);
+	else
+		rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: HTTP %ld %s%s%s", c->method, c->what, st,
+				  code[0] ? code : "", msg[0] ? ": " : "", msg);
+	set_storage_error_retry(err);
+	return rc;
+}
+
+/* Runs c with retries. On return c->status/resp/etag/... describe the last answer.
+ * Returns 0 for 2xx, else an error (mapped from the status or the transport). */
+static int perform(const struct storage_s3 *s3, struct call *c, struct bo_error *err)
+{
+	int rc = BO_ESTORAGE;
+	struct sbuf path = {0}, url = {0};
+	char *query = NULL;
+	char *enc_path = NULL;
+	struct curl_slist *hl = NULL;
+	char body_hash[65];
+	const char *payload_hash = c->payload_hash;
+	char lasterr[CURL_ERROR_SIZE + 64] = "";
+	c->curl = curl_easy_init();
+	if (!c->curl)
+		return bo_error_set(err, BO_ENOMEM, "out of memory starting an S3 request");
+	if (!payload_hash) {
+		sigv4_sha256_hex(body_hash, c->body ? c->body : "", c->body ? (size_t)c->body_len : 0);
+		payload_hash = body_hash;
+	}
+	if (call_path(&path, s3, c->key) || sigv4_canonical_query(&query, c->query, c->nquery, NULL) ||
+	    sigv4_uri_encode(&enc_path, path.p, 1, NULL) || sb_add(&url, s3->base) ||
+	    sb_add(&url, enc_path) || (query[0] && (sb_add(&url, "?") || sb_add(&url, query)))) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory building an S3 request");
+		goto fail;
+	}
+	c->resp.max = RESP_MAX;
+	const uint64_t range_start0 = c->range_start, range_len0 = c->range_len;
+	for (int attempt = 0;; attempt++) {
+		char errbuf[CURL_ERROR_SIZE] = "";
+		struct sigv4_kv hdrs[12];
+		size_t nh = 0;
+		char range[96];
+		hdrs[nh++] = (struct sigv4_kv){"host", s3->host};
+		for (size_t i = 0; i < c->nheaders && nh < 10; i++)
+			hdrs[nh++] = c->headers[i];
+		/* Resume a download after what the sink already has. */
+		uint64_t start = range_start0 + c->delivered;
+		uint64_t rlen = range_len0 == UINT64_MAX ? UINT64_MAX : range_len0 - c->delivered;
+		c->want = c->sink ? rlen : UINT64_MAX;
+		c->skip = 0;
+		if (c->sink && (c->has_range || c->delivered)) {
+			if (rlen == UINT64_MAX)
+				snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)start);
+			else
+				snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)start,
+					 (unsigned long long)(start + rlen - 1));
+			hdrs[nh++] = (struct sigv4_kv){"range", range};
+			c->skip = start; /* used only if the server ignores Range (200) */
+		}
+		struct sigv4_request req = {c->method, path.p, c->query, c->nquery, hdrs, nh, payload_hash};
+		struct sigv4_credentials cred = {s3->access_key, s3->secret_key, s3->region, "s3"};
+		struct sigv4_signature sig;
+		rc = sigv4_sign(&sig, &req, &cred, time(NULL), err);
+		if (rc)
+			goto fail;
+		curl_slist_free_all(hl);
+		hl = NULL;
+		char line[SIGV4_AUTH_MAX + 32];
+		int ok = 1;
+		snprintf(line, sizeof(line), "Authorization: %s", sig.authorization);
+		ok = ok && (hl = curl_slist_append(hl, line));
+		snprintf(line, sizeof(line), "x-amz-date: %s", sig.amz_date);
+		ok = ok && (hl = curl_slist_append(hl, line));
+		snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sig.content_sha256);
+		ok = ok && (hl = curl_slist_append(hl, line));
+		for (size_t i = 1; i < nh && ok; i++) {
+			snprintf(line, sizeof(line), "%s: %s", hdrs[i].name, hdrs[i].value);
+			ok = (hl = curl_slist_append(hl, line)) != NULL;
+		}
+		/* No "Expect: 100-continue" round trip, no form content type on POST. */
+		ok = ok && (hl = curl_slist_append(hl, "Expect:"));
+		int has_ct = 0;
+		for (size_t i = 1; i < nh; i++)
+			has_ct |= !strcasecmp(hdrs[i].name, "content-type");
+		if (!has_ct)
+			ok = ok && (hl = curl_slist_append(hl, "Content-Type:"));
+		if (!ok) {
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory building an S3 request");
+			goto fail;
+		}
+		CURL *h = c->curl;
+		curl_easy_reset(h);
+		curl_easy_setopt(h, CURLOPT_URL, url.p);
+		curl_easy_setopt(h, CURLOPT_SHARE, s3->share);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s3->timeout);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s3->timeout);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (!strcmp(c->method, "HEAD")) {
+			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		} else if (!strcmp(c->method, "PUT") || !strcmp(c->method, "POST")) {
+			c->body_pos = 0; /* replay the body from its start */
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(h, CURLOPT_READDATA, c);
+			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(h, CURLOPT_SEEKDATA, c);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->body_len);
+			if (!strcmp(c->method, "POST"))
+				curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "POST");
+		} else if (strcmp(c->method, "GET")) {
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+		}
+		c->status = 0;
+		c->resp.len = 0;
+		c->resp.overflow = 0;
+		c->sink_stopped = 0;
+		c->read_failed = 0;
+		c->etag[0] = c->content_type[0] = '\0';
+		c->have_length = 0;
+		CURLcode cres = curl_easy_perform(h);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+		if (c->sink_stopped) {
+			rc = bo_error_set(err, BO_EINTERNAL, "reading %.200s: stopped by the receiver", c->what);
+			goto fail;
+		}
+		if (c->read_failed) {
+			rc = bo_error_set(err, BO_EINTERNAL,
+					  "S3 %s %.200s: the local file changed or failed while uploading",
+					  c->method, c->what);
+			goto fail;
+		}
+		if (c->resp.overflow) {
+			rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: response larger than %u bytes",
+					  c->method, c->what, RESP_MAX);
+			goto fail;
+		}
+		int retry;
+		if (cres == CURLE_OK) {
+			if (c->status >= 200 && c->status < 300) {
+				rc = 0;
+				goto fail;
+			}
+			retry = c->status >= 500 || c->status == 429;
+			snprintf(lasterr, sizeof(lasterr), "HTTP %ld", c->status);
+		} else {
+			retry = cres != CURLE_OUT_OF_MEMORY && cres != CURLE_ABORTED_BY_CALLBACK &&
+				cres != CURLE_READ_ERROR && cres != CURLE_URL_MALFORMAT;
+			snprintf(lasterr, sizeof(lasterr), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cres));
+		}
+		if (!retry) {
+			if (cres == CURLE_OK) {
+				rc = map_status(s3, c, err);
+			} else {
+				rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: %s", c->method, c->what, lasterr);
+				set_storage_error_retry(err);
+			}
+			goto fail;
+		}
+		if (attempt >= s3->retries) {
+			rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: %s after %d retries", c->method,
+					  c->what, lasterr, s3->retries);
+			set_storage_error_retry(err);
+			goto fail;
+		}
+		log_debug("S3 %s %s: %s, retry %d", c->method, c->what, lasterr, attempt + 1);
+		unsigned ms = 100u << (attempt < 10 ? attempt : 10);
+		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
+fail:
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c->curl);
+	c->curl = NULL;
+	free(path.p);
+	free(url.p);
+	free(query);
+	free(enc_path);
+	return rc;
+}
+
+static void call_cleanup(struct call *c) { free(c->resp.p); }
+
+static char *full_key(const struct storage_s3 *s3, const char *key)
+{
+	return cat3(s3->prefix, key, "");
+}
+
+/* A 200 answer that carries <Error> (CompleteMultipartUpload, CopyObject). */
+static int check_body_error(const struct storage_s3 *s3, struct call *c, struct bo_error *err)
+{
+	if (!c->resp.p || !strstr(c->resp.p, "<Error>"))
+		return 0;
+	c->status = 500;
+	return map_status(s3, c, err);
+}
+
+/* ---- open / free ---------------------------------------------------------------- */
+
+static void lock_cb(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+	(void)h, (void)access;
+	struct storage_s3 *s3 = ud;
+	pthread_mutex_lock(&s3->locks[data]);
+}
+
+static void unlock_cb(CURL *h, curl_lock_data data, void *ud)
+{
+	(void)h;
+	struct storage_s3 *s3 = ud;
+	pthread_mutex_unlock(&s3->locks[data]);
+}
+
+static void s3_free(void *impl)
+{
+	struct storage_s3 *s3 = impl;
+	if (!s3)
+		return;
+	if (s3->share) {
+		curl_share_cleanup(s3->share);
+		for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+			pthread_mutex_destroy(&s3->locks[i]);
+	}
+	free(s3->base);
+	free(s3->bucket);
+	free(s3->prefix);
+	free(s3->region);
+	free(s3->access_key);
+	if (s3->secret_key)
+		OPENSSL_cleanse(s3->secret_key, strlen(s3->secret_key));
+	free(s3->secret_key);
+	free(s3);
+}
+
+int storage_s3__open(void **out, const struct config *cfg, struct bo_error *err)
+{
+	int rc;
+	struct storage_s3 *s3 = calloc(1, sizeof(*s3));
+	if (!s3)
+		return bo_error_set(err, BO_ENOMEM, "out of memory opening S3 storage");
+	if (!cfg->s3_endpoint[0] || !cfg->s3_bucket[0] || !cfg->s3_access_key[0] ||
+	    !cfg->s3_secret_key[0] || !cfg->s3_region[0]) {
+		rc = bo_error_set(err, BO_EBADREQUEST,
+				  "storage=s3 needs s3_endpoint, s3_bucket, s3_region, s3_access_key and s3_secret_key");
+		goto fail;
+	}
+	/* Bucket names are DNS labels; this also keeps them out of URL syntax. */
+	for (const char *p = cfg->s3_bucket; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		      *p == '_')) {
+			rc = bo_error_set(err, BO_EBADREQUEST,
+					  "s3_bucket '%s' may contain only a-z, 0-9, '-', '.' and '_'",
+					  cfg->s3_bucket);
+			goto fail;
+		}
+	char authority[256];
+	rc = sigv4_endpoint_host(authority, sizeof(authority), cfg->s3_endpoint, err);
+	if (rc)
+		goto fail;
+	const char *scheme = !strncmp(cfg->s3_endpoint, "https://", 8) ? "https://" : "http://";
+	/* The endpoint's authority as written (with an explicit port kept for the URL). */
+	const char *auth_start = cfg->s3_endpoint + strlen(scheme);
+	size_t auth_len = strcspn(auth_start, "/?#");
+	char written[256];
+	snprintf(written, sizeof(written), "%.*s", (int)auth_len, auth_start);
+	s3->path_style = cfg->s3_path_style != 0;
+	if (s3->path_style) {
+		s3->base = cat3(scheme, written, "");
+		snprintf(s3->host, sizeof(s3->host), "%s", authority);
+	} else {
+		char tmp[600];
+		snprintf(tmp, sizeof(tmp), "%s.%s", cfg->s3_bucket, written);
+		s3->base = cat3(scheme, tmp, "");
+		snprintf(s3->host, sizeof(s3->host), "%s.%s", cfg->s3_bucket, authority);
+	}
+	size_t pl = strlen(cfg->s3_prefix);
+	s3->prefix = cat3(cfg->s3_prefix, pl && cfg->s3_prefix[pl - 1] != '/' ? "/" : "", "");
+	s3->bucket = strdup(cfg->s3_bucket);
+	s3->region = strdup(cfg->s3_region);
+	s3->access_key = strdup(cfg->s3_access_key);
+	s3->secret_key = strdup(cfg->s3_secret_key);
+	if (!s3->base || !s3->prefix || !s3->bucket || !s3->region || !s3->access_key ||
+	    !s3->secret_key) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory opening S3 storage");
+		goto fail;
+	}
+	if (s3->prefix[0] && (s3->prefix[0] == '/' || strstr(s3->prefix, "//"))) {
+		rc = bo_error_set(err, BO_EBADREQUEST, "s3_prefix '%s' must not start with '/' or contain '//'",
+				  cfg->s3_prefix);
+		goto fail;
+	}
+	s3->part_size = (uint64_t)cfg->s3_part_size;
+	s3->retries = (int)cfg->s3_retries;
+	s3->timeout = (long)cfg->s3_timeout;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&s3->locks[i], NULL);
+	s3->share = curl_share_init();
+	if (!s3->share) {
+		for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+			pthread_mutex_destroy(&s3->locks[i]);
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory opening S3 storage");
+		goto fail;
+	}
+	curl_share_setopt(s3->share, CURLSHOPT_LOCKFUNC, lock_cb);
+	curl_share_setopt(s3->share, CURLSHOPT_UNLOCKFUNC, unlock_cb);
+	curl_share_setopt(s3->share, CURLSHOPT_USERDATA, s3);
+	curl_share_setopt(s3->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(s3->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	*out = s3;
+	return 0;
+fail:
+	s3_free(s3);
+	return rc;
+}
+
+/* ---- objects ------------------------------------------------------------------- */
+
+static int put_single(struct storage_s3 *s3, const char *key, const char *fkey, int fd,
+		      const void *data, uint64_t len, const char *ct, const char *hash,
+		      struct bo_error *err)
+{
+	struct sigv4_kv h[] = {{"content-type", ct ? ct : "application/octet-stream"}};
+	struct call c = {.method = "PUT", .what = key, .key = fkey, .headers = h, .nheaders = 1,
+			 .payload_hash = hash, .body = data, .body_fd = fd, .body_len = len};
+	int rc = perform(s3, &c, err);
+	call_cleanup(&c);
+	return rc;
+}
+
+/* Hashes [off, off+len) of fd into part (and total, when non-NULL). */
+static int hash_region(int fd, uint64_t off, uint64_t len, char part_hex[65], EVP_MD_CTX *total,
+		       char *buf)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(md);
+		errno = ENOMEM;
+		return -1;
+	}
+	while (len) {
+		size_t want = len < HASH_CHUNK ? (size_t)len : HASH_CHUNK;
+		ssize_t r = pread(fd, buf, want, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO; /* shrank while reading */
+			EVP_MD_CTX_free(md);
+			return -1;
+		}
+		EVP_DigestUpdate(md, buf, (size_t)r);
+		if (total)
+			EVP_DigestUpdate(total, buf, (size_t)r);
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	unsigned char d[32];
+	unsigned int dl = 0;
+	EVP_DigestFinal_ex(md, d, &dl);
+	EVP_MD_CTX_free(md);
+	hex32(part_hex, d);
+	return 0;
+}
+
+static void abort_multipart(struct storage_s3 *s3, const char *key, const char *fkey,
+			    const char *upload_id)
+{
+	struct bo_error e = BO_ERROR_INIT;
+	struct sigv4_kv q[] = {{"uploadId", upload_id}};
+	struct call c = {.method = "DELETE", .what = key, .key = fkey, .query = q, .nquery = 1,
+			 .body_fd = -1};
+	if (perform(s3, &c, &e))
+		log_warnx("S3 abort of multipart upload for %s failed: %s (the bucket may keep its parts)",
+			  key, e.detail);
+	call_cleanup(&c);
+	bo_error_cleanup(&e);
+}
+
+static int put_multipart(struct storage_s3 *s3, const char *key, const char *fkey, int fd,
+			 uint64_t size, const char *ct, char *sha256_hex, struct bo_error *err)
+{
+	int rc;
+	char upload_id[1024] = "";
+	char (*etags)[128] = NULL;
+	char *buf = NULL;
+	struct sbuf xml = {0};
+	EVP_MD_CTX *total = NULL;
+	uint64_t part = s3->part_size;
+	if ((size + part - 1) / part > MAX_PARTS) /* keep within S3's part count */
+		part = ((size + MAX_PARTS - 1) / MAX_PARTS + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	uint64_t nparts = (size + part - 1) / part;
+	etags = calloc((size_t)nparts, sizeof(*etags));
+	buf = malloc(HASH_CHUNK);
+	total = EVP_MD_CTX_new();
+	if (!etags || !buf || !total || !EVP_DigestInit_ex(total, EVP_sha256(), NULL)) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+		goto fail;
+	}
+	{
+		struct sigv4_kv q[] = {{"uploads", ""}};
+		struct sigv4_kv h[] = {{"content-type", ct ? ct : "application/octet-stream"}};
+		struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
+				 .headers = h, .nheaders = 1, .body_fd = -1};
+		rc = perform(s3, &c, err);
+		if (!rc) {
+			xml_get(upload_id, sizeof(upload_id), &c.resp, "UploadId");
+			if (!upload_id[0])
+				rc = bo_error_set(err, BO_ESTORAGE, "S3 POST %.200s?uploads: no UploadId in the answer",
+						  key);
+		}
+		call_cleanup(&c);
+		if (rc)
+			goto fail;
+	}
+	for (uint64_t i = 0; i < nparts; i++) {
+		uint64_t off = i * part;
+		uint64_t len = size - off < part ? size - off : part;
+		char hash[65], num[24];
+		if (hash_region(fd, off, len, hash, total, buf)) {
+			rc = bo_error_set(err, BO_EINTERNAL, "reading the file for %s: %s", key, strerror(errno));
+			goto fail;
+		}
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)(i + 1));
+		struct sigv4_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};
+		struct call c = {.method = "PUT", .what = key, .key = fkey, .query = q, .nquery = 2,
+				 .payload_hash = hash, .body_fd = fd, .body_off = off, .body_len = len};
+		rc = perform(s3, &c, err);
+		if (!rc && !c.etag[0])
+			rc = bo_error_set(err, BO_ESTORAGE, "S3 PUT %.200s part %s: no ETag in the answer", key,
+					  num);
+		snprintf(etags[i], sizeof(etags[i]), "%s", c.etag);
+		call_cleanup(&c);
+		if (rc)
+			goto fail;
+	}
+	int bad = sb_add(&xml, "<CompleteMultipartUpload>");
+	for (uint64_t i = 0; i < nparts && !bad; i++) {
+		char num[64];
+		snprintf(num, sizeof(num), "<Part><PartNumber>%llu</PartNumber><ETag>",
+			 (unsigned long long)(i + 1));
+		bad = sb_add(&xml, num) || xml_escape(&xml, etags[i]) || sb_add(&xml, "</ETag></Part>");
+	}
+	if (bad || sb_add(&xml, "</CompleteMultipartUpload>")) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+		goto fail;
+	}
+	{
+		struct sigv4_kv q[] = {{"uploadId", upload_id}};
+		struct sigv4_kv h[] = {{"content-type", "application/xml"}};
+		struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
+				 .headers = h, .nheaders = 1, .body = xml.p, .body_fd = -1,
+				 .body_len = xml.len};
+		rc = perform(s3, &c, err);
+		if (!rc)
+			rc = check_body_error(s3, &c, err);
+		call_cleanup(&c);
+		if (rc)
+			goto fail;
+	}
+	upload_id[0] = '\0'; /* completed: nothing to abort */
+	if (sha256_hex) {
+		unsigned char d[32];
+		unsigned int dl = 0;
+		EVP_DigestFinal_ex(total, d, &dl);
+		hex32(sha256_hex, d);
+	}
+	rc = 0;
+fail:
+	if (rc && upload_id[0])
+		abort_multipart(s3, key, fkey, upload_id);
+	free(etags);
+	free(buf);
+	free(xml.p);
+	EVP_MD_CTX_free(total);
+	return rc;
+}
+
+static int s3_put_file(void *impl, const char *key, const char *path, const char *content_type,
+		       char *sha256_hex, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	int rc;
+	struct stat st;
+	char *buf = NULL;
+	char *fkey = full_key(s3, key);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!fkey) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+		goto fail;
+	}
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		rc = bo_error_set(err, BO_EINTERNAL, "storage: cannot read %s: %s", path,
+				  fd < 0 ? strerror(errno) : "not a regular file");
+		goto fail;
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	if (size >= s3->part_size) {
+		rc = put_multipart(s3, key, fkey, fd, size, content_type, sha256_hex, err);
+		goto fail;
+	}
+	char hash[65];
+	buf = malloc(HASH_CHUNK);
+	if (!buf) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+		goto fail;
+	}
+	/* The payload hash is signed, so the file is read once to hash, once to send. */
+	if (hash_region(fd, 0, size, hash, NULL, buf)) {
+		rc = bo_error_set(err, BO_EINTERNAL, "reading %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	rc = put_single(s3, key, fkey, fd, NULL, size, content_type, hash, err);
+	if (!rc && sha256_hex)
+		memcpy(sha256_hex, hash, 65);
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(fkey);
+	return rc;
+}
+
+static int s3_put_buffer(void *impl, const char *key, const void *data, size_t len,
+			 const char *content_type, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	char *fkey = full_key(s3, key);
+	if (!fkey)
+		return bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+	char hash[65];
+	sigv4_sha256_hex(hash, data, len);
+	int rc = put_single(s3, key, fkey, -1, data ? data : "", len, content_type, hash, err);
+	free(fkey);
+	return rc;
+}
+
+static int s3_head(void *impl, const char *key, struct storage_stat *out, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	char *fkey = full_key(s3, key);
+	if (!fkey)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	struct call c = {.method = "HEAD", .what = key, .key = fkey, .body_fd = -1};
+	int rc = perform(s3, &c, err);
+	if (!rc) {
+		out->size = c.have_length ? c.content_length : 0;
+		snprintf(out->etag, sizeof(out->etag), "%s", c.etag);
+		snprintf(out->content_type, sizeof(out->content_type), "%s",
+			 c.content_type[0] ? c.content_type : "application/octet-stream");
+	}
+	call_cleanup(&c);
+	free(fkey);
+	return rc;
+}
+
+static int s3_get_range(void *impl, const char *key, uint64_t offset, uint64_t length,
+			int (*sink)(void *ctx, const void *buf, size_t n), void *ctx,
+			struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	if (length == 0 || offset > 0) {
+		/* S3 answers 416 for a range at or past the end; HEAD tells which it is. */
+		struct storage_stat st;
+		int rc = s3_head(impl, key, &st, err);
+		if (rc)
+			return rc;
+		if (offset > st.size)
+			return bo_error_set(err, BO_EBADREQUEST,
+					    "range start %llu is past the end of %.200s (%llu bytes)",
+					    (unsigned long long)offset, key, (unsigned long long)st.size);
+		if (offset == st.size || length == 0)
+			return 0;
+	}
+	char *fkey = full_key(s3, key);
+	if (!fkey)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	struct call c = {.method = "GET", .what = key, .key = fkey, .body_fd = -1,
+			 .has_range = offset > 0 || length != UINT64_MAX, .range_start = offset,
+			 .range_len = length, .sink = sink, .sink_ctx = ctx};
+	int rc = perform(s3, &c, err);
+	call_cleanup(&c);
+	free(fkey);
+	return rc;
+}
+
+static int s3_del(void *impl, const char *key, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	char *fkey = full_key(s3, key);
+	if (!fkey)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	struct call c = {.method = "DELETE", .what = key, .key = fkey, .body_fd = -1};
+	struct bo_error e = BO_ERROR_INIT;
+	int rc = perform(s3, &c, &e);
+	if (rc == BO_ENOTFOUND) /* S3 says 204 for a missing key; some servers 404 */
+		rc = 0;
+	else if (rc)
+		bo_error_set(err, rc, "%s", e.detail);
+	if (rc && err && err->code == BO_ESTORAGE)
+		err->retry_after = e.retry_after;
+	bo_error_cleanup(&e);
+	call_cleanup(&c);
+	free(fkey);
+	return rc;
+}
+
+/* One ListObjectsV2 page under the full prefix after the full start_after; cb gets
+ * full keys. Sets *truncated. */
+static int list_page(struct storage_s3 *s3, const char *what, const char *fprefix,
+		     const char *fstart, int maxkeys,
+		     int (*cb)(void *ctx, const char *fkey, uint64_t size), void *ctx,
+		     int *truncated, int *count, struct bo_error *err)
+{
+	char mk[16];
+	snprintf(mk, sizeof(mk), "%d", maxkeys);
+	struct sigv4_kv q[4] = {{"list-type", "2"}, {"max-keys", mk}, {"prefix", fprefix}};
+	size_t nq = 3;
+	if (fstart && fstart[0])
+		q[nq++] = (struct sigv4_kv){"start-after", fstart};
+	struct call c = {.method = "GET", .what = what, .key = NULL, .query = q, .nquery = nq,
+			 .body_fd = -1};
+	int rc = perform(s3, &c, err);
+	if (rc)
+		goto fail;
+	char tmp[16];
+	xml_get(tmp, sizeof(tmp), &c.resp, "IsTruncated");
+	*truncated = !strcmp(tmp, "true");
+	*count = 0;
+	const char *p = c.resp.p ? c.resp.p : "";
+	const char *end = p + c.resp.len;
+	const char *blk, *after;
+	size_t bl;
+	char *keybuf = malloc(STORAGE_KEY_MAX * 4 + 64);
+	if (!keybuf) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory listing %s", what);
+		goto fail;
+	}
+	while (!xml_find(p, end, "Contents", &blk, &bl, &after)) {
+		const char *v;
+		size_t vl;
+		char size[32] = "0";
+		if (xml_find(blk, blk + bl, "Key", &v, &vl, NULL)) {
+			p = after;
+			continue;
+		}
+		xml_text(keybuf, STORAGE_KEY_MAX * 4 + 64, v, vl);
+		if (!xml_find(blk, blk + bl, "Size", &v, &vl, NULL))
+			xml_text(size, sizeof(size), v, vl);
+		(*count)++;
+		if (cb(ctx, keybuf, strtoull(size, NULL, 10))) {
+			free(keybuf);
+			rc = 1; /* the caller's stop: it sets the error */
+			goto fail;
+		}
+		p = after;
+	}
+	free(keybuf);
+fail:
+	call_cleanup(&c);
+	return rc;
+}
+
+struct list_ctx {
+	const struct storage_s3 *s3;
+	int (*cb)(void *ctx, const char *key, uint64_t size);
+	void *ctx;
+	int max, emitted, more, stopped;
+	char *last; /* last full key seen */
+	int oom;
+};
+
+static int list_one(void *ud, const char *fkey, uint64_t size)
+{
+	struct list_ctx *l = ud;
+	if (l->emitted == l->max) {
+		l->more = 1; /* a key follows the page: the caller gets a next token */
+		return 1;
+	}
+	size_t pl = strlen(l->s3->prefix);
+	if (strncmp(fkey, l->s3->prefix, pl))
+		return 0;
+	char *dup = strdup(fkey);
+	if (!dup) {
+		l->oom = 1;
+		return 1;
+	}
+	free(l->last);
+	l->last = dup;
+	if (l->cb(l->ctx, fkey + pl, size)) {
+		l->stopped = 1;
+		return 1;
+	}
+	l->emitted++;
+	return 0;
+}
+
+static int s3_list(void *impl, const char *prefix, const char *start_after, int max,
+		   int (*cb)(void *ctx, const char *key, uint64_t size), void *ctx,
+		   char **next_out, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	int rc;
+	struct list_ctx l = {s3, cb, ctx, max, 0, 0, 0, NULL, 0};
+	char *fprefix = full_key(s3, prefix);
+	char *fstart = start_after ? full_key(s3, start_after) : NULL;
+	if (!fprefix || (start_after && !fstart)) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory listing %s", prefix);
+		goto fail;
+	}
+	for (;;) {
+		int truncated = 0, count = 0;
+		int want = l.max - l.emitted + 1; /* one more, to know if a next page exists */
+		rc = list_page(s3, prefix, fprefix, l.last ? l.last : fstart, want > 1000 ? 1000 : want,
+			       list_one, &l, &truncated, &count, err);
+		if (rc < 0)
+			goto fail;
+		if (l.oom) {
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory listing %s", prefix);
+			goto fail;
+		}
+		if (l.stopped) {
+			rc = bo_error_set(err, BO_EINTERNAL, "listing %s: stopped by the receiver", prefix);
+			goto fail;
+		}
+		if (l.more || (l.emitted == l.max && truncated)) {
+			l.more = 1;
+			break;
+		}
+		if (!truncated || count == 0)
+			break;
+	}
+	if (l.more && l.last) {
+		*next_out = strdup(l.last + strlen(s3->prefix));
+		if (!*next_out) {
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory listing %s", prefix);
+			goto fail;
+		}
+	}
+	rc = 0;
+fail:
+	free(l.last);
+	free(fprefix);
+	free(fstart);
+	return rc;
+}
+
+struct collect {
+	char **keys;
+	size_t n, cap;
+};
+
+static int collect_one(void *ud, const char *fkey, uint64_t size)
+{
+	(void)size;
+	struct collect *c = ud;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		char **k = realloc(c->keys, cap * sizeof(*k));
+		if (!k)
+			return 1;
+		c->keys = k;
+		c->cap = cap;
+	}
+	c->keys[c->n] = strdup(fkey);
+	if (!c->keys[c->n])
+		return 1;
+	c->n++;
+	return 0;
+}
+
+static int s3_delete_prefix(void *impl, const char *prefix, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	int rc;
+	struct collect col = {0};
+	char *last = NULL;
+	char *fprefix = full_key(s3, prefix);
+	if (!fprefix)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	for (;;) {
+		int truncated = 0, count = 0;
+		rc = list_page(s3, prefix, fprefix, last, 1000, collect_one, &col, &truncated, &count, err);
+		if (rc > 0)
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory deleting under %s", prefix);
+		if (rc)
+			goto fail;
+		for (size_t i = 0; i < col.n; i++) {
+			rc = s3_del(s3, col.keys[i] + strlen(s3->prefix), err);
+			if (rc)
+				goto fail;
+		}
+		if (col.n) {
+			free(last);
+			last = col.keys[col.n - 1];
+			col.keys[col.n - 1] = NULL;
+		}
+		for (size_t i = 0; i < col.n; i++)
+			free(col.keys[i]);
+		col.n = 0;
+		if (!truncated || count == 0)
+			break;
+	}
+	rc = 0;
+fail:
+	for (size_t i = 0; i < col.n; i++)
+		free(col.keys[i]);
+	free(col.keys);
+	free(last);
+	free(fprefix);
+	return rc;
+}
+
+static int s3_copy(void *impl, const char *src_key, const char *dst_key, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	int rc;
+	char *fsrc = full_key(s3, src_key), *fdst = full_key(s3, dst_key);
+	char *enc = NULL, *source = NULL;
+	if (!fsrc || !fdst || sigv4_uri_encode(&enc, fsrc, 1, NULL) ||
+	    !(source = cat3(s3->bucket, "/", enc))) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory copying %s", src_key);
+		goto fail;
+	}
+	struct sigv4_kv h[] = {{"x-amz-copy-source", source}};
+	struct call c = {.method = "PUT", .what = src_key, .key = fdst, .headers = h, .nheaders = 1,
+			 .body = "", .body_fd = -1};
+	rc = perform(s3, &c, err);
+	if (!rc)
+		rc = check_body_error(s3, &c, err);
+	call_cleanup(&c);
+fail:
+	free(fsrc);
+	free(fdst);
+	free(enc);
+	free(source);
+	return rc;
+}
+
+static int s3_presign_get(void *impl, const char *key, int expires, const char *base_url,
+			  char **url_out, struct bo_error *err)
+{
+	(void)base_url;
+	struct storage_s3 *s3 = impl;
+	struct sbuf path = {0};
+	char *fkey = full_key(s3, key);
+	int rc;
+	if (!fkey || call_path(&path, s3, fkey)) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory presigning %s", key);
+		goto fail;
+	}
+	struct sigv4_credentials cred = {s3->access_key, s3->secret_key, s3->region, "s3"};
+	rc = sigv4_presign(url_out, &cred, "GET", s3->base, path.p, expires, time(NULL), err);
+fail:
+	free(fkey);
+	free(path.p);
+	return rc;
+}
+
+static int s3_open_fd(void *impl, const char *key, int *fd_out, uint64_t *size_out,
+		      struct bo_error *err)
+{
+	(void)impl, (void)fd_out, (void)size_out;
+	return bo_error_set(err, BO_ENOTFOUND, "storage object %.200s has no local file (S3)", key);
+}
+
+static int s3_ping(void *impl, struct bo_error *err)
+{
+	struct storage_s3 *s3 = impl;
+	struct call c = {.method = "HEAD", .what = s3->bucket, .key = NULL, .body_fd = -1};
+	int rc = perform(s3, &c, err);
+	call_cleanup(&c);
+	return rc;
+}
+
+const struct storage__backend storage_s3__backend = {
+	.name = "s3",
+	.free = s3_free,
+	.put_file = s3_put_file,
+	.put_buffer = s3_put_buffer,
+	.get_range = s3_get_range,
+	.head = s3_head,
+	.del = s3_del,
+	.delete_prefix = s3_delete_prefix,
+	.list = s3_list,
+	.copy = s3_copy,
+	.presign_get = s3_presign_get,
+	.open_fd = s3_open_fd,
+	.ping = s3_ping,
+};
+
+int storage_s3_create_bucket(const struct config *cfg, struct bo_error *err)
+{
+	void *impl = NULL;
+	int rc = storage_s3__open(&impl, cfg, err);
+	if (rc)
+		return rc;
+	struct storage_s3 *s3 = impl;
+	struct call c = {.method = "PUT", .what = s3->bucket, .key = NULL, .body = "", .body_fd = -1};
+	struct bo_error e = BO_ERROR_INIT;
+	rc = perform(s3, &c, &e);
+	if (rc && c.status == 409) {
+		char code[64];
+		xml_get(code, sizeof(code), &c.resp, "Code");
+		if (!strcmp(code, "BucketAlreadyOwnedByYou") || !strcmp(code, "BucketAlreadyExists"))
+			rc = 0;
+	}
+	if (rc)
+		bo_error_set(err, rc, "%s", e.detail);
+	bo_error_cleanup(&e);
+	call_cleanup(&c);
+	s3_free(s3);
+	return rc;
+}

@@ -1,0 +1,37 @@
+# Crash safety: SIGKILL the server while stage jobs run; after a restart every upload
+# that got a 202 ends unpacked, with its files byte for byte as in the package.
+# storage: both
+. "$BO_SOURCE_DIR/tests/lib/common.sh"
+need_corpus
+setup_env
+# one runner and a short lease so the restart finds abandoned work quickly
+export BO_JOB_RUNNERS=1 BO_JOB_LEASE_SECONDS=5
+start_server
+UP=$(new_user sci@example.org uploader)
+PKG=$CORPUS/packages/spec-bioimage-io__unet2d_multi_tensor
+zip_dir "$PKG" "$T/pkg.zip"
+
+ids=()
+for _ in 1 2 3 4 5 6; do
+  req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip"
+  expect_status 202
+  ids+=("$(jqb .id)")
+done
+# kill while the queue is busy (at least one job must still be pending or running)
+pending=$(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT count(*) FROM jobs WHERE state IN ('queued','running')")
+kill9_server
+[ "$pending" -gt 0 ] || echo "note: the queue had drained before the kill"
+start_server
+for id in "${ids[@]}"; do
+  wait_state "$id" unpacked 120
+  req GET "/api/v1/resources/$id/draft"
+  cp "$T/body" "$T/d.json"
+  (cd "$PKG" && find . -type f | sed 's|^\./||') | while read -r f; do
+    name=$f; [ "$f" = bioimageio.yaml ] && continue
+    get_object "$id/draft/files/$name" "$T/obj"
+    cmp -s "$T/obj" "$PKG/$f" || fail "$id: $name differs from the package"
+  done
+  expect_jq "(.files | length) == $(cd "$PKG" && find . -type f | wc -l)"
+done
+[ "$(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT count(*) FROM jobs WHERE state != 'done'")" = 0 ] || fail "jobs not done"
+stop_server
