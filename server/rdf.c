@@ -918,15 +918,18 @@ int rdf_parse(rdf_doc **out, const char *text, size_t len, const struct rdf_limi
 				break;
 			}
 			const yaml_mark_t *m = &yp.problem_mark;
-			if (yp.context)
+			if (yp.context && (yp.context_mark.line != m->line ||
+					   yp.context_mark.column != m->column))
 				report(&st, current_loc(&st, 1), (int)m->line + 1, (int)m->column + 1,
 				       "yaml_syntax", "YAML syntax error: %s (%s at line %d, column %d)",
 				       yp.problem ? yp.problem : "invalid YAML", yp.context,
 				       (int)yp.context_mark.line + 1, (int)yp.context_mark.column + 1);
 			else
 				report(&st, current_loc(&st, 1), (int)m->line + 1, (int)m->column + 1,
-				       "yaml_syntax", "YAML syntax error: %s",
-				       yp.problem ? yp.problem : "invalid YAML");
+				       "yaml_syntax", "YAML syntax error: %s%s%s%s",
+				       yp.problem ? yp.problem : "invalid YAML",
+				       yp.context ? " (" : "", yp.context ? yp.context : "",
+				       yp.context ? ")" : "");
 			break;
 		}
 		int end = ev.type == YAML_STREAM_END_EVENT;

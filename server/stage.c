@@ -358,6 +358,13 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 		goto fail;
 	if (unlink(d.package_path) != 0 && errno != ENOENT)
 		log_warn("stage: cannot remove %s", d.package_path);
+	/* packages of revisions superseded before they were staged */
+	for (int old = 1; old < revision; old++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s.r%d.zip", a->incoming_dir, id, old);
+		if (unlink(path) != 0 && errno != ENOENT)
+			log_warn("stage: cannot remove %s", path);
+	}
 	log_info("stage: %s revision %d: %zu files staged", id, revision, nfiles);
 fail:
 	for (size_t i = 0; i < nfiles; i++)

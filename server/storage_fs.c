@@ -576,7 +576,8 @@ static int fs_list(void *impl, const char *prefix, const char *start_after, int 
 					  strerror(errno));
 		goto fail;
 	}
-	qsort(w.v, w.n, sizeof(*w.v), cmp_entry);
+	if (w.n)
+		qsort(w.v, w.n, sizeof(*w.v), cmp_entry);
 	size_t take = w.n < (size_t)max ? w.n : (size_t)max;
 	for (size_t i = 0; i < take; i++) {
 		if (cb(ctx, w.v[i].key, w.v[i].size)) {

@@ -650,6 +650,11 @@ int storage_s3__open(void **out, const struct config *cfg, struct bo_error *err)
 		goto fail;
 	}
 	/* Bucket names are DNS labels; this also keeps them out of URL syntax. */
+	if (strlen(cfg->s3_bucket) > 63) {
+		rc = bo_error_set(err, BO_EBADREQUEST, "s3_bucket '%s' is longer than 63 characters",
+				  cfg->s3_bucket);
+		goto fail;
+	}
 	for (const char *p = cfg->s3_bucket; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
 		      *p == '_')) {

@@ -72,9 +72,10 @@ static int read_rdf(struct app *a, const char *path, struct rdf_facts *f, struct
 	rc = rdf_parse(&doc, text, len, &a->rdf_limits, err);
 	if (rc) {
 		/* name the file: the uploader may not know which one we read */
-		char tmp[BO_ERROR_DETAIL_MAX];
-		snprintf(tmp, sizeof(tmp), "%s: %s", f->rdf_name, err->detail);
-		snprintf(err->detail, sizeof(err->detail), "%s", tmp);
+		char tmp[BO_ERROR_DETAIL_MAX + 256];
+		snprintf(tmp, sizeof(tmp), "%.200s: %s", f->rdf_name, err->detail);
+		memcpy(err->detail, tmp, BO_ERROR_DETAIL_MAX - 1);
+		err->detail[BO_ERROR_DETAIL_MAX - 1] = '\0';
 		goto fail;
 	}
 	const cJSON *root = rdf_root(doc);

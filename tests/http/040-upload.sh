@@ -47,7 +47,7 @@ done
 get_object "$ID/draft/files/rdf.yaml" "$T/rdf.yaml"
 head -2 "$T/rdf.yaml" | grep -q "^id: $ID$" || { head -5 "$T/rdf.yaml"; fail "rdf.yaml does not start with the id"; }
 grep -q "^id_emoji: " "$T/rdf.yaml" || fail "no id_emoji in rdf.yaml"
-grep -q "^format_version: 0.5.4$" "$T/rdf.yaml" || fail "format_version lost in rdf.yaml"
+grep -Eq "^format_version: ['\"]?0.5.4['\"]?$" "$T/rdf.yaml" || fail "format_version lost in rdf.yaml"
 get_object "$ID/draft/draft.json" "$T/dj"
 jq -e ".status.name == \"unpacked\" and .status.step == 2 and .status.num_steps == 6 and (.status.run_url | endswith(\"/status/$ID\")) and (.status.timestamp | test(\"Z$\")) and (.created | length > 0)" "$T/dj" >/dev/null || { cat "$T/dj"; fail "draft.json shape"; }
 req GET "/api/v1/resources/$ID/draft/events"
@@ -108,10 +108,10 @@ expect_problem 422 invalid-id
 jqb .detail | grep -q "model id" || fail "detail does not say it is a model id"
 
 # by URL, from a loopback web server
-(cd "$T" && exec /usr/bin/python3 -m http.server --bind 127.0.0.1 0 >"$T/web.log" 2>&1) &
+WEBPORT=$(free_port)
+(cd "$T" && exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "$WEBPORT" >"$T/web.log" 2>&1) &
 EXTRA_PIDS+=($!)
-for _ in $(seq 1 50); do WEBPORT=$(grep -o 'port [0-9]*' "$T/web.log" | head -1 | cut -d' ' -f2); [ -n "$WEBPORT" ] && break; sleep 0.1; done
-[ -n "$WEBPORT" ] || fail "web server did not start"
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$WEBPORT/" -o /dev/null 2>/dev/null && break; sleep 0.1; done
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:$WEBPORT/pkg.zip\"}"
 expect_status 202
 ID3=$(jqb .id)

@@ -9,8 +9,11 @@ SERVER_PID=
 EXTRA_PIDS=()
 CORPUS=${BO_CORPUS_DIR:-$BO_SOURCE_DIR/../shared/corpus}
 
+MAIN_PID=$BASHPID
 cleanup_all() {
   local rc=$?
+  # background jobs (curl … &) are subshells that may run this trap too: only the script cleans up
+  [ "$BASHPID" = "$MAIN_PID" ] || exit $rc
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   if [ $rc -ne 0 ] && [ -f "$T/server.log" ]; then echo "--- server log"; tail -60 "$T/server.log"; fi

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/upload.sh: upload throughput of a 1 GiB package through the server into S3 (Swift),
+# against a plain curl --upload-file of the same bytes straight to the same Swift, in
+# one run. Prints both throughputs, their ratio (goal >= 0.7) and the server's peak RSS
+# (goal: flat, under 64 MiB whatever the package size).
+# Usage: bench/upload.sh [SIZE_MIB]   (default 1024)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SIZE_MIB=${1:-1024}
+BIN=$ROOT/${BUILD:-build/rel}/backoffice
+[ -x "$BIN" ] || { echo "build first: make" >&2; exit 2; }
+T=$(mktemp -d /tmp/bo-bench-XXXXXX)
+SERVER_PID=
+. "$ROOT/tests/lib/swift.sh"
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; swift_stop >/dev/null 2>&1 || true; rm -rf "$T"; }
+trap cleanup EXIT
+swift_start >"$T/swift.log" 2>&1 || { cat "$T/swift.log"; exit 1; }
+
+# the package: an RDF and one big synthetic test tensor (.npy header + random bytes), stored
+mkdir -p "$T/pkg"
+cat >"$T/pkg/rdf.yaml" <<'YAML'
+type: dataset
+format_version: 0.2.4
+name: benchmark package
+description: one large synthetic tensor
+authors: [{name: Bench}]
+license: CC0-1.0
+YAML
+/usr/bin/python3 - "$T/pkg/tensor.npy" "$SIZE_MIB" <<'PY'
+import os, sys
+path, mib = sys.argv[1], int(sys.argv[2])
+n = mib * 1024 * 1024 // 4
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }" % n
+header = header + " " * (63 - (len(header) + 10) % 64) + "\n"
+with open(path, "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode())
+    chunk = os.urandom(1 << 20)
+    for _ in range(mib):
+        f.write(chunk)
+PY
+(cd "$T/pkg" && zip -q -0 -X "$T/pkg.zip" rdf.yaml tensor.npy)
+BYTES=$(stat -c %s "$T/pkg.zip")
+
+# reference: the same bytes straight into Swift with curl (Swift's own API, tempauth)
+SW=${BO_TEST_S3_ENDPOINT}
+AUTH=$(curl -sS -D - -o /dev/null -H 'X-Storage-User: test:tester' -H 'X-Storage-Pass: testing' "$SW/auth/v1.0")
+TOKEN=$(echo "$AUTH" | grep -i '^X-Auth-Token:' | cut -d' ' -f2 | tr -d '\r')
+STORAGE_URL=$(echo "$AUTH" | grep -i '^X-Storage-Url:' | cut -d' ' -f2 | tr -d '\r')
+curl -sS -X PUT -H "X-Auth-Token: $TOKEN" "$STORAGE_URL/bench-ref" -o /dev/null
+t0=$(date +%s%N)
+curl -sS -f -H "X-Auth-Token: $TOKEN" --upload-file "$T/pkg.zip" "$STORAGE_URL/bench-ref/pkg.zip" -o /dev/null
+t1=$(date +%s%N)
+REF_NS=$((t1 - t0))
+
+# ours: POST the zip, then wait until the stage job has put it into S3 (state unpacked)
+export BO_DATA_DIR=$T/var BO_STORAGE=s3 BO_S3_ENDPOINT=$SW BO_S3_ACCESS_KEY=$BO_TEST_S3_ACCESS_KEY
+export BO_S3_SECRET_KEY=$BO_TEST_S3_SECRET_KEY BO_S3_BUCKET=$BO_TEST_S3_BUCKET BO_LOG_LEVEL=warn
+export BO_MIGRATIONS_DIR=$ROOT/migrations BO_SCHEMA_DIR=$ROOT/schema
+BO_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export BO_PORT
+"$BIN" serve >"$T/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$BO_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+"$BIN" user add --name Bench --email bench@example.org >/dev/null
+TOK=$("$BIN" token create bench@example.org)
+t0=$(date +%s%N)
+ID=$(curl -sS -f -H "Authorization: Bearer $TOK" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip" \
+  "http://127.0.0.1:$BO_PORT/api/v1/uploads" | jq -r .id)
+t_answer=$(date +%s%N)
+while :; do
+  s=$(curl -sS "http://127.0.0.1:$BO_PORT/api/v1/resources/$ID/draft" | jq -r .state)
+  [ "$s" = unpacked ] && break
+  [ "$s" = error ] && { echo "staging failed"; tail "$T/server.log"; exit 1; }
+  sleep 0.05
+done
+t1=$(date +%s%N)
+OURS_NS=$((t1 - t0))
+RSS_KB=$(grep VmHWM "/proc/$SERVER_PID/status" | awk '{print $2}')
+
+awk -v b="$BYTES" -v ref="$REF_NS" -v ours="$OURS_NS" -v ans="$((t_answer - t0))" -v rss="$RSS_KB" 'BEGIN {
+  mb = b / 1048576
+  printf "package: %.0f MiB\n", mb
+  printf "reference (curl --upload-file to Swift): %.1f MiB/s (%.2f s)\n", mb / (ref / 1e9), ref / 1e9
+  printf "backoffice (upload + stage into Swift):  %.1f MiB/s (%.2f s; 202 after %.2f s)\n", mb / (ours / 1e9), ours / 1e9, ans / 1e9
+  printf "ratio: %.2f (goal >= 0.7)\n", (ref / ours)
+  printf "server peak RSS: %.1f MiB (goal < 64 MiB)\n", rss / 1024
+}'
