@@ -12,6 +12,7 @@
 #include "stage.h"
 #include "storage.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,28 @@ static int make_dir(const char *path, struct bo_error *err)
 	if (mkdir(path, 0750) != 0 && errno != EEXIST)
 		return bo_error_set(err, BO_ESTORAGE, "cannot create directory %s: %s", path, strerror(errno));
 	return 0;
+}
+
+/* Upload bodies and scratch files of a server that was killed: nobody else writes
+ * here while we hold the data directory lock, so all of it is garbage. */
+static void clean_tmp(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return;
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(dh))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(dh);
+	if (n)
+		log_info("removed %d temp file(s) left in %s by an earlier run", n, dir);
 }
 
 int app_open(struct app **out, const struct config *cfg, int server, struct bo_error *err)
@@ -65,6 +88,7 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 					  cfg->data_dir, path);
 			goto fail;
 		}
+		clean_tmp(a->tmp_dir);
 	}
 	rc = db_open(&a->db, cfg->db_path, cfg->migrations_dir, err);
 	if (rc)

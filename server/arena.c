@@ -3,6 +3,7 @@
 #include "arena.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ void arena_free(arena *a)
 		struct deferred *d = a->defers;
 		a->defers = d->next;
 		d->fn(d->ptr);
+		free(d);
 	}
 	while (a->chunks) {
 		struct chunk *c = a->chunks;
@@ -48,6 +50,9 @@ void arena_free(arena *a)
 void *arena_alloc(arena *a, size_t size)
 {
 	const size_t align = _Alignof(max_align_t);
+	/* rounding up (and the chunk header) must not wrap around to a small block */
+	if (size > SIZE_MAX - sizeof(struct chunk) - align)
+		return NULL;
 	size = (size + align - 1) & ~(align - 1);
 	if (size == 0)
 		size = align;

@@ -112,7 +112,7 @@ static int parse_int(const char *s, int size_units, int64_t *out)
 		end++;
 	if (end[0] == '<' && end[1] == '<') {
 		long long sh = strtoll(end + 2, &end, 10);
-		if (sh < 0 || sh > 62 || v > (INT64_MAX >> sh))
+		if (sh < 0 || sh > 62 || v < 0 || v > (INT64_MAX >> sh))
 			return -1;
 		v <<= sh;
 	}
@@ -130,7 +130,7 @@ static int parse_int(const char *s, int size_units, int64_t *out)
 			end++;
 		if (*end == 'B' || *end == 'b')
 			end++;
-		if (v > (INT64_MAX >> shift))
+		if (v < 0 || v > (INT64_MAX >> shift)) /* shifting a negative value is undefined */
 			return -1;
 		v <<= shift;
 	}
@@ -148,7 +148,8 @@ static int set_option(struct config *cfg, const struct option_row *o, const char
 		if (o->choices) {
 			char want[80];
 			snprintf(want, sizeof(want), "|%s|", value);
-			if (!strstr(o->choices, want))
+			/* a value holding the separator could match several choices at once */
+			if (strchr(value, '|') || !strstr(o->choices, want))
 				return bo_error_set(err, BO_EBADREQUEST, "%s: %s must be one of %s, got '%s'",
 						    source, o->name, o->choices, value);
 		}

@@ -10,6 +10,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "routes.h"
+#include "storage_s3.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -41,6 +42,7 @@ static void usage(FILE *f)
 		   "  check-config                        validate the configuration and print it\n"
 		   "  env-example                         print an env file with every option\n"
 		   "  routes                              list the HTTP endpoints\n"
+		   "  storage create-bucket               create the configured S3 bucket (storage=s3)\n"
 		   "  user add --name N --email E [--role uploader|reviewer|admin] [--orcid O]\n"
 		   "  user list                           users as JSON\n"
 		   "  user disable EMAIL|ID               disable a user and revoke their tokens\n"
@@ -404,7 +406,26 @@ static int cmd_routes(struct cli *cli)
 	return 0;
 }
 
+/* Creates the configured S3 bucket (an existing one is fine): first-time setup. */
+static int cmd_create_bucket(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	if (strcmp(cli->cfg->storage, "s3")) {
+		fprintf(stderr, "backoffice: storage is '%s'; create-bucket is for storage=s3\n", cli->cfg->storage);
+		return EXIT_USAGE;
+	}
+	int rc = storage_s3_create_bucket(cli->cfg, &err);
+	if (rc) {
+		int code = fail_cli(&err);
+		bo_error_cleanup(&err);
+		return code;
+	}
+	printf("bucket %s ready at %s\n", cli->cfg->s3_bucket, cli->cfg->s3_endpoint);
+	return 0;
+}
+
 static const struct command commands[] = {
+	{"storage", "create-bucket", cmd_create_bucket, NULL},
 	{"routes", NULL, cmd_routes, NULL},
 	{"serve", NULL, cmd_serve, NULL},
 	{"migrate", NULL, cmd_migrate, NULL},

@@ -1,5 +1,5 @@
 /* storage_s3: the S3 backend of storage (libcurl + our own SigV4). Only storage.c uses
- * storage_s3__open/storage_s3__backend; storage_s3_create_bucket is for tests and
+ * storage_s3__open/storage_s3__backend; storage_s3_create_bucket serves `backoffice storage create-bucket` and
  * first-time setup scripts. */
 #ifndef BO_STORAGE_S3_H
 #define BO_STORAGE_S3_H

@@ -11,16 +11,24 @@ UP=$(new_user sci@example.org uploader)
 PKG=$CORPUS/packages/spec-bioimage-io__unet2d_multi_tensor
 zip_dir "$PKG" "$T/pkg.zip"
 
-ids=()
-for _ in 1 2 3 4 5 6; do
-  req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip"
-  expect_status 202
-  ids+=("$(jqb .id)")
+# ten uploads at once; with one runner the stage jobs queue up behind each other
+pids=()
+for i in $(seq 1 10); do
+  curl -sS -o "$T/u$i.json" -w '%{http_code}\n' -H "$(auth "$UP")" -H 'Content-Type: application/zip' \
+    --data-binary @"$T/pkg.zip" "$BASE/api/v1/uploads" >"$T/u$i.status" &
+  pids+=($!)
 done
-# kill while the queue is busy (at least one job must still be pending or running)
+wait "${pids[@]}"
+# kill while the queue is busy: a kill after the queue drained would prove nothing
 pending=$(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT count(*) FROM jobs WHERE state IN ('queued','running')")
 kill9_server
-[ "$pending" -gt 0 ] || echo "note: the queue had drained before the kill"
+[ "$pending" -gt 0 ] || fail "the queue drained before the kill; the test proves nothing"
+ids=()
+for i in $(seq 1 10); do
+  [ "$(cat "$T/u$i.status")" = 202 ] || fail "upload $i: $(cat "$T/u$i.status")"
+  ids+=("$(jq -r .id "$T/u$i.json")")
+done
+echo "killed with $pending stage jobs pending"
 start_server
 for id in "${ids[@]}"; do
   wait_state "$id" unpacked 120
