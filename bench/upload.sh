@@ -42,19 +42,26 @@ PY
 (cd "$T/pkg" && zip -q -0 -X "$T/pkg.zip" rdf.yaml tensor.npy)
 BYTES=$(stat -c %s "$T/pkg.zip")
 
-# reference: the same bytes straight into Swift with curl (Swift's own API, tempauth)
-SW=${BO_TEST_S3_ENDPOINT}
-AUTH=$(curl -sS -D - -o /dev/null -H 'X-Storage-User: test:tester' -H 'X-Storage-Pass: testing' "$SW/auth/v1.0")
-TOKEN=$(echo "$AUTH" | grep -i '^X-Auth-Token:' | cut -d' ' -f2 | tr -d '\r')
-STORAGE_URL=$(echo "$AUTH" | grep -i '^X-Storage-Url:' | cut -d' ' -f2 | tr -d '\r')
-curl -sS -X PUT -H "X-Auth-Token: $TOKEN" "$STORAGE_URL/bench-ref" -o /dev/null
+# reference: the same bytes straight into the same Swift with curl --upload-file, to a
+# presigned PUT URL (botocore, in the machine's python3, only signs the URL)
+REF_URL=$(python3 - "$BO_TEST_S3_ENDPOINT" "$BO_TEST_S3_BUCKET" <<'PY'
+import sys, botocore.session
+from botocore.client import Config
+s = botocore.session.get_session().create_client(
+    "s3", endpoint_url=sys.argv[1], aws_access_key_id="test:tester", aws_secret_access_key="testing",
+    region_name="us-east-1", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+print(s.generate_presigned_url("put_object", Params={"Bucket": sys.argv[2], "Key": "bench-ref/pkg.zip"}, ExpiresIn=3600))
+PY
+)
+BO_STORAGE=s3 BO_S3_ENDPOINT=$BO_TEST_S3_ENDPOINT BO_S3_BUCKET=$BO_TEST_S3_BUCKET BO_S3_ACCESS_KEY=$BO_TEST_S3_ACCESS_KEY \
+  BO_S3_SECRET_KEY=$BO_TEST_S3_SECRET_KEY "$BIN" storage create-bucket >/dev/null
 t0=$(date +%s%N)
-curl -sS -f -H "X-Auth-Token: $TOKEN" --upload-file "$T/pkg.zip" "$STORAGE_URL/bench-ref/pkg.zip" -o /dev/null
+curl -sS -f --upload-file "$T/pkg.zip" "$REF_URL" -o /dev/null
 t1=$(date +%s%N)
 REF_NS=$((t1 - t0))
 
 # ours: POST the zip, then wait until the stage job has put it into S3 (state unpacked)
-export BO_DATA_DIR=$T/var BO_STORAGE=s3 BO_S3_ENDPOINT=$SW BO_S3_ACCESS_KEY=$BO_TEST_S3_ACCESS_KEY
+export BO_DATA_DIR=$T/var BO_STORAGE=s3 BO_S3_ENDPOINT=$BO_TEST_S3_ENDPOINT BO_S3_ACCESS_KEY=$BO_TEST_S3_ACCESS_KEY
 export BO_S3_SECRET_KEY=$BO_TEST_S3_SECRET_KEY BO_S3_BUCKET=$BO_TEST_S3_BUCKET BO_LOG_LEVEL=warn
 export BO_MIGRATIONS_DIR=$ROOT/migrations BO_SCHEMA_DIR=$ROOT/schema
 BO_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
