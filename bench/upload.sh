@@ -72,7 +72,7 @@ for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$BO_PORT/healthz" >/dev/null
 "$BIN" user add --name Bench --email bench@example.org >/dev/null
 TOK=$("$BIN" token create bench@example.org)
 t0=$(date +%s%N)
-ID=$(curl -sS -f -H "Authorization: Bearer $TOK" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip" \
+ID=$(curl -sS -f -H "Authorization: Bearer $TOK" -H "Content-Type: application/zip" -X POST --upload-file "$T/pkg.zip" \
   "http://127.0.0.1:$BO_PORT/api/v1/uploads" | jq -r .id)
 t_answer=$(date +%s%N)
 while :; do

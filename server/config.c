@@ -53,7 +53,7 @@ static const struct option_row options[] = {
 	{"s3_secret_key", S(s3_secret_key), "", 0, 0, NULL, "S3 secret access key"},
 	{"s3_prefix", S(s3_prefix), "", 0, 0, NULL, "key prefix inside the bucket (may be empty)"},
 	{"s3_path_style", B(s3_path_style), "1", 0, 1, NULL, "1 = http://host/bucket/key, 0 = http://bucket.host/key"},
-	{"s3_part_size", Z(s3_part_size), "8M", 5 << 20, INT64_C(5) << 30, NULL, "multipart upload part size (5 MiB to 5 GiB)"},
+	{"s3_part_size", Z(s3_part_size), "64M", 5 << 20, INT64_C(5) << 30, NULL, "multipart upload part size (5 MiB to 5 GiB)"},
 	{"s3_retries", I(s3_retries), "4", 0, 20, NULL, "retries on 5xx and timeouts before storage-unavailable"},
 	{"s3_timeout", I(s3_timeout), "60", 1, 3600, NULL, "seconds without progress before an S3 request fails"},
 	{"job_runners", I(job_runners), "2", 0, 64, NULL, "job runner threads in the server (0 = none)"},

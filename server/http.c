@@ -785,12 +785,12 @@ int http_start(http_server **out, struct app *app, const struct route_table *con
 	size_t pool = (size_t)cfg->max_header_bytes * 2 + 65536;
 	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 					     MHD_USE_ERROR_LOG,
-				     0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+				     0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				     MHD_OPTION_SOCK_ADDR, &addr,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_threads_max,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_END);
 	if (!s->daemon) {
 		free(s);
 		return bo_error_set(err, BO_EINTERNAL, "cannot listen on %s:%lld (port in use?)", cfg->listen,

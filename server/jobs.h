@@ -46,7 +46,7 @@ struct jobs_options {
 };
 
 /* Enqueues a job inside the caller's open transaction. payload_json NULL = "{}".
- * max_attempts 0 = the queue's configured default.
+ * max_attempts 0 = the queue's configured default (written into the row when first claimed).
  * Returns BO_EDATABASE on failure. id_out may be NULL. */
 int jobs_enqueue(sqlite3 *c, const char *kind, const char *subject, const char *payload_json,
 		 int max_attempts, int64_t *id_out, struct bo_error *err);

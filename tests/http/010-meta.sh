@@ -46,6 +46,9 @@ echo "$out" | grep -q "port must be between 0 and 65535" || fail "unclear messag
 if out=$("$BO_BIN" check-config --storage=gcs 2>&1); then fail "storage=gcs accepted"; fi
 echo "$out" | grep -q "storage must be one of" || fail "unclear message: $out"
 
+# the example env file in deploy/ lists every option of the table, with its default
+diff <("$BO_BIN" env-example) "$BO_SOURCE_DIR/deploy/backoffice.env.example" || fail "deploy/backoffice.env.example is stale: make env-example"
+
 # a second server on the same data directory is refused
 if BO_PORT=$(free_port) timeout 10 "$BO_BIN" serve >"$T/second.log" 2>&1; then fail "second server started"; fi
 grep -q "another backoffice server is running" "$T/second.log" || fail "no clear message for a second server"

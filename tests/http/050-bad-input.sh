@@ -41,6 +41,9 @@ head -c $((6 * 1024 * 1024)) /dev/urandom >"$T/big.bin"
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/big.bin"
 expect_problem 413 too-large
 jqb .detail | grep -q "max_upload_bytes" || fail "upload limit not named"
+# answered from Content-Length: the access log shows none of the 6 MiB body was read
+rid=$(header X-Request-Id)
+grep -q "ACCESS \[$rid\] POST /api/v1/uploads 413 in=0 " "$T/server.log" || { grep "$rid" "$T/server.log"; fail "the oversized body was read"; }
 # wrong content type
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: text/plain' --data-binary @"$Z/good.zip"
 expect_problem 415 unsupported-media-type

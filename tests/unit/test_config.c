@@ -110,7 +110,7 @@ static void test_config__defaults(void)
 		check(streq(cfg->s3_region, "us-east-1"), "s3_region %s", cfg->s3_region);
 		check(streq(cfg->s3_endpoint, ""), "s3_endpoint %s", cfg->s3_endpoint);
 		check(cfg->s3_path_style == 1, "s3_path_style");
-		check(cfg->s3_part_size == 8 << 20, "s3_part_size %lld", (long long)cfg->s3_part_size);
+		check(cfg->s3_part_size == 64 << 20, "s3_part_size %lld", (long long)cfg->s3_part_size);
 		check(cfg->job_runners == 2, "job_runners");
 		check(cfg->job_max_attempts == 5, "job_max_attempts");
 		check(cfg->job_backoff_seconds == 2, "job_backoff_seconds");
