@@ -91,15 +91,7 @@ void db_rollback(sqlite3 *c)
 		sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
 }
 
-void db_now_iso(char *buf, size_t len)
-{
-	struct timeval tv;
-	struct tm tm;
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03dZ", (int)(tv.tv_usec / 1000));
-}
+void db_now_iso(char *buf, size_t len) { log_timestamp(buf, len); }
 
 int64_t db_now_unix(void) { return (int64_t)time(NULL); }
 

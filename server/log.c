@@ -26,7 +26,7 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -1;
 }
 
-static void stamp(char *buf, size_t len)
+void log_timestamp(char *buf, size_t len)
 {
 	struct timeval tv;
 	struct tm tm;
@@ -45,7 +45,7 @@ void log_write(enum log_level level, const char *reqid, int with_errno, const ch
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	stamp(ts, sizeof(ts));
+	log_timestamp(ts, sizeof(ts));
 	/* one fprintf per line so concurrent threads do not interleave within a line */
 	if (with_errno)
 		fprintf(stderr, "%s %s%s%s%s %s: %s\n", ts, tags[level], reqid ? " [" : "",
@@ -62,7 +62,7 @@ void log_access(const char *reqid, const char *method, const char *path, int sta
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	char ts[40];
-	stamp(ts, sizeof(ts));
+	log_timestamp(ts, sizeof(ts));
 	fprintf(stderr, "%s ACCESS [%s] %s %s %d in=%llu out=%llu %.1fms\n", ts, reqid, method, path,
 		status, bytes_in, bytes_out, ms);
 }

@@ -4,6 +4,8 @@
 #ifndef BO_LOG_H
 #define BO_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /* Set once at start (from config) before any thread starts; read-only afterwards. */
@@ -26,6 +28,9 @@ void log_write(enum log_level level, const char *reqid, int with_errno, const ch
 #define log_rinfo(rid, ...) do { if (log_enabled(LOG_LEVEL_INFO)) log_write(LOG_LEVEL_INFO, rid, 0, __VA_ARGS__); } while (0)
 #define log_rwarnx(rid, ...) do { if (log_enabled(LOG_LEVEL_WARN)) log_write(LOG_LEVEL_WARN, rid, 0, __VA_ARGS__); } while (0)
 #define log_rerror(rid, ...) do { if (log_enabled(LOG_LEVEL_ERROR)) log_write(LOG_LEVEL_ERROR, rid, 0, __VA_ARGS__); } while (0)
+
+/* Now as ISO 8601 UTC with milliseconds and Z ("2026-11-24T10:00:00.123Z"); len >= 32. */
+void log_timestamp(char *buf, size_t len);
 
 /* One access-log line: id, method, path, status, bytes, milliseconds. */
 void log_access(const char *reqid, const char *method, const char *path, int status,

@@ -25,6 +25,15 @@ static void add_json_column(cJSON *o, const char *name, sqlite3_stmt *st, int co
 	cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
 }
 
+/* Adds a text column (or null) to o under name. */
+static void add_text_column(cJSON *o, const char *name, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, name);
+	else
+		cJSON_AddStringToObject(o, name, db_column_text(st, col));
+}
+
 static int draft_files(http_req *r, sqlite3 *c, const char *id, cJSON *out, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -299,18 +308,9 @@ static int get_resources(http_req *r)
 			cJSON_AddNumberToObject(d, "revision", sqlite3_column_int(st, 4));
 			cJSON_AddStringToObject(d, "url", routes_url(r, "/api/v1/resources/%s/draft", id));
 		}
-		if (sqlite3_column_type(st, 5) == SQLITE_NULL)
-			cJSON_AddNullToObject(e, "name");
-		else
-			cJSON_AddStringToObject(e, "name", db_column_text(st, 5));
-		if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-			cJSON_AddNullToObject(e, "latest_version");
-		else
-			cJSON_AddStringToObject(e, "latest_version", db_column_text(st, 6));
-		if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-			cJSON_AddNullToObject(e, "concept_doi");
-		else
-			cJSON_AddStringToObject(e, "concept_doi", db_column_text(st, 7));
+		add_text_column(e, "name", st, 5);
+		add_text_column(e, "latest_version", st, 6);
+		add_text_column(e, "concept_doi", st, 7);
 		cJSON_AddItemToArray(arr, e);
 	}
 	if (step != SQLITE_DONE) {
@@ -372,10 +372,7 @@ static int get_resource(http_req *r)
 	cJSON_AddStringToObject(o, "id_emoji", info.emoji ? info.emoji : "");
 	cJSON_AddStringToObject(o, "type", db_column_text(st, 0));
 	cJSON_AddStringToObject(o, "created", db_column_text(st, 1));
-	if (sqlite3_column_type(st, 2) == SQLITE_NULL)
-		cJSON_AddNullToObject(o, "concept_doi");
-	else
-		cJSON_AddStringToObject(o, "concept_doi", db_column_text(st, 2));
+	add_text_column(o, "concept_doi", st, 2);
 	if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
 		cJSON_AddNullToObject(o, "draft");
 	} else {
@@ -406,10 +403,7 @@ static int get_resource(http_req *r)
 		cJSON_AddStringToObject(v, "created", db_column_text(st, 2));
 		for (int col = 3; col <= 6; col++) {
 			static const char *names[] = {"published", "doi", "archive_state", "yank_reason"};
-			if (sqlite3_column_type(st, col) == SQLITE_NULL)
-				cJSON_AddNullToObject(v, names[col - 3]);
-			else
-				cJSON_AddStringToObject(v, names[col - 3], db_column_text(st, col));
+			add_text_column(v, names[col - 3], st, col);
 		}
 		cJSON_AddItemToArray(versions, v);
 	}
