@@ -21,6 +21,7 @@
 #define MAX_RUNNERS 64
 #define BACKOFF_CAP_SECONDS 3600
 #define IDLE_WAIT_SECONDS 1
+#define SWEEP_EVERY_IDLE 30 /* idle polls between lease sweeps */
 
 struct jobs {
 	db *db;
@@ -345,6 +346,7 @@ int jobs_run_one(jobs *q, const char *kind, int *ran_out, struct bo_error *err)
 static void *runner_main(void *arg)
 {
 	jobs *q = arg;
+	unsigned idle = 0;
 	for (;;) {
 		pthread_mutex_lock(&q->lock);
 		int stop = q->stopping;
@@ -362,7 +364,14 @@ static void *runner_main(void *arg)
 			claimed_cleanup(&cl);
 			continue;
 		}
-		/* nothing ready: sleep until notified or the next poll (retries come due by time) */
+		/* nothing ready: now and then re-queue jobs whose lease expired (a handler that hung
+		 * or a CLI runner that died), then sleep until notified or the next poll */
+		if (++idle % SWEEP_EVERY_IDLE == 0) {
+			rc = jobs_recover(q, 0, &err);
+			if (rc < 0)
+				log_warnx("jobs: lease sweep failed: %s", err.detail);
+			bo_error_cleanup(&err);
+		}
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += IDLE_WAIT_SECONDS;

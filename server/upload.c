@@ -399,6 +399,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 	rc = db_commit(c, err);
 	if (rc)
 		goto fail;
+	renamed = 0; /* committed: the package belongs to the stage job now */
 	jobs_notify(a->jobs);
 	struct ids_info info = {0};
 	struct bo_error ignore = BO_ERROR_INIT;
