@@ -72,6 +72,8 @@ static const struct option_row options[] = {
 	{"max_json_body", Z(max_json_body), STR(LIMIT_JSON_BODY), 16, INT64_C(1) << 30, NULL, "largest JSON request body (413)"},
 	{"max_header_bytes", Z(max_header_bytes), STR(LIMIT_HEADER_BYTES), 1024, 1 << 20, NULL, "largest total of request headers (431)"},
 	{"max_drafts_per_user", I(max_drafts_per_user), STR(LIMIT_DRAFTS_PER_USER), 1, 1000000, NULL, "drafts in flight per uploader (429)"},
+	{"fetch_allow_private", B(fetch_allow_private), "0", 0, 1, NULL,
+	 "1 = package URLs may point at loopback, private and link-local addresses (tests, intranets)"},
 	{"fetch_timeout", I(fetch_timeout), STR(LIMIT_FETCH_TOTAL_SECONDS), 1, 86400, NULL, "seconds to fetch a package given by URL"},
 };
 

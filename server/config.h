@@ -53,6 +53,7 @@ struct config {
 	int64_t max_header_bytes;
 	int64_t max_drafts_per_user;
 	int64_t fetch_timeout;
+	int64_t fetch_allow_private; /* 0: package URLs may not reach loopback/private addresses */
 };
 
 /* Parses env (BO_*) then argv flags (--name=value or --name value) over the defaults.

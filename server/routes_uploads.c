@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "error.h"
+#include "metrics.h"
 #include "upload.h"
 
 #include <cjson/cJSON.h>
@@ -47,6 +48,7 @@ static int post_upload(http_req *r)
 		rc = upload_fetch(a, url->valuestring, &fetched, &size, sha, err);
 		if (rc)
 			return rc;
+		metrics_add_upload_bytes(a->metrics, size);
 		req.package_path = fetched;
 		req.size = size;
 		req.sha256 = sha;

@@ -16,6 +16,7 @@
 #include "rdf.h"
 
 #include <cjson/cJSON.h>
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -425,6 +426,9 @@ fail:
 /* ---------------------------------------------------------------- fetching by URL */
 
 struct fetch {
+	int allow_private;
+	int refused;
+	char refused_ip[64];
 	int fd;
 	uint64_t size, limit;
 	EVP_MD_CTX *sha;
@@ -455,10 +459,48 @@ static size_t fetch_write(char *data, size_t size, size_t nmemb, void *ud)
 	return len;
 }
 
+/* Whether ip (text form from libcurl) is loopback, private, link-local, unspecified,
+ * CGNAT or multicast: what a package URL must not reach from the server (SSRF). */
+static int ip_is_internal(const char *ip)
+{
+	unsigned char b[16];
+	if (inet_pton(AF_INET, ip, b) == 1) {
+		return b[0] == 0 || b[0] == 10 || b[0] == 127 || (b[0] == 169 && b[1] == 254) ||
+		       (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+		       (b[0] == 100 && (b[1] & 0xc0) == 64) || b[0] >= 224;
+	}
+	if (inet_pton(AF_INET6, ip, b) == 1) {
+		static const unsigned char zero[10] = {0};
+		if (!memcmp(b, zero, 10) && b[10] == 0xff && b[11] == 0xff) /* v4-mapped */
+			return b[12] == 0 || b[12] == 10 || b[12] == 127 || (b[12] == 169 && b[13] == 254) ||
+			       (b[12] == 172 && (b[13] & 0xf0) == 16) || (b[12] == 192 && b[13] == 168) ||
+			       (b[12] == 100 && (b[13] & 0xc0) == 64) || b[12] >= 224;
+		int all_zero_but_last = !memcmp(b, zero, 10) && !b[10] && !b[11] && !b[12] && !b[13] && !b[14];
+		return (all_zero_but_last && b[15] <= 1) || (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+		       b[0] == 0xff;
+	}
+	return 1; /* unparseable: refuse */
+}
+
+/* Runs after each connection is made (redirects included), before the request is sent. */
+static int fetch_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+			int conn_local_port)
+{
+	(void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+	struct fetch *f = ud;
+	if (!f->allow_private && ip_is_internal(conn_primary_ip)) {
+		f->refused = 1;
+		snprintf(f->refused_ip, sizeof(f->refused_ip), "%s", conn_primary_ip);
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
 int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size_out, char *sha256_hex,
 		 struct bo_error *err)
 {
-	struct fetch f = {.fd = -1, .limit = (uint64_t)a->cfg->max_upload_bytes};
+	struct fetch f = {.fd = -1, .limit = (uint64_t)a->cfg->max_upload_bytes,
+			  .allow_private = (int)a->cfg->fetch_allow_private};
 	CURL *curl = NULL;
 	char *path = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -493,9 +535,16 @@ int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "bioimageio-backoffice");
+	curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, fetch_prereq);
+	curl_easy_setopt(curl, CURLOPT_PREREQDATA, &f);
 	CURLcode cc = curl_easy_perform(curl);
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (f.refused) {
+		rc = bo_error_set(err, BO_EBADREQUEST,
+				  "%s leads to %s, an internal address; package URLs must be public", url, f.refused_ip);
+		goto fail;
+	}
 	if (f.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		rc = bo_error_set(err, BO_ETOOLARGE, "the package at the URL exceeds %llu bytes (max_upload_bytes)",
 				  (unsigned long long)f.limit);

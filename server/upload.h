@@ -30,7 +30,8 @@ struct upload_request {
 int upload_accept(struct app *a, const struct upload_request *req, struct cJSON **out,
 		  struct bo_error *err);
 
-/* Fetches url (http or https only, redirects limited to http/https, cfg->fetch_timeout,
+/* Fetches url (http or https only, redirects limited to http/https, no loopback/private
+ * addresses unless cfg->fetch_allow_private, cfg->fetch_timeout,
  * at most cfg->max_upload_bytes) into a temp file in tmp_dir, with SHA-256.
  * *path_out is malloc'd (caller unlinks and frees). BO_EBADREQUEST for a bad URL,
  * BO_ETOOLARGE, BO_EFETCH for network errors and HTTP statuses >= 400. */

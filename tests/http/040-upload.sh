@@ -107,11 +107,20 @@ req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' -
 expect_problem 422 invalid-id
 jqb .detail | grep -q "model id" || fail "detail does not say it is a model id"
 
-# by URL, from a loopback web server
+# by URL, from a loopback web server: refused by default (no server-side requests to
+# internal addresses), allowed when the operator says so
 WEBPORT=$(free_port)
 (cd "$T" && exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "$WEBPORT" >"$T/web.log" 2>&1) &
 EXTRA_PIDS+=($!)
 for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$WEBPORT/" -o /dev/null 2>/dev/null && break; sleep 0.1; done
+req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:$WEBPORT/pkg.zip\"}"
+expect_problem 400 bad-request
+jqb .detail | grep -q "internal address" || fail "SSRF refusal unclear: $(jqb .detail)"
+req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://localhost:$WEBPORT/pkg.zip\"}"
+expect_problem 400 bad-request
+stop_server
+export BO_FETCH_ALLOW_PRIVATE=1
+start_server
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:$WEBPORT/pkg.zip\"}"
 expect_status 202
 ID3=$(jqb .id)
