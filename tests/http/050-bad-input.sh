@@ -1,4 +1,10 @@
 # Hostile uploads: every one gets a clear problem+json with the status that fits, and
+# path traversal through the storage route never escapes the storage root
+for p in "/files/../backoffice.db" "/files/..%2fbackoffice.db" "/files/a/../../admin.token" "/files/%2e%2e/admin.token" "/files//etc/passwd"; do
+  code=$(curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$BASE$p")
+  [ "$code" = 400 ] || [ "$code" = 404 ] || fail "$p answered $code"
+done
+
 # nothing half-written stays behind (no concept, no draft, no job, no temp file, no
 # object in storage).
 # storage: both
@@ -52,6 +58,12 @@ req POST /api/v1/uploads -H "$(auth "$UP")" -F "other=@$Z/good.zip"
 expect_problem 400 bad-request
 # the wrong role cannot upload: a disabled uploader
 # (401 and 403 paths are covered by 020-auth)
+
+# path traversal through the storage route never escapes the storage root
+for p in "/files/../backoffice.db" "/files/..%2fbackoffice.db" "/files/a/../../admin.token" "/files/%2e%2e/admin.token" "/files//etc/passwd"; do
+  code=$(curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$BASE$p")
+  [ "$code" = 400 ] || [ "$code" = 404 ] || fail "$p answered $code"
+done
 
 # nothing half-written
 db=$BO_DATA_DIR/backoffice.db
