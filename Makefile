@@ -71,7 +71,7 @@ run: deps
 	@mkdir -p var
 	$(BUILD)/backoffice serve
 
-test: deps-test
+test: deps-test lint
 	$(MAKE) BUILD=build/san SANITIZE=address,undefined OPT="-O1 -g" build/san/backoffice unit
 	BUILD=build/san tests/run
 
@@ -82,6 +82,7 @@ bench: deps-test
 env-example: $(BUILD)/backoffice
 	$(BUILD)/backoffice env-example > deploy/backoffice.env.example
 
+# banned calls (CONVENTIONS 14): a match fails the build and is printed
 lint:
 	@! grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|strtok|system)\s*\(' server/*.c server/*.h workers/*.c 2>/dev/null
 
