@@ -598,3 +598,12 @@ fail:
 		buf[0] = '\0';
 	return rc;
 }
+
+const char *ids_emoji(const ids *v, const char *id)
+{
+	struct ids_info info = {0};
+	struct bo_error err = BO_ERROR_INIT;
+	int rc = ids_parse(v, id, &info, &err);
+	bo_error_cleanup(&err);
+	return rc == 0 && info.emoji ? info.emoji : "";
+}

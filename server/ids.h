@@ -55,6 +55,9 @@ struct ids_info {
  * vocabularies"). The detail quotes the id only once it is known to be short and plain. */
 int ids_parse(const ids *v, const char *id, struct ids_info *info, struct bo_error *err);
 
+/* The emoji of a valid id, "" for anything else (borrowed from v). */
+const char *ids_emoji(const ids *v, const char *id);
+
 /* Writes a uniformly random id of vocab_type into buf (randomness from OpenSSL RAND_bytes).
  * vocab_type may also be any RDF type that ids_vocab_type maps (e.g. "application").
  * Returns 0, BO_EBADREQUEST for a type with no vocabulary, BO_EINTERNAL if len is too small

@@ -67,15 +67,11 @@ static int get_suggest(http_req *r)
 	db_release(a->db, c);
 	if (rc)
 		return rc;
-	struct ids_info info = {0};
-	struct bo_error perr = BO_ERROR_INIT;
-	ids_parse(a->ids, id, &info, &perr);
-	bo_error_cleanup(&perr);
 	cJSON *o = cJSON_CreateObject();
 	if (o) {
 		cJSON_AddStringToObject(o, "id", id);
 		cJSON_AddStringToObject(o, "type", vocab);
-		cJSON_AddStringToObject(o, "emoji", info.emoji ? info.emoji : "");
+		cJSON_AddStringToObject(o, "emoji", ids_emoji(a->ids, id));
 	}
 	return http_reply_json(r, 200, o);
 }

@@ -134,12 +134,8 @@ static int get_draft(http_req *r)
 		goto fail;
 	}
 	int revision = sqlite3_column_int(st, 1);
-	struct ids_info info = {0};
-	struct bo_error perr = BO_ERROR_INIT;
-	ids_parse(a->ids, id, &info, &perr);
-	bo_error_cleanup(&perr);
 	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "id_emoji", info.emoji ? info.emoji : "");
+	cJSON_AddStringToObject(o, "id_emoji", ids_emoji(a->ids, id));
 	cJSON_AddStringToObject(o, "type", db_column_text(st, 0));
 	cJSON_AddNumberToObject(o, "revision", revision);
 	cJSON_AddStringToObject(o, "state", db_column_text(st, 2));
@@ -364,12 +360,8 @@ static int get_resource(http_req *r)
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;
 	}
-	struct ids_info info = {0};
-	struct bo_error perr = BO_ERROR_INIT;
-	ids_parse(a->ids, id, &info, &perr);
-	bo_error_cleanup(&perr);
 	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "id_emoji", info.emoji ? info.emoji : "");
+	cJSON_AddStringToObject(o, "id_emoji", ids_emoji(a->ids, id));
 	cJSON_AddStringToObject(o, "type", db_column_text(st, 0));
 	cJSON_AddStringToObject(o, "created", db_column_text(st, 1));
 	add_text_column(o, "concept_doi", st, 2);

@@ -402,11 +402,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 		goto fail;
 	renamed = 0; /* committed: the package belongs to the stage job now */
 	jobs_notify(a->jobs);
-	struct ids_info info = {0};
-	struct bo_error ignore = BO_ERROR_INIT;
-	ids_parse(a->ids, id, &info, &ignore);
-	bo_error_cleanup(&ignore);
-	*out = response_body(a, id, info.emoji, revision, job_id);
+	*out = response_body(a, id, ids_emoji(a->ids, id), revision, job_id);
 	if (!*out)
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 	else
