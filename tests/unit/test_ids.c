@@ -107,6 +107,10 @@ static void test_ids__known_ids_and_emoji(void)
 	expect_id(v, "easy-going-sauropod", "model", "\U0001F995");
 	expect_id(v, "appetizing-apple", "dataset", "\U0001F34E");
 	expect_id(v, "adorable-blouse", "notebook", "\U0001F45A");
+	check(!strcmp(ids_emoji(v, "affable-shark"), "\U0001F988"), "ids_emoji of a valid id");
+	check(!strcmp(ids_emoji(v, "passionate-t-rex"), "\U0001F996"), "ids_emoji with a hyphenated noun");
+	check(!strcmp(ids_emoji(v, "not-an-id"), ""), "ids_emoji of an unknown id is empty");
+	check(!strcmp(ids_emoji(v, ""), ""), "ids_emoji of an empty string is empty");
 	ids_free(v);
 }
 
