@@ -10,12 +10,19 @@
 #include "jobs.h"
 #include "log.h"
 #include "routes.h"
+#include "package.h"
+#include "rdf.h"
 #include "storage_s3.h"
+#include "validate.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +58,10 @@ static void usage(FILE *f)
 		   "  token revoke ID|TOKEN               revoke a token\n"
 		   "  jobs list [--state S]               jobs as JSON, newest first\n"
 		   "  jobs retry N                        re-queue a dead or failed job\n"
-		   "  jobs run                            run ready jobs in the foreground until none is left\n\n");
+		   "  jobs run                            run ready jobs in the foreground until none is left\n"
+		   "  validate PATH [--json] [--no-io-checks]\n"
+		   "                                      validate an RDF file, a package directory or a zip\n"
+		   "                                      (exit 0 valid, 1 invalid, 2 usage); needs no server\n\n");
 	config_usage(f);
 }
 
@@ -424,6 +434,210 @@ static int cmd_create_bucket(struct cli *cli)
 	return 0;
 }
 
+
+/* ---- validate ------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* The rules: SCHEMA_DIR when it has them, else the schema/ next to the binary
+ * (build/x/backoffice -> ../../schema), so the CLI works from any directory. */
+static int load_validator(const struct config *cfg, validator **out, struct bo_error *err)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	struct stat st;
+	snprintf(cand, sizeof(cand), "%s/rules", cfg->schema_dir);
+	if (stat(cand, &st)) {
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			const char *dir = dirname(exe);
+			const char *tries[] = {"../../schema", "../schema", "../share/backoffice/schema"};
+			for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+				snprintf(cand, sizeof(cand), "%s/%s/rules", dir, tries[i]);
+				if (!stat(cand, &st)) {
+					snprintf(cand, sizeof(cand), "%s/%s", dir, tries[i]);
+					return validate_load(out, cand, err);
+				}
+			}
+		}
+	}
+	return validate_load(out, cfg->schema_dir, err);
+}
+
+/* Unpacks a zip into a new temp dir. *rdf_out: the RDF's path inside it (malloc'd). */
+static int unpack_zip(const struct config *cfg, const char *zip, char *tmp, size_t tmplen,
+		      char **rdf_out, struct bo_error *err)
+{
+	struct package_limits lim;
+	package *p = NULL;
+	const char *name;
+	const char *base = getenv("TMPDIR");
+	char path[PATH_MAX];
+	int rc;
+	package_limits_from_config(&lim, cfg);
+	snprintf(tmp, tmplen, "%s/backoffice-validate-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(tmp))
+		return bo_error_set(err, BO_EINTERNAL, "cannot create a temp directory: %s", strerror(errno));
+	rc = package_open(&p, zip, &lim, err);
+	if (!rc)
+		rc = package_find_rdf(p, &name, err);
+	for (size_t i = 0; !rc && i < package_count(p); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", tmp, package_name(p, i)) >= sizeof(path)) {
+			rc = bo_error_set(err, BO_EINVALIDPACKAGE, "entry name too long: %s", package_name(p, i));
+			break;
+		}
+		for (char *s = path + strlen(tmp) + 1; (s = strchr(s, '/')); s++) {
+			*s = '\0';
+			if (mkdir(path, 0700) && errno != EEXIST)
+				rc = bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", path, strerror(errno));
+			*s = '/';
+		}
+		if (!rc)
+			rc = package_extract(p, i, path, NULL, NULL, err);
+	}
+	if (!rc && asprintf(rdf_out, "%s/%s", tmp, name) < 0)
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+	package_close(p);
+	return rc;
+}
+
+static int is_zip(const char *path)
+{
+	unsigned char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, magic, sizeof(magic));
+	close(fd);
+	return n == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+}
+
+/* PATH: an RDF file (its directory is the package), a package directory (its RDF is
+ * found as in an upload), or a zip. Exit 0 valid, 1 invalid, 2 usage. */
+static int cmd_validate(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	int json = 0, io = 1, code = 1;
+	const char *path = NULL;
+	char tmp[PATH_MAX] = "", *rdf_path = NULL, *text = NULL, *dir = NULL;
+	validator *v = NULL;
+	cJSON *summary = NULL;
+	struct stat st;
+	for (int i = 0; i < cli->nargs; i++) {
+		if (!strcmp(cli->args[i], "--json"))
+			json = 1;
+		else if (!strcmp(cli->args[i], "--no-io-checks"))
+			io = 0;
+		else if (!strncmp(cli->args[i], "--", 2) || path) {
+			fprintf(stderr, "backoffice validate: unexpected argument '%s'\n", cli->args[i]);
+			return EXIT_USAGE;
+		} else
+			path = cli->args[i];
+	}
+	if (!path) {
+		fprintf(stderr, "usage: backoffice validate PATH [--json] [--no-io-checks]\n");
+		return EXIT_USAGE;
+	}
+	if (stat(path, &st)) {
+		fprintf(stderr, "backoffice validate: %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		const char *names[256];
+		char *owned[256];
+		size_t n = 0;
+		const char *pick = NULL;
+		struct dirent *de;
+		while (d && (de = readdir(d)) && n < 256)
+			if (de->d_name[0] != '.' && (owned[n] = strdup(de->d_name)))
+				names[n] = owned[n], n++;
+		if (d)
+			closedir(d);
+		if (rdf_find_name(names, n, &pick, &err) == 0 &&
+		    asprintf(&rdf_path, "%s/%s", path, pick) < 0)
+			rdf_path = NULL;
+		for (size_t i = 0; i < n; i++)
+			free(owned[i]);
+		if (!rdf_path) {
+			fprintf(stderr, "backoffice validate: %s: %s\n", path,
+				err.detail[0] ? err.detail : "cannot read the directory");
+			code = EXIT_USAGE;
+			goto out;
+		}
+	} else if (is_zip(path)) {
+		if (unpack_zip(cli->cfg, path, tmp, sizeof(tmp), &rdf_path, &err)) {
+			fprintf(stderr, "backoffice validate: %s: %s\n", path, err.detail);
+			code = err.code == BO_EINVALIDPACKAGE || err.code == BO_ETOOLARGE ? 1 : EXIT_USAGE;
+			goto out;
+		}
+	} else if (!strncasecmp(path + (strlen(path) > 4 ? strlen(path) - 4 : 0), ".zip", 4)) {
+		fprintf(stderr, "backoffice validate: %s: not a zip file\n", path);
+		code = EXIT_USAGE;
+		goto out;
+	} else if (!(rdf_path = strdup(path))) {
+		goto out;
+	}
+	size_t len = 0;
+	int fd = open(rdf_path, O_RDONLY | O_CLOEXEC);
+	struct stat rst;
+	if (fd < 0 || fstat(fd, &rst) || !S_ISREG(rst.st_mode)) {
+		fprintf(stderr, "backoffice validate: %s: %s\n", rdf_path, fd < 0 ? strerror(errno) : "not a file");
+		if (fd >= 0)
+			close(fd);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	/* One byte over the limit is enough for the parser to report the limit. */
+	size_t max = (size_t)cli->cfg->max_yaml_bytes + 1;
+	text = malloc(max);
+	ssize_t got = 0;
+	while (text && len < max && (got = read(fd, text + len, max - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	if (!text || got < 0) {
+		fprintf(stderr, "backoffice validate: %s: cannot read\n", rdf_path);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (load_validator(cli->cfg, &v, &err)) {
+		fprintf(stderr, "backoffice validate: %s\n", err.detail);
+		goto out;
+	}
+	char *dcopy = strdup(rdf_path);
+	dir = dcopy ? strdup(dirname(dcopy)) : NULL;
+	free(dcopy);
+	struct validate_files files;
+	struct rdf_limits lim;
+	rdf_limits_from_config(&lim, cli->cfg);
+	validate_files_dir(&files, dir ? dir : ".");
+	struct validate_options opt = {.files = io ? &files : NULL, .source_name = path, .limits = &lim};
+	if (validate_text(v, text, len, &opt, &summary, &err)) {
+		fprintf(stderr, "backoffice validate: %s\n", err.detail);
+		goto out;
+	}
+	code = strcmp(validate_summary_status(summary), "failed") ? 0 : 1;
+	if (json) {
+		print_json(summary); /* frees it */
+		summary = NULL;
+	} else
+		validate_print_table(summary, stdout);
+out:
+	if (tmp[0])
+		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cJSON_Delete(summary);
+	validate_free(v);
+	free(text);
+	free(dir);
+	free(rdf_path);
+	bo_error_cleanup(&err);
+	return code;
+}
+
 static const struct command commands[] = {
 	{"storage", "create-bucket", cmd_create_bucket, NULL},
 	{"routes", NULL, cmd_routes, NULL},
@@ -440,6 +654,7 @@ static const struct command commands[] = {
 	{"jobs", "list", NULL, jobs_list_cmd},
 	{"jobs", "retry", NULL, jobs_retry_cmd},
 	{"jobs", "run", NULL, jobs_run_cmd},
+	{"validate", NULL, cmd_validate, NULL},
 };
 
 int main(int argc, char **argv)
