@@ -78,6 +78,7 @@ test: deps-test lint
 bench: deps-test
 	$(MAKE) all
 	bench/upload.sh
+	bench/validate.sh
 
 env-example: $(BUILD)/backoffice
 	$(BUILD)/backoffice env-example > deploy/backoffice.env.example

@@ -1,5 +1,6 @@
 /* app: opening and closing the server context in a fixed order (directories, lock,
- * database, storage, vocabulary, queue) so a failure at any step undoes the earlier ones. */
+ * database, storage, vocabulary, validation rules, queue) so a failure at any step undoes
+ * the earlier ones. */
 #include "app.h"
 
 #include "config.h"
@@ -11,6 +12,8 @@
 #include "metrics.h"
 #include "stage.h"
 #include "storage.h"
+#include "validate.h"
+#include "validate_job.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +28,7 @@
 /* Handlers of each job kind; kinds without a handler yet are not enqueued by anyone. */
 static const struct jobs_kind job_kinds[] = {
 	{"stage", stage_run, stage_dead},
+	{"validate", validate_job_run, validate_job_dead},
 };
 
 static int make_dir(const char *path, struct bo_error *err)
@@ -100,6 +104,9 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 	rc = ids_load(&a->ids, path, err);
 	if (rc)
 		goto fail;
+	rc = validate_load(&a->validator, cfg->schema_dir, err);
+	if (rc)
+		goto fail;
 	a->metrics = metrics_create();
 	if (!a->metrics) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
@@ -127,6 +134,7 @@ void app_close(struct app *a)
 		return;
 	jobs_free(a->jobs);
 	metrics_free(a->metrics);
+	validate_free(a->validator);
 	ids_free(a->ids);
 	storage_free(a->storage);
 	db_close(a->db);

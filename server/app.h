@@ -14,6 +14,7 @@ typedef struct storage storage;
 typedef struct ids ids;
 typedef struct jobs jobs;
 typedef struct metrics metrics;
+typedef struct validator validator;
 
 struct app {
 	const struct config *cfg;
@@ -22,6 +23,7 @@ struct app {
 	ids *ids;
 	jobs *jobs;
 	metrics *metrics;
+	validator *validator; /* the validation rules (immutable, shared by threads) */
 	struct rdf_limits rdf_limits;
 	struct package_limits package_limits;
 	char *tmp_dir;      /* DATA_DIR/tmp: upload bodies while they arrive */
@@ -29,8 +31,8 @@ struct app {
 	int lock_fd;        /* flock on DATA_DIR/backoffice.lock (servers only) */
 };
 
-/* Opens database (with migrations), storage, vocabulary and the job queue (runners not
- * started). server != 0 takes the data directory lock so only one server runs on it
+/* Opens database (with migrations), storage, vocabulary, validation rules and the job
+ * queue (runners not started). server != 0 takes the data directory lock so only one server runs on it
  * (BO_ECONFLICT otherwise). */
 int app_open(struct app **out, const struct config *cfg, int server, struct bo_error *err);
 void app_close(struct app *a);

@@ -33,6 +33,7 @@ static const struct {
 	{"unpacking", "unpacked"},
 	{"unpacking", "error"},
 	{"error", "unpacking"}, /* an operator retries a dead stage job */
+	{"error", "testing"},   /* an operator retries a dead validate job */
 	{"unpacked", "testing"},
 	{"unpacked", "error"},
 	{"testing", "awaiting review"},

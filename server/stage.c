@@ -16,6 +16,7 @@
 #include "package.h"
 #include "rdf.h"
 #include "storage.h"
+#include "validate_job.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -218,6 +219,9 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 	rc = lifecycle_event(c, id, "draft", 0, "staged", msg, NULL, err);
 	if (!rc)
 		rc = lifecycle_transition(c, id, revision, "unpacked", NULL, 0, err);
+	/* with the state change, so a staged draft always gets its verdict */
+	if (!rc)
+		rc = validate_job_enqueue(c, id, revision, err);
 	/* draft.json before commit: if the commit fails the job re-runs and rewrites it */
 	if (!rc)
 		rc = lifecycle_write_draft_json(a, c, id, err);
@@ -356,6 +360,7 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 	}
 	if (rc)
 		goto fail;
+	jobs_notify(a->jobs);
 	if (unlink(d.package_path) != 0 && errno != ENOENT)
 		log_warn("stage: cannot remove %s", d.package_path);
 	/* packages of revisions superseded before they were staged */

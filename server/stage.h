@@ -1,7 +1,8 @@
 /* stage: the `stage` job. Unpacks an accepted package from DATA_DIR/incoming into
  * storage under <id>/draft/files/, with the RDF re-emitted as rdf.yaml carrying `id`
  * and `id_emoji`, records every file, writes <id>/draft/draft.json and moves the draft
- * unpacking → unpacked (or → error with what to fix). Idempotent: a re-run re-unpacks. */
+ * unpacking → unpacked, enqueueing its `validate` job in the same transaction (or →
+ * error with what to fix). Idempotent: a re-run re-unpacks. */
 #ifndef BO_STAGE_H
 #define BO_STAGE_H
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "package.h"
 #include "rdf.h"
+#include "validate.h"
 
 #include <cjson/cJSON.h>
 #include <arpa/inet.h>
@@ -48,6 +49,69 @@ static int invalid_field(struct bo_error *err, const char *field, const char *ms
 	bo_error_set(err, BO_EINVALIDRDF, "%s", msg);
 	bo_error_add(err, loc, msg, "value_error", line, col);
 	return BO_EINVALIDRDF;
+}
+
+/* "inputs.0.test_tensor" from a loc array, for the one-line detail. */
+static void loc_text(const cJSON *loc, char *buf, size_t size)
+{
+	size_t used = 0;
+	const cJSON *it;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(it, loc)
+	{
+		int n;
+		if (cJSON_IsNumber(it))
+			n = snprintf(buf + used, size - used, "%s%d", used ? "." : "", it->valueint);
+		else
+			n = snprintf(buf + used, size - used, "%s%s", used ? "." : "",
+				     cJSON_IsString(it) ? it->valuestring : "?");
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+	if (!buf[0])
+		snprintf(buf, size, "(top level)");
+}
+
+/* Static validation without the package's files (the checks that need them run in the
+ * validate job once the package is staged): a failure now is a 422 carrying every
+ * problem and the whole summary, so the uploader learns everything at once. The version
+ * check waits for the job too: the concept is not known yet. */
+static int refuse_invalid(struct app *a, const char *text, size_t len, const char *rdf_name, struct bo_error *err)
+{
+	cJSON *summary = NULL, *errors = NULL;
+	struct validate_options opt = {.source_name = rdf_name, .limits = &a->rdf_limits};
+	int rc = validate_text(a->validator, text, len, &opt, &summary, err);
+	if (rc)
+		return rc;
+	if (strcmp(validate_summary_status(summary), "failed")) {
+		cJSON_Delete(summary);
+		return 0;
+	}
+	errors = validate_summary_errors(summary);
+	cJSON *extra = cJSON_CreateObject();
+	if (!errors || !extra) {
+		cJSON_Delete(extra);
+		cJSON_Delete(errors);
+		cJSON_Delete(summary);
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	}
+	const cJSON *first = cJSON_GetArrayItem(errors, 0);
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(first, "msg");
+	const cJSON *line = cJSON_GetObjectItemCaseSensitive(first, "line");
+	char where[200];
+	loc_text(cJSON_GetObjectItemCaseSensitive(first, "loc"), where, sizeof(where));
+	rc = bo_error_set(err, BO_EINVALIDRDF,
+			  "%.200s has %d problem(s); the first, line %d at %s: %.300s; 'errors' lists them all: "
+			  "fix them and upload again",
+			  rdf_name, cJSON_GetArraySize(errors), cJSON_IsNumber(line) ? line->valueint : 0, where,
+			  cJSON_IsString(msg) ? msg->valuestring : "invalid");
+	cJSON_Delete(err->errors);
+	err->errors = errors;
+	cJSON_AddItemToObject(extra, "validation", summary);
+	cJSON_Delete(err->extra);
+	err->extra = extra;
+	return rc;
 }
 
 static int read_rdf(struct app *a, const char *path, struct rdf_facts *f, struct bo_error *err)
@@ -100,6 +164,10 @@ static int read_rdf(struct app *a, const char *path, struct rdf_facts *f, struct
 		goto fail;
 	}
 	snprintf(f->type, sizeof(f->type), "%s", type->valuestring);
+	/* after the type: without one there are no rules to apply */
+	rc = refuse_invalid(a, text, len, f->rdf_name, err);
+	if (rc)
+		goto fail;
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
 	if (id && !cJSON_IsString(id) && !cJSON_IsNull(id)) {
 		rc = invalid_field(err, "id", "field 'id' must be a string", doc);

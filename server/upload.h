@@ -1,5 +1,6 @@
 /* upload: taking a package in. Everything that can be checked at once is checked
- * before answering (zip structure and limits, RDF present and parseable, type, id,
+ * before answering (zip structure and limits, RDF present, parseable and valid as far
+ * as it can be judged without its files, type, id,
  * permission, drafts in flight); then the package is kept in DATA_DIR/incoming, the
  * draft row, its event and its stage job are written in one transaction, and the
  * caller answers 202. */
@@ -24,7 +25,8 @@ struct upload_request {
 
 /* Accepts the package. On success *out is the 202 body {id, id_emoji, revision, status,
  * links, job} (caller cJSON_Delete). Errors: BO_EINVALIDPACKAGE, BO_ETOOLARGE,
- * BO_EINVALIDRDF (with errors[] carrying loc/line/column), BO_EINVALIDID (with a
+ * BO_EINVALIDRDF (with errors[] carrying loc/line/column; when static validation without
+ * the package's files failed, err->extra has the whole summary as "validation"), BO_EINVALIDID (with a
  * "suggestion" in err->extra), BO_EIDTAKEN, BO_ECONFLICT (draft accepted), BO_ETOOMANY,
  * BO_EDATABASE, BO_ESTORAGE. On failure the package file is left for the caller. */
 int upload_accept(struct app *a, const struct upload_request *req, struct cJSON **out,

@@ -1,6 +1,6 @@
 # The first user path, on storage_fs and on storage_s3: upload a corpus model package
 # (zip body, multipart form, URL), get a memorable id, the stage job unpacks it into
-# <id>/draft/files/ with rdf.yaml stamped, draft.json in the reference shape; new
+# <id>/draft/files/ with rdf.yaml stamped, the validate job gives a verdict, draft.json in the reference shape; new
 # revisions; ids carried by the RDF (valid, unknown, wrongly typed, someone else's).
 # storage: both
 . "$BO_SOURCE_DIR/tests/lib/common.sh"
@@ -24,10 +24,10 @@ req GET "/api/v1/ids/$ID"
 expect_jq '.valid and .type == "model" and .taken'
 EMOJI=$(jqb .emoji)
 
-wait_state "$ID" unpacked
+wait_state "$ID" "awaiting review"
 req GET "/api/v1/resources/$ID/draft"
 expect_status 200
-expect_jq ".id == \"$ID\" and .type == \"model\" and .revision == 1 and .status.name == \"unpacked\" and .status.icon == \"⏳\""
+expect_jq ".id == \"$ID\" and .type == \"model\" and .revision == 1 and .status.name == \"awaiting review\" and .status.icon == \"🧐\" and (.validation.status | type == \"string\")"
 expect_jq ".rdf.id == \"$ID\" and .rdf.id_emoji == \"$EMOJI\" and .rdf.name == \"UNet 2D Nuclei Broad\""
 expect_jq ".package.sha256 == \"$(sha256sum "$T/pkg.zip" | cut -d' ' -f1)\""
 # every file of the package is there, byte for byte (the RDF is rdf.yaml, stamped)
@@ -49,7 +49,7 @@ head -2 "$T/rdf.yaml" | grep -q "^id: $ID$" || { head -5 "$T/rdf.yaml"; fail "rd
 grep -q "^id_emoji: " "$T/rdf.yaml" || fail "no id_emoji in rdf.yaml"
 grep -Eq "^format_version: ['\"]?0.5.4['\"]?$" "$T/rdf.yaml" || fail "format_version lost in rdf.yaml"
 get_object "$ID/draft/draft.json" "$T/dj"
-jq -e ".status.name == \"unpacked\" and .status.step == 2 and .status.num_steps == 6 and (.status.run_url | endswith(\"/status/$ID\")) and (.status.timestamp | test(\"Z$\")) and (.created | length > 0)" "$T/dj" >/dev/null || { cat "$T/dj"; fail "draft.json shape"; }
+jq -e ".status.name == \"awaiting review\" and .status.step == 4 and .status.num_steps == 6 and (.status.run_url | endswith(\"/status/$ID\")) and (.status.timestamp | test(\"Z$\")) and (.created | length > 0)" "$T/dj" >/dev/null || { cat "$T/dj"; fail "draft.json shape"; }
 req GET "/api/v1/resources/$ID/draft/events"
 expect_status 200
 expect_jq '[.[].kind] | index("upload") != null and index("staged") != null'
@@ -68,17 +68,17 @@ req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/pkg.zip;type=applica
 expect_status 202
 ID2=$(jqb .id)
 [ "$ID2" != "$ID" ] || fail "second upload got the same id"
-wait_state "$ID2" unpacked
+wait_state "$ID2" "awaiting review"
 
 # a new revision by the maintainer, then by a reviewer; not by someone else
 req POST "/api/v1/uploads?id=$ID" -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip"
 expect_status 202; expect_jq ".id == \"$ID\" and .revision == 2"
-wait_state "$ID" unpacked
+wait_state "$ID" "awaiting review"
 req POST "/api/v1/uploads?id=$ID" -H "$(auth "$OTHER")" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip"
 expect_problem 409 id-taken
 req POST "/api/v1/uploads?id=$ID" -H "$(auth "$REV")" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip"
 expect_status 202; expect_jq '.revision == 3'
-wait_state "$ID" unpacked
+wait_state "$ID" "awaiting review"
 req GET "/api/v1/resources/$ID/draft"
 expect_jq ".revision == 3 and (.files | length == $nfiles)"
 
@@ -90,7 +90,7 @@ sed -i "1i id: $WANT" "$T/ds/rdf.yaml"
 zip_dir "$T/ds" "$T/ds.zip"
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/ds.zip"
 expect_status 202; expect_jq ".id == \"$WANT\""
-wait_state "$WANT" unpacked
+wait_state "$WANT" "awaiting review"
 # the same id from someone who is not a maintainer: 409
 req POST /api/v1/uploads -H "$(auth "$OTHER")" -H 'Content-Type: application/zip' --data-binary @"$T/ds.zip"
 expect_problem 409 id-taken
@@ -124,7 +124,7 @@ start_server
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:$WEBPORT/pkg.zip\"}"
 expect_status 202
 ID3=$(jqb .id)
-wait_state "$ID3" unpacked
+wait_state "$ID3" "awaiting review"
 req GET "/api/v1/resources/$ID3/draft/events"
 expect_jq "map(select(.kind == \"upload\")) | .[0].message | contains(\"http://127.0.0.1:$WEBPORT/pkg.zip\")"
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:$WEBPORT/missing.zip\"}"
@@ -139,7 +139,7 @@ req GET "/api/v1/resources?type=model"
 expect_status 200
 expect_jq "[.resources[].id] | index(\"$ID\") != null and index(\"$WANT\") == null"
 req GET "/api/v1/resources/$ID"
-expect_jq ".draft.state == \"unpacked\" and .draft.revision == 3 and .versions == []"
+expect_jq ".draft.state == \"awaiting review\" and .draft.revision == 3 and .versions == []"
 req GET "/api/v1/resources?q=nuclei"
 expect_jq "[.resources[].id] | index(\"$ID\") != null"
 req GET /metrics

@@ -1,5 +1,5 @@
 # Crash safety: SIGKILL the server while stage jobs run; after a restart every upload
-# that got a 202 ends unpacked, with its files byte for byte as in the package.
+# that got a 202 ends staged and validated (awaiting review), with its files byte for byte as in the package.
 # storage: both
 . "$BO_SOURCE_DIR/tests/lib/common.sh"
 need_corpus
@@ -31,7 +31,7 @@ done
 echo "killed with $pending stage jobs pending"
 start_server
 for id in "${ids[@]}"; do
-  wait_state "$id" unpacked 120
+  wait_state "$id" "awaiting review" 120
   req GET "/api/v1/resources/$id/draft"
   cp "$T/body" "$T/d.json"
   (cd "$PKG" && find . -type f | sed 's|^\./||') | while read -r f; do

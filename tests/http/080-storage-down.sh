@@ -36,7 +36,7 @@ stop_server
 export BO_S3_SECRET_KEY=$GOOD_SECRET
 start_server
 "$BO_BIN" jobs retry "$JOB" | grep -q "re-queued" || fail "jobs retry"
-wait_state "$ID" unpacked 60
+wait_state "$ID" "awaiting review" 60
 req GET "/api/v1/resources/$ID/draft/events"
-expect_jq '[.[] | select(.kind == "state") | .details.to] == ["error", "unpacking", "unpacked"]'
+expect_jq '[.[] | select(.kind == "state") | .details.to] == ["error", "unpacking", "unpacked", "testing", "awaiting review"]'
 stop_server

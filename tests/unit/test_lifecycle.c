@@ -49,6 +49,7 @@ static const char *const allowed[][2] = {
 	{"unpacking", "unpacked"},
 	{"unpacking", "error"},
 	{"error", "unpacking"},
+	{"error", "testing"},
 	{"unpacked", "testing"},
 	{"unpacked", "error"},
 	{"testing", "awaiting review"},
