@@ -2,7 +2,7 @@
 # (Debian 12, as root), build, and run. See README.md.
 
 CC      ?= gcc
-PKGS    := libmicrohttpd libcurl yaml-0.1 libcjson libzip openssl sqlite3 libgit2
+PKGS    := libmicrohttpd libcurl yaml-0.1 libcjson libzip openssl sqlite3 libgit2 vips
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual -Wformat=2
 CFLAGS_BASE := -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -Iserver
@@ -25,7 +25,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 # Debian packages: build (libraries), run, and the test servers/tools.
 APT_BUILD := build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev \
-             libcjson-dev libzip-dev libssl-dev libsqlite3-dev libgit2-dev
+             libcjson-dev libzip-dev libssl-dev libsqlite3-dev libgit2-dev libvips-dev
 APT_TEST  := curl jq zip unzip sqlite3 python3 swift-proxy swift-account swift-container \
              swift-object procps psmisc
 STAMP     := build/.deps
@@ -50,8 +50,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(BUILD)/libbo.a
 
 unit: $(UNIT_BIN)
 
-# --- installs (idempotent: a stamp per set, checked against dpkg so a fresh machine installs)
-$(STAMP)-build:
+# --- installs (idempotent: a stamp per set, checked against dpkg so a fresh machine installs;
+# the stamps depend on this Makefile so a package added to a list is installed on the next run)
+$(STAMP)-build: Makefile
 	@mkdir -p build
 	@if ! dpkg -s $(APT_BUILD) >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_BUILD); fi

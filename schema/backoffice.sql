@@ -1,6 +1,8 @@
 -- 0001_init: users and tokens, concepts (the id reservation), drafts, versions, files,
 -- test runs, events, chat and the job queue. Timestamps are ISO 8601 UTC text with Z;
 -- job scheduling columns are unix seconds so they compare as integers.
+-- 0002_revisions added concepts.revisions (last revision number, never restarts) and
+-- versions.revision (the revision that became the version).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -33,7 +35,7 @@ CREATE TABLE concepts (
   created_by          INTEGER REFERENCES users(id),
   concept_doi         TEXT,
   zenodo_conceptrecid TEXT
-);
+, revisions INTEGER NOT NULL DEFAULT 0);
 
 CREATE TABLE drafts (
   concept_id     TEXT PRIMARY KEY REFERENCES concepts(id),
@@ -64,7 +66,7 @@ CREATE TABLE versions (
   doi                  TEXT,
   zenodo_deposition_id TEXT,
   zenodo_state         TEXT,
-  yank_reason          TEXT,
+  yank_reason          TEXT, revision INTEGER,
   PRIMARY KEY (concept_id, version)
 );
 

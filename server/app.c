@@ -3,6 +3,7 @@
  * the earlier ones. */
 #include "app.h"
 
+#include "collection.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
@@ -10,8 +11,10 @@
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
+#include "publish.h"
 #include "stage.h"
 #include "storage.h"
+#include "thumbs.h"
 #include "validate.h"
 #include "validate_job.h"
 
@@ -29,6 +32,8 @@
 static const struct jobs_kind job_kinds[] = {
 	{"stage", stage_run, stage_dead},
 	{"validate", validate_job_run, validate_job_dead},
+	{"publish", publish_run, publish_dead},
+	{"rebuild", collection_job_run, NULL},
 };
 
 static int make_dir(const char *path, struct bo_error *err)
@@ -94,6 +99,10 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 		}
 		clean_tmp(a->tmp_dir);
 	}
+	/* process-wide and idempotent: every process that may run a stage job has libvips up */
+	rc = thumbs_init(err);
+	if (rc)
+		goto fail;
 	rc = db_open(&a->db, cfg->db_path, cfg->migrations_dir, err);
 	if (rc)
 		goto fail;
@@ -105,6 +114,9 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 	if (rc)
 		goto fail;
 	rc = validate_load(&a->validator, cfg->schema_dir, err);
+	if (rc)
+		goto fail;
+	rc = collection_create(&a->collection, err);
 	if (rc)
 		goto fail;
 	a->metrics = metrics_create();
@@ -134,6 +146,7 @@ void app_close(struct app *a)
 		return;
 	jobs_free(a->jobs);
 	metrics_free(a->metrics);
+	collection_free(a->collection);
 	validate_free(a->validator);
 	ids_free(a->ids);
 	storage_free(a->storage);

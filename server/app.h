@@ -15,6 +15,7 @@ typedef struct ids ids;
 typedef struct jobs jobs;
 typedef struct metrics metrics;
 typedef struct validator validator;
+typedef struct collection collection;
 
 struct app {
 	const struct config *cfg;
@@ -24,6 +25,7 @@ struct app {
 	jobs *jobs;
 	metrics *metrics;
 	validator *validator; /* the validation rules (immutable, shared by threads) */
+	collection *collection; /* collection files: serving cache and rebuild memo */
 	struct rdf_limits rdf_limits;
 	struct package_limits package_limits;
 	char *tmp_dir;      /* DATA_DIR/tmp: upload bodies while they arrive */

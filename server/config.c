@@ -42,6 +42,9 @@ static const struct option_row options[] = {
 	{"migrations_dir", S(migrations_dir), "migrations", 0, 0, NULL, "directory of NNNN_name.sql migrations"},
 	{"schema_dir", S(schema_dir), "schema", 0, 0, NULL, "directory of openapi.yaml, id_parts.json and validation rules"},
 	{"static_dir", S(static_dir), "static", 0, 0, NULL, "directory of the web pages"},
+	{"history_dir", S(history_dir), "", 0, 0, NULL, "git repository of collection.json history (default DATA_DIR/collection.git)"},
+	{"files_url", S(files_url), "", 0, 0, NULL,
+	 "base URL of stored objects in collection.json & co. (default PUBLIC_URL/files; e.g. the bucket's public URL)"},
 	{"log_level", S(log_level), "info", 0, 0, "|error|warn|info|debug|", "error, warn, info or debug"},
 	{"http_threads_max", I(http_threads_max), "256", 1, 10000, NULL, "concurrent HTTP connections"},
 	{"storage", S(storage), "fs", 0, 0, "|fs|s3|", "storage backend: fs (local directory) or s3"},
@@ -72,6 +75,8 @@ static const struct option_row options[] = {
 	{"max_json_body", Z(max_json_body), STR(LIMIT_JSON_BODY), 16, INT64_C(1) << 30, NULL, "largest JSON request body (413)"},
 	{"max_header_bytes", Z(max_header_bytes), STR(LIMIT_HEADER_BYTES), 1024, 1 << 20, NULL, "largest total of request headers (431)"},
 	{"max_drafts_per_user", I(max_drafts_per_user), STR(LIMIT_DRAFTS_PER_USER), 1, 1000000, NULL, "drafts in flight per uploader (429)"},
+	{"max_image_pixels", I(max_image_pixels), STR(LIMIT_IMAGE_PIXELS), 1, INT64_C(1) << 40, NULL,
+	 "largest width x height of a cover or icon that gets a thumbnail (bigger: a warning, no thumbnail)"},
 	{"fetch_allow_private", B(fetch_allow_private), "0", 0, 1, NULL,
 	 "1 = package URLs may point at loopback, private and link-local addresses (tests, intranets)"},
 	{"fetch_timeout", I(fetch_timeout), STR(LIMIT_FETCH_TOTAL_SECONDS), 1, 86400, NULL, "seconds to fetch a package given by URL"},
@@ -220,6 +225,21 @@ static int derive(struct config *cfg, struct bo_error *err)
 	size_t n = strlen(cfg->public_url);
 	while (n > 0 && cfg->public_url[n - 1] == '/')
 		cfg->public_url[--n] = '\0';
+	if (!cfg->history_dir[0]) {
+		snprintf(buf, sizeof(buf), "%s/collection.git", cfg->data_dir);
+		free(cfg->history_dir);
+		cfg->history_dir = strdup(buf);
+	}
+	if (!cfg->files_url[0]) {
+		snprintf(buf, sizeof(buf), "%s/files", cfg->public_url);
+		free(cfg->files_url);
+		cfg->files_url = strdup(buf);
+	}
+	if (!cfg->history_dir || !cfg->files_url)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	n = strlen(cfg->files_url);
+	while (n > 0 && cfg->files_url[n - 1] == '/')
+		cfg->files_url[--n] = '\0';
 	if (!strcmp(cfg->storage, "s3") &&
 	    (!cfg->s3_endpoint[0] || !cfg->s3_bucket[0] || !cfg->s3_access_key[0] || !cfg->s3_secret_key[0]))
 		return bo_error_set(err, BO_EBADREQUEST,

@@ -19,6 +19,8 @@ struct config {
 	char *migrations_dir;
 	char *schema_dir;    /* schema/: openapi.yaml, id_parts.json, validation rules */
 	char *static_dir;
+	char *history_dir;   /* git repository of collection.json (default DATA_DIR/collection.git) */
+	char *files_url;     /* base URL of stored objects in collection files (default PUBLIC_URL/files) */
 	char *log_level;
 	int64_t http_threads_max; /* concurrent connections */
 	/* storage */
@@ -52,6 +54,7 @@ struct config {
 	int64_t max_json_body;
 	int64_t max_header_bytes;
 	int64_t max_drafts_per_user;
+	int64_t max_image_pixels; /* thumbnails: width × height read from the header */
 	int64_t fetch_timeout;
 	int64_t fetch_allow_private; /* 0: package URLs may not reach loopback/private addresses */
 };

@@ -23,6 +23,7 @@ struct cJSON;
 	X(INVALIDPACKAGE, 422, "invalid-package", "Invalid package")                  \
 	X(INVALIDRDF, 422, "invalid-rdf", "Invalid resource description")             \
 	X(INVALIDID, 422, "invalid-id", "Invalid resource id")                        \
+	X(TESTSFAILED, 422, "tests-failed", "Tests failed")                           \
 	X(TOOMANY, 429, "too-many-drafts", "Too many drafts in flight")               \
 	X(HEADERS, 431, "headers-too-large", "Request headers too large")             \
 	X(FETCH, 502, "fetch-failed", "Could not fetch the package URL")              \

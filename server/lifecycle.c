@@ -45,6 +45,7 @@ static const struct {
 	{"changes requested", "testing"},
 	{"accepted", "published"},
 	{"accepted", "error"},
+	{"error", "accepted"}, /* an operator retries a dead publish job */
 };
 
 const struct lifecycle_state *lifecycle_state_find(const char *name)

@@ -40,6 +40,12 @@
 /* Drafts in flight (not yet published, not in error) per uploader: 10. 429. */
 #define LIMIT_DRAFTS_PER_USER 10
 
+/* Pixels (width × height, first frame) of an image we make a thumbnail of: 40,000,000.
+ * Real covers are under 5 MP; a PNG can claim 30000×30000 in a few hundred bytes
+ * (a decompression bomb), so the header is checked before decoding. Over it: no
+ * thumbnail, a warning event for the uploader (the upload itself goes on). */
+#define LIMIT_IMAGE_PIXELS 40000000
+
 /* Fetching a package from a URL: 120 s to connect+transfer at most 30 min. 502/413. */
 #define LIMIT_FETCH_CONNECT_SECONDS 30
 #define LIMIT_FETCH_TOTAL_SECONDS 1800

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 
 const struct route_table *const routes_all[] = {
-	&routes_meta, &routes_ids, &routes_uploads, &routes_resources, &routes_admin,
+	&routes_meta, &routes_ids, &routes_uploads, &routes_resources, &routes_review, &routes_admin,
+	&routes_collection,
 };
 const size_t routes_all_count = sizeof(routes_all) / sizeof(routes_all[0]);
 

@@ -34,16 +34,19 @@ static void add_text_column(cJSON *o, const char *name, sqlite3_stmt *st, int co
 		cJSON_AddStringToObject(o, name, db_column_text(st, col));
 }
 
-static int draft_files(http_req *r, sqlite3 *c, const char *id, cJSON *out, struct bo_error *err)
+/* The files of the draft (subject "draft") or of a version, with their URLs. */
+static int list_files(http_req *r, sqlite3 *c, const char *id, const char *subject, cJSON *out,
+		      struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = db_prepare(c, &st,
 			    "SELECT path, size, sha256, content_type FROM files WHERE concept_id = ?1 "
-			    "AND version_or_draft = 'draft' ORDER BY path",
+			    "AND version_or_draft = ?2 ORDER BY path",
 			    err);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, subject);
 	cJSON *files = cJSON_AddArrayToObject(out, "files");
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -55,7 +58,7 @@ static int draft_files(http_req *r, sqlite3 *c, const char *id, cJSON *out, stru
 		cJSON_AddNumberToObject(f, "size", (double)sqlite3_column_int64(st, 1));
 		cJSON_AddStringToObject(f, "sha256", db_column_text(st, 2));
 		cJSON_AddStringToObject(f, "content_type", db_column_text(st, 3));
-		const char *url = routes_url(r, "/files/%s/draft/files/%s", id, path);
+		const char *url = routes_url(r, "/files/%s/%s/files/%s", id, subject, path);
 		cJSON_AddStringToObject(f, "url", url ? url : "");
 		cJSON_AddItemToArray(files, f);
 	}
@@ -157,7 +160,7 @@ static int get_draft(http_req *r)
 	add_json_column(o, "rdf", st, 6);
 	sqlite3_finalize(st);
 	st = NULL;
-	rc = draft_files(r, c, id, o, err);
+	rc = list_files(r, c, id, "draft", o, err);
 	if (!rc)
 		rc = draft_tests(c, id, revision, o, err);
 	if (rc)
@@ -413,6 +416,71 @@ fail:
 	return rc;
 }
 
+static int get_version(http_req *r)
+{
+	struct app *a = http_app(r);
+	struct bo_error *err = http_err(r);
+	const char *id = http_param(r, "id"), *v = http_param(r, "version");
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = db_prepare(c, &st,
+			"SELECT v.state, v.created_at, v.published_at, v.doi, v.yank_reason, v.rdf_json, v.rdf_sha256, "
+			"v.zenodo_state, c.type, c.concept_doi FROM versions v JOIN concepts c ON c.id = v.concept_id "
+			"WHERE v.concept_id = ?1 AND v.version = ?2 AND v.state != 'publishing'",
+			err);
+	if (rc)
+		goto fail;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, v);
+	int step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? bo_error_set(err, BO_ENOTFOUND, "'%s' has no published version '%s'", id, v)
+					 : db_fail(c, "read version", err);
+		goto fail;
+	}
+	o = cJSON_CreateObject();
+	if (!o) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "version", v);
+	cJSON_AddStringToObject(o, "type", db_column_text(st, 8));
+	cJSON_AddStringToObject(o, "state", db_column_text(st, 0));
+	cJSON_AddBoolToObject(o, "yanked", !strcmp(db_column_text(st, 0), "yanked"));
+	add_text_column(o, "yank_reason", st, 4);
+	cJSON_AddStringToObject(o, "created", db_column_text(st, 1));
+	add_text_column(o, "published", st, 2);
+	add_text_column(o, "doi", st, 3);
+	add_text_column(o, "concept_doi", st, 9);
+	add_text_column(o, "archive_state", st, 7);
+	cJSON_AddStringToObject(o, "rdf_sha256", db_column_text(st, 6));
+	add_json_column(o, "rdf", st, 5);
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = list_files(r, c, id, v, o, err);
+	if (rc)
+		goto fail;
+	cJSON *links = cJSON_AddObjectToObject(o, "links");
+	if (links) {
+		cJSON_AddStringToObject(links, "rdf", routes_url(r, "/files/%s/%s/files/rdf.yaml", id, v));
+		cJSON_AddStringToObject(links, "info", routes_url(r, "/files/%s/%s/info.json", id, v));
+		cJSON_AddStringToObject(links, "test_summary", routes_url(r, "/files/%s/%s/test_summary.yaml", id, v));
+		cJSON_AddStringToObject(links, "events", routes_url(r, "/api/v1/resources/%s/draft/events", id));
+	}
+	db_release(a->db, c);
+	return http_reply_json(r, 200, o);
+fail:
+	sqlite3_finalize(st);
+	db_release(a->db, c);
+	cJSON_Delete(o);
+	return rc;
+}
+
 static const struct route table[] = {
 	{"GET", "/api/v1/resources", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_resources,
 	 "concepts with their draft state and latest version (?type=&state=&q=&limit=&offset=)"},
@@ -420,6 +488,8 @@ static const struct route table[] = {
 	{"GET", "/api/v1/resources/{id}/draft", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_draft,
 	 "the draft: state, revision, rdf, files, validation and test summaries"},
 	{"GET", "/api/v1/resources/{id}/draft/events", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_events, "the draft's log"},
+	{"GET", "/api/v1/resources/{id}/versions/{version}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_version,
+	 "a published version: rdf, files, DOI, yanked"},
 };
 
 const struct route_table routes_resources = {table, sizeof(table) / sizeof(table[0])};

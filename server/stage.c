@@ -1,8 +1,9 @@
 /* stage: storage first, database last. Objects are written under the draft prefix,
  * then one transaction records the files and the state change; a crash between the two
  * re-runs the job, which clears the prefix and writes everything again.
- * Invariant: a draft in `unpacked` has exactly the package's files in storage and in
- * the files table, and its rdf.yaml carries the concept's id. */
+ * Invariant: a draft in `unpacked` has exactly the package's files (plus the thumbnails
+ * under thumbnails/ that its rdf.yaml maps) in storage and in the files table, and its
+ * rdf.yaml carries the concept's id. */
 #include "stage.h"
 
 #include "app.h"
@@ -16,6 +17,7 @@
 #include "package.h"
 #include "rdf.h"
 #include "storage.h"
+#include "thumbs.h"
 #include "validate_job.h"
 
 #include <cjson/cJSON.h>
@@ -76,10 +78,9 @@ static void sha256_hex(const void *data, size_t len, char *out)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Parses the RDF entry, stamps id and id_emoji (first, in that order, as the reference
- * does), and emits it. *yaml_out and *json_out are malloc'd. */
-static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, char **yaml_out,
-		     char **json_out, struct bo_error *err)
+/* Parses the RDF entry and stamps id and id_emoji (first, in that order, as the
+ * reference does). *out is the stamped tree (caller frees with cJSON_Delete). */
+static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSON **out, struct bo_error *err)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -110,16 +111,8 @@ static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, char
 		else
 			cJSON_AddItemToObject(stamped, item->string, item);
 	}
-	root = stamped;
-	*yaml_out = rdf_emit(root, err);
-	*json_out = cJSON_PrintUnformatted(root);
-	if (!*yaml_out || !*json_out) {
-		free(*yaml_out);
-		free(*json_out);
-		*yaml_out = *json_out = NULL;
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-		goto fail;
-	}
+	*out = stamped;
+	stamped = NULL;
 	rc = 0;
 fail:
 	cJSON_Delete(stamped);
@@ -171,8 +164,9 @@ static int restart_draft(struct app *a, const char *id, int revision, struct bo_
 	return rc;
 }
 
+/* warnings: array of {message, details} from the thumbnails, may be NULL */
 static int record(struct app *a, const char *id, int revision, struct staged_file *files, size_t n,
-		  const char *rdf_json, struct bo_error *err)
+		  const char *rdf_json, const cJSON *warnings, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
 	sqlite3_stmt *st = NULL;
@@ -217,6 +211,16 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 	char msg[128];
 	snprintf(msg, sizeof(msg), "%zu files staged", n);
 	rc = lifecycle_event(c, id, "draft", 0, "staged", msg, NULL, err);
+	const cJSON *w;
+	cJSON_ArrayForEach(w, warnings)
+	{
+		if (rc)
+			break;
+		char *details = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(w, "details"));
+		rc = lifecycle_event(c, id, "draft", 0, "warning",
+				     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "message")), details, err);
+		free(details);
+	}
 	if (!rc)
 		rc = lifecycle_transition(c, id, revision, "unpacked", NULL, 0, err);
 	/* with the state change, so a staged draft always gets its verdict */
@@ -241,6 +245,238 @@ static const char *staged_name(const char *entry, const char *rdf_name, size_t p
 	return entry + prefix_len;
 }
 
+/* ---------------------------------------------------------------- thumbnails */
+
+/* Covers, icons and badge icons that are files of the package get a PNG thumbnail
+ * (the reference's sizes) stored beside the files under thumbnails/<path>.png and
+ * mapped in the stamped RDF's config.bioimageio.thumbnails. An image that cannot be
+ * thumbnailed is a warning event, never a failed upload. */
+#define COVER_W 600
+#define COVER_H 340
+#define ICON_SIZE 320
+#define THUMBS_MAX 64
+#define THUMBS_DIR "thumbnails/"
+
+struct thumbs_run {
+	struct app *a;
+	package *p;
+	const struct job *job;
+	const char *prefix;       /* <id>/draft/files/ */
+	struct staged_file *files;
+	size_t *nfiles;           /* package files first, thumbnails appended */
+	size_t npackage;          /* files[0..npackage) are package entry i = index i */
+	char dir[4200];           /* scratch directory */
+	cJSON *map;               /* {original: thumbnail} */
+	cJSON *warnings;          /* [{message, details}] */
+	int tried; /* local images attempted, at most THUMBS_MAX */
+};
+
+/* Returns 0, or BO_ENOMEM set in err. */
+static int add_warning(struct thumbs_run *t, const char *field, const char *path, const char *detail,
+		       struct bo_error *err)
+{
+	char msg[BO_ERROR_DETAIL_MAX + 600];
+	snprintf(msg, sizeof(msg), "no thumbnail for %s %s: %s", field, path, detail);
+	/* a bound on event rows too: an RDF may list thousands of covers */
+	if (cJSON_GetArraySize(t->warnings) >= THUMBS_MAX) {
+		log_info("stage: %s (not recorded: too many warnings)", msg);
+		return 0;
+	}
+	cJSON *w = cJSON_CreateObject();
+	cJSON *d = cJSON_AddObjectToObject(w, "details");
+	if (!w || !d || !cJSON_AddStringToObject(w, "message", msg) || !cJSON_AddStringToObject(d, "field", field) ||
+	    !cJSON_AddStringToObject(d, "image", path) || !cJSON_AddItemToArray(t->warnings, w)) {
+		cJSON_Delete(w);
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	}
+	log_info("stage: %s", msg);
+	return 0;
+}
+
+static int name_taken(const struct thumbs_run *t, const char *name)
+{
+	for (size_t i = 0; i < *t->nfiles; i++)
+		if (!strcmp(t->files[i].path, name))
+			return 1;
+	return 0;
+}
+
+/* thumbnails/<path>.png, or thumbnails/<path>.<k>.png when the package already has a
+ * file of that name: the package's own files are never overwritten. */
+static int thumb_name(const struct thumbs_run *t, const char *path, char *out, size_t len)
+{
+	for (int k = 0; k < 10; k++) {
+		int n = k ? snprintf(out, len, THUMBS_DIR "%s.%d.png", path, k)
+			  : snprintf(out, len, THUMBS_DIR "%s.png", path);
+		if (n < 0 || (size_t)n >= len)
+			return -1;
+		if (!name_taken(t, out))
+			return 0;
+	}
+	return -1;
+}
+
+/* The package file index of a relative path, or -1 (URL, emoji, missing, escaping). */
+static long find_local(const struct thumbs_run *t, const char *path)
+{
+	if (strstr(path, "://") || path[0] == '/')
+		return -1;
+	for (size_t i = 0; i < t->npackage; i++)
+		if (!strcmp(t->files[i].path, path))
+			return (long)i;
+	return -1;
+}
+
+static int thumb_one(struct thumbs_run *t, const char *field, const cJSON *item, int box_w, int box_h,
+		     int must_be_file, struct bo_error *err)
+{
+	const char *raw = cJSON_GetStringValue(item);
+	if (!raw || !*raw)
+		return 0;
+	const char *path = raw;
+	while (!strncmp(path, "./", 2))
+		path += 2;
+	if (cJSON_GetObjectItemCaseSensitive(t->map, raw))
+		return 0; /* the same image under another field: one thumbnail (the first size) */
+	long idx = find_local(t, path);
+	if (idx < 0) {
+		/* URLs are left alone, and so are emoji icons; a missing cover file is the validator's */
+		if (must_be_file && !strstr(path, "://"))
+			return add_warning(t, field, raw, "the file is not in the package", err);
+		return 0;
+	}
+	char src[4500], dst[4300], name[1400], key[2200];
+	if (t->tried >= THUMBS_MAX) {
+		snprintf(name, sizeof(name), "only the first %d images of a package get thumbnails", THUMBS_MAX);
+		return add_warning(t, field, raw, name, err);
+	}
+	const char *base = strrchr(path, '/');
+	snprintf(src, sizeof(src), "%s/%s", t->dir, base ? base + 1 : path);
+	snprintf(dst, sizeof(dst), "%s/thumbnail.png", t->dir);
+	if (thumb_name(t, path, name, sizeof(name)) != 0)
+		return add_warning(t, field, raw, "no free thumbnail name", err);
+	char sha[65];
+	uint64_t size = 0;
+	struct bo_error terr = BO_ERROR_INIT;
+	t->tried++;
+	/* terr: an unusable image is the uploader's warning, anything else is this job's error */
+	int rc = package_extract(t->p, (size_t)idx, src, sha, &size, &terr);
+	if (!rc)
+		rc = thumbs_make(src, dst, box_w, box_h, t->a->cfg->max_image_pixels, &terr);
+	unlink(src);
+	if (rc) {
+		if (rc == BO_EINVALIDPACKAGE || rc == BO_ETOOLARGE)
+			rc = add_warning(t, field, raw, terr.detail, err);
+		else
+			bo_error_set(err, rc, "%s", terr.detail);
+		bo_error_cleanup(&terr);
+		unlink(dst);
+		return rc;
+	}
+	struct stat sb;
+	snprintf(key, sizeof(key), "%s%s", t->prefix, name);
+	struct staged_file *sf = &t->files[*t->nfiles];
+	sf->path = strdup(name);
+	if (!sf->path) {
+		unlink(dst);
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	}
+	(*t->nfiles)++;
+	sf->content_type = "image/png";
+	rc = stat(dst, &sb) == 0 ? 0 : bo_error_set(err, BO_EINTERNAL, "cannot stat %s: %s", dst, strerror(errno));
+	if (!rc) {
+		sf->size = (uint64_t)sb.st_size;
+		rc = storage_put_file(t->a->storage, key, dst, sf->content_type, sf->sha256, err);
+	}
+	unlink(dst);
+	if (rc)
+		return rc;
+	if (!cJSON_AddStringToObject(t->map, raw, name))
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	jobs_touch(t->job);
+	return 0;
+}
+
+/* Puts the mapping under config.bioimageio.thumbnails, creating the objects when
+ * missing and keeping their other keys. The key is ours: an uploaded mapping is
+ * replaced (or removed when we made none), so it never names files that do not exist. */
+static int map_thumbnails(cJSON *root, cJSON **map, struct bo_error *err)
+{
+	cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
+	if (config && !cJSON_IsObject(config))
+		return 0; /* the validator reports a config that is not a mapping */
+	if (!config && !cJSON_GetArraySize(*map))
+		return 0;
+	if (!config && !(config = cJSON_AddObjectToObject(root, "config")))
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	cJSON *bio = cJSON_GetObjectItemCaseSensitive(config, "bioimageio");
+	if (bio && !cJSON_IsObject(bio))
+		return 0;
+	if (!bio && !cJSON_GetArraySize(*map))
+		return 0;
+	if (!bio && !(bio = cJSON_AddObjectToObject(config, "bioimageio")))
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	cJSON_DeleteItemFromObjectCaseSensitive(bio, "thumbnails");
+	if (cJSON_GetArraySize(*map)) {
+		if (!cJSON_AddItemToObject(bio, "thumbnails", *map))
+			return bo_error_set(err, BO_ENOMEM, "out of memory");
+		*map = NULL;
+	}
+	return 0;
+}
+
+/* Makes the thumbnails of root's images, appending them to files (which has room for
+ * THUMBS_MAX more) and their warnings to *warnings_out (caller frees). */
+static int make_thumbnails(struct app *a, package *p, const struct job *job, cJSON *root, const char *prefix,
+			   struct staged_file *files, size_t *nfiles, cJSON **warnings_out, struct bo_error *err)
+{
+	struct thumbs_run t = {.a = a, .p = p, .job = job, .prefix = prefix, .files = files, .nfiles = nfiles,
+			       .npackage = *nfiles};
+	int rc = 0, have_dir = 0;
+	t.map = cJSON_CreateObject();
+	t.warnings = cJSON_CreateArray();
+	if (!t.map || !t.warnings) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(t.dir, sizeof(t.dir), "%s/stage-%lld.thumbs", a->tmp_dir, (long long)job->id);
+	if (mkdir(t.dir, 0700) != 0 && errno != EEXIST) {
+		rc = bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", t.dir, strerror(errno));
+		goto fail;
+	}
+	have_dir = 1;
+	const cJSON *item;
+	/* the reference's order: covers, badge icons, icon */
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "covers"))
+	{
+		rc = thumb_one(&t, "cover", item, COVER_W, COVER_H, 1, err);
+		if (rc)
+			goto fail;
+	}
+	const cJSON *badge;
+	cJSON_ArrayForEach(badge, cJSON_GetObjectItemCaseSensitive(root, "badges"))
+	{
+		rc = thumb_one(&t, "badge icon", cJSON_GetObjectItemCaseSensitive(badge, "icon"), ICON_SIZE, ICON_SIZE, 0,
+			       err);
+		if (rc)
+			goto fail;
+	}
+	rc = thumb_one(&t, "icon", cJSON_GetObjectItemCaseSensitive(root, "icon"), ICON_SIZE, ICON_SIZE, 0, err);
+	if (rc)
+		goto fail;
+	rc = map_thumbnails(root, &t.map, err);
+	if (rc)
+		goto fail;
+	*warnings_out = t.warnings;
+	t.warnings = NULL;
+fail:
+	if (have_dir)
+		rmdir(t.dir);
+	cJSON_Delete(t.map);
+	cJSON_Delete(t.warnings);
+	return rc;
+}
+
 int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 {
 	struct app *a = ctx;
@@ -251,6 +487,8 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 	struct staged_file *files = NULL;
 	size_t nfiles = 0;
 	char *yaml = NULL, *rdf_json = NULL, *scratch = NULL;
+	cJSON *rdf = NULL, *warnings = NULL;
+	size_t rdf_file = 0;
 	sqlite3 *c = NULL;
 	int found = 0, rc;
 
@@ -293,7 +531,7 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 		goto fail;
 	}
 	size_t n = package_count(p);
-	files = calloc(n ? n : 1, sizeof(*files));
+	files = calloc(n + THUMBS_MAX, sizeof(*files));
 	if (asprintf(&scratch, "%s/stage-%lld", a->tmp_dir, (long long)job->id) < 0)
 		scratch = NULL;
 	if (!files || !scratch) {
@@ -321,13 +559,10 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 		nfiles++;
 		sf->content_type = package_content_type(name);
 		if (!strcmp(name, STAGED_RDF_NAME) && !strcmp(entry, d.rdf_name)) {
-			rc = stamp_rdf(a, p, i, id, &yaml, &rdf_json, err);
-			if (rc)
-				break;
-			sf->size = strlen(yaml);
-			sha256_hex(yaml, sf->size, sf->sha256);
+			/* written after the thumbnails, which it maps */
+			rc = stamp_rdf(a, p, i, id, &rdf, err);
+			rdf_file = nfiles - 1;
 			sf->content_type = "application/yaml";
-			rc = storage_put_buffer(a->storage, key, yaml, sf->size, sf->content_type, err);
 		} else {
 			rc = package_extract(p, i, scratch, sf->sha256, &sf->size, err);
 			if (!rc)
@@ -338,6 +573,22 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 			break;
 		if ((i + 1) % TOUCH_EVERY == 0)
 			jobs_touch(job);
+	}
+	if (!rc && rdf)
+		rc = make_thumbnails(a, p, job, rdf, prefix, files, &nfiles, &warnings, err);
+	if (!rc && rdf) {
+		yaml = rdf_emit(rdf, err);
+		rdf_json = cJSON_PrintUnformatted(rdf);
+		if (!yaml || !rdf_json)
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+	}
+	if (!rc && rdf) {
+		struct staged_file *sf = &files[rdf_file];
+		char key[2200];
+		snprintf(key, sizeof(key), "%s%s", prefix, STAGED_RDF_NAME);
+		sf->size = strlen(yaml);
+		sha256_hex(yaml, sf->size, sf->sha256);
+		rc = storage_put_buffer(a->storage, key, yaml, sf->size, sf->content_type, err);
 	}
 	if (rc) {
 		if (rc == BO_EINVALIDPACKAGE || rc == BO_ETOOLARGE || rc == BO_EINVALIDRDF) {
@@ -350,7 +601,7 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 		}
 		goto fail;
 	}
-	rc = record(a, id, revision, files, nfiles, rdf_json, err);
+	rc = record(a, id, revision, files, nfiles, rdf_json, warnings, err);
 	if (rc == BO_ECONFLICT) {
 		/* a newer revision arrived while we unpacked; it has its own stage job */
 		log_info("stage: %s revision %d superseded while staging: %s", id, revision, err->detail);
@@ -378,6 +629,8 @@ fail:
 	free(yaml);
 	free(rdf_json);
 	free(scratch);
+	cJSON_Delete(rdf);
+	cJSON_Delete(warnings);
 	package_close(p);
 	cJSON_Delete(payload);
 	return rc;

@@ -256,6 +256,7 @@ struct existing {
 	char type[32];
 	int draft_exists;
 	int revision;
+	int last_revision; /* concepts.revisions: survives the draft's deletion at publish */
 	char state[32];
 };
 
@@ -264,7 +265,7 @@ static int load_existing(sqlite3 *c, const char *id, struct existing *ex, struct
 	sqlite3_stmt *st = NULL;
 	memset(ex, 0, sizeof(*ex));
 	int rc = db_prepare(c, &st,
-			    "SELECT c.type, d.revision, d.state FROM concepts c "
+			    "SELECT c.type, d.revision, d.state, c.revisions FROM concepts c "
 			    "LEFT JOIN drafts d ON d.concept_id = c.id WHERE c.id = ?1",
 			    err);
 	if (rc)
@@ -274,6 +275,7 @@ static int load_existing(sqlite3 *c, const char *id, struct existing *ex, struct
 	if (step == SQLITE_ROW) {
 		ex->concept_exists = 1;
 		snprintf(ex->type, sizeof(ex->type), "%s", db_column_text(st, 0));
+		ex->last_revision = sqlite3_column_int(st, 3);
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
 			ex->draft_exists = 1;
 			ex->revision = sqlite3_column_int(st, 1);
@@ -312,6 +314,17 @@ static int write_draft(sqlite3 *c, const char *id, int revision, const struct up
 	db_bind_text(st, 7, f->rdf_name);
 	db_bind_text(st, 8, f->rdf_json);
 	db_bind_text(st, 9, now);
+	return db_step_done(st, err);
+}
+
+static int set_revisions(sqlite3 *c, const char *id, int revision, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = db_prepare(c, &st, "UPDATE concepts SET revisions = ?2 WHERE id = ?1", err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, revision);
 	return db_step_done(st, err);
 }
 
@@ -414,7 +427,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 					  "'%s' was accepted and is being published; upload a new version once it is published", id);
 			goto fail;
 		}
-		revision = ex.draft_exists ? ex.revision + 1 : 1;
+		revision = (ex.draft_exists && ex.revision > ex.last_revision ? ex.revision : ex.last_revision) + 1;
 	}
 	if (!ex.draft_exists) {
 		int n = 0;
@@ -447,6 +460,8 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 	}
 	snprintf(final_path, sizeof(final_path), "%s/%s.r%d.zip", a->incoming_dir, id, revision);
 	rc = write_draft(c, id, revision, req, final_path, &f, err);
+	if (!rc)
+		rc = set_revisions(c, id, revision, err);
 	if (rc)
 		goto fail;
 	char msg[600];

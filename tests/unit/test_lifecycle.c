@@ -61,6 +61,7 @@ static const char *const allowed[][2] = {
 	{"changes requested", "testing"},
 	{"accepted", "published"},
 	{"accepted", "error"},
+	{"error", "accepted"},
 };
 #define NALLOWED (sizeof(allowed) / sizeof(allowed[0]))
 

@@ -1,0 +1,1556 @@
+/* collection: builds the public index files from the database — never by listing
+ * storage — in one read transaction, so every file of one build describes the same
+ * instant. Invariants: the output is a pure function of the database rows (no clocks,
+ * sorted keys and tags), so equal databases give equal bytes, ETags and no history
+ * commit; a file is written only when its bytes changed; one build runs at a time per
+ * app (build_lock), and the memo of the last build lets the next re-render only the
+ * concepts whose rows changed. */
+#include "collection.h"
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "history.h"
+#include "jobs.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "storage.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Rebuild reasons kept in one queued job; later ones are counted, not kept. */
+#define REASONS_MAX 50
+#define REASON_BYTES_MAX 1000
+/* Largest index file we build or load (a 10,000-concept collection is ~10 MB). */
+#define INDEX_MAX_BYTES ((size_t)512 << 20)
+/* Largest collection template. */
+#define TEMPLATE_MAX_BYTES ((size_t)1 << 20)
+/* How long the serving cache trusts its bytes before asking storage whether another
+ * process replaced the file. */
+#define CACHE_CHECK_SECONDS 2
+
+enum { F_COLLECTION, F_COLLECTION_DRAFT, F_ALL_VERSIONS, F_ALL_VERSIONS_DRAFT, F_ID_MAP, F_ID_MAP_DRAFT, NFILES };
+
+const char *const collection_files[] = {
+	"collection.json", "collection_draft.json", "all_versions.json",
+	"all_versions_draft.json", "id_map.json", "id_map_draft.json",
+};
+const size_t collection_files_count = NFILES;
+
+struct collection_blob {
+	char *data;
+	size_t len;
+	char etag[68];          /* "\"" + sha256 hex + "\"" */
+	char storage_etag[128]; /* what storage_head said when these bytes were current */
+	int64_t refs;           /* under *lock */
+	pthread_mutex_t *lock;  /* the owning collection's lock */
+	time_t checked;         /* last time storage was asked (monotonic seconds) */
+};
+
+/* What the last build rendered for one concept, keyed by a signature of its rows. */
+struct memo {
+	char *id;
+	char *sig;
+	char *entry;    /* the collection.json entry */
+	char *versions; /* <id>/versions.json */
+	char *version;  /* the version collection.json lists, NULL when all are yanked */
+	char *av;       /* its all_versions.json entry */
+	char *ids;      /* its id_map.json members, without braces */
+	int changed;    /* versions.json differs from what storage holds (or may) */
+};
+
+struct collection {
+	pthread_mutex_t lock; /* blobs and their refs */
+	collection_blob *blobs[NFILES];
+	pthread_mutex_t build_lock; /* one build at a time; guards the memo */
+	struct memo *memo;
+	size_t nmemo;
+	size_t sizes[NFILES + 1]; /* output sizes of the last build (+ entries), to size buffers */
+	int warm; /* the memo reflects what storage holds */
+	char history_sha[65]; /* collection.json as last committed to the history */
+};
+
+/* ------------------------------------------------------------------ small helpers */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = cap > INDEX_MAX_BYTES ? NULL : realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Sizes the buffer for n bytes up front (the last build's size), so a large output is
+ * not copied by every doubling. A failure here is not an error: buf_add grows anyway. */
+static void buf_reserve(struct buf *b, size_t n)
+{
+	if (n <= b->cap || n > INDEX_MAX_BYTES)
+		return;
+	char *p = realloc(b->p, n);
+	if (p) {
+		b->p = p;
+		b->cap = n;
+	}
+}
+
+static void buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* A JSON string literal (UTF-8 passes through; quotes, backslashes, controls escaped). */
+static void buf_json_str(struct buf *b, const char *s)
+{
+	buf_add(b, "\"", 1);
+	const char *run = s;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		char esc[8];
+		if (ch == '"' || ch == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", ch);
+		else
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+		buf_puts(b, esc);
+		run = s + 1;
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_add(b, "\"", 1);
+}
+
+/* Text or JSON null. */
+static void buf_json_str_or_null(struct buf *b, const char *s)
+{
+	if (s && *s)
+		buf_json_str(b, s);
+	else
+		buf_puts(b, "null");
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	static const char hex[] = "0123456789abcdef";
+	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
+		n = 0;
+	for (unsigned int i = 0; i < n && i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * (n < 32 ? n : 32)] = '\0';
+}
+
+static char *xstrdup(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static time_t now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static double ms_between(struct timespec a, struct timespec b)
+{
+	return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+static void memo_clear(struct memo *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].id);
+		free(m[i].sig);
+		free(m[i].entry);
+		free(m[i].versions);
+		free(m[i].version);
+		free(m[i].av);
+		free(m[i].ids);
+	}
+	free(m);
+}
+
+/* ------------------------------------------------------------------ lifetime */
+
+int collection_create(collection **out, struct bo_error *err)
+{
+	collection *co = calloc(1, sizeof(*co));
+	if (!co)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	pthread_mutex_init(&co->lock, NULL);
+	pthread_mutex_init(&co->build_lock, NULL);
+	*out = co;
+	return 0;
+}
+
+static void blob_unref(collection_blob *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	free(b);
+}
+
+void collection_free(collection *co)
+{
+	if (!co)
+		return;
+	for (int i = 0; i < NFILES; i++)
+		blob_unref(co->blobs[i]);
+	memo_clear(co->memo, co->nmemo);
+	pthread_mutex_destroy(&co->lock);
+	pthread_mutex_destroy(&co->build_lock);
+	free(co);
+}
+
+/* ------------------------------------------------------------------ enqueue */
+
+int collection_enqueue_rebuild(sqlite3 *c, const char *reason, struct bo_error *err)
+{
+	char r[REASON_BYTES_MAX + 1];
+	snprintf(r, sizeof(r), "%s", reason && *reason ? reason : "rebuild");
+	sqlite3_stmt *st = NULL;
+	/* Append to the queued job, if any: its run will cover this change too. */
+	int rc = db_prepare(c, &st,
+			    "UPDATE jobs SET payload_json = CASE WHEN json_array_length(payload_json, '$.reasons') < ?2 "
+			    "THEN json_insert(payload_json, '$.reasons[#]', ?1) "
+			    "ELSE json_set(payload_json, '$.more', COALESCE(json_extract(payload_json, '$.more'), 0) + 1) END "
+			    "WHERE kind = 'rebuild' AND subject = 'collection' AND state = 'queued' "
+			    "AND json_valid(payload_json) AND json_type(payload_json, '$.reasons') = 'array'",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, r);
+	sqlite3_bind_int(st, 2, REASONS_MAX);
+	rc = db_step_done(st, err);
+	if (rc)
+		return rc;
+	if (sqlite3_changes(c) > 0)
+		return 0;
+	cJSON *p = cJSON_CreateObject();
+	cJSON *arr = p ? cJSON_AddArrayToObject(p, "reasons") : NULL;
+	char *text = NULL;
+	if (arr)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(r));
+	if (arr && cJSON_GetArraySize(arr) == 1)
+		text = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	if (!text)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	rc = jobs_enqueue_coalesced(c, "rebuild", "collection", text, NULL, err);
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ entries */
+
+struct vrow {
+	char *version, *state, *sha, *created, *doi;
+};
+
+struct concept {
+	char *id, *type, *created, *concept_doi;
+	int64_t created_by;
+	struct vrow *v; /* newest first */
+	size_t nv, cap;
+};
+
+static void concept_clear(struct concept *k)
+{
+	free(k->id);
+	free(k->type);
+	free(k->created);
+	free(k->concept_doi);
+	for (size_t i = 0; i < k->nv; i++) {
+		free(k->v[i].version);
+		free(k->v[i].state);
+		free(k->v[i].sha);
+		free(k->v[i].created);
+		free(k->v[i].doi);
+	}
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The version collection.json lists: the newest non-yanked one, or NULL. */
+static const struct vrow *listed_version(const struct concept *k)
+{
+	for (size_t i = 0; i < k->nv; i++)
+		if (strcmp(k->v[i].state, "yanked"))
+			return &k->v[i];
+	return NULL;
+}
+
+struct build {
+	struct app *a;
+	sqlite3 *c;
+	const char *files_url; /* no trailing slash */
+	sqlite3_stmt *rdf_st, *user_st;
+	struct bo_error *err;
+};
+
+/* url_root/<id>/<version>/files/<path>, or path itself when already absolute. */
+static char *abs_url(const struct build *b, const char *id, const char *version, const char *path)
+{
+	char *out = NULL;
+	if (!strncmp(path, "http://", 7) || !strncmp(path, "https://", 8))
+		return strdup(path);
+	while (!strncmp(path, "./", 2))
+		path += 2;
+	if (!strcmp(version, "draft")) {
+		if (asprintf(&out, "%s/%s/draft/files/%s", b->files_url, id, path) < 0)
+			return NULL;
+	} else if (asprintf(&out, "%s/%s/%s/files/%s", b->files_url, id, version, path) < 0) {
+		return NULL;
+	}
+	return out;
+}
+
+static int add_url(cJSON *o, const char *key, char *url)
+{
+	if (!url)
+		return -1;
+	cJSON *s = cJSON_AddStringToObject(o, key, url);
+	free(url);
+	return s ? 0 : -1;
+}
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+static const char *get_str(const cJSON *o, const char *key, const char *def)
+{
+	const cJSON *v = get(o, key);
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : def;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* A copy of rdf[key] when it has the given JSON type, else an empty value of it. */
+static cJSON *copy_or_empty(const cJSON *rdf, const char *key, int want_array)
+{
+	const cJSON *v = get(rdf, key);
+	if (want_array ? cJSON_IsArray(v) : cJSON_IsObject(v))
+		return cJSON_Duplicate(v, 1);
+	return want_array ? cJSON_CreateArray() : cJSON_CreateObject();
+}
+
+/* Tags: strings only, deduplicated, in byte order, so the output never depends on
+ * how the uploader ordered them. */
+static cJSON *sorted_tags(const cJSON *rdf)
+{
+	const cJSON *tags = get(rdf, "tags");
+	int n = cJSON_IsArray(tags) ? cJSON_GetArraySize(tags) : 0;
+	const char **v = n ? calloc((size_t)n, sizeof(*v)) : NULL;
+	cJSON *out = cJSON_CreateArray();
+	size_t k = 0;
+	const cJSON *t;
+	if (!out || (n && !v)) {
+		free(v);
+		cJSON_Delete(out);
+		return NULL;
+	}
+	cJSON_ArrayForEach(t, tags)
+	{
+		if (cJSON_IsString(t) && t->valuestring)
+			v[k++] = t->valuestring;
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), cmp_str);
+	for (size_t i = 0; i < k; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]))
+			cJSON_AddItemToArray(out, cJSON_CreateString(v[i]));
+	free(v);
+	return out;
+}
+
+/* covers (and icon) point at their thumbnails when stage made some
+ * (config.bioimageio.thumbnails: {original: thumbnail}). */
+static const char *thumbnail_of(const cJSON *rdf, const char *path)
+{
+	const cJSON *th = get(get(get(rdf, "config"), "bioimageio"), "thumbnails");
+	return get_str(th, path, path);
+}
+
+static cJSON *authors_of(const cJSON *rdf)
+{
+	static const char *const keep[] = {"name", "affiliation", "email", "orcid"};
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *a;
+	cJSON_ArrayForEach(a, get(rdf, "authors"))
+	{
+		cJSON *o = cJSON_CreateObject();
+		if (!o)
+			break;
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			const char *s = get_str(a, keep[i], NULL);
+			if (s)
+				cJSON_AddStringToObject(o, keep[i], s);
+		}
+		cJSON_AddItemToArray(out, o);
+	}
+	return out;
+}
+
+/* {name, email} of a user row, or NULL. */
+static cJSON *user_of(struct build *b, int64_t user_id)
+{
+	cJSON *o = NULL;
+	if (!user_id)
+		return NULL;
+	if (!b->user_st && db_prepare(b->c, &b->user_st, "SELECT name, email FROM users WHERE id = ?1", b->err))
+		return NULL;
+	sqlite3_reset(b->user_st);
+	sqlite3_bind_int64(b->user_st, 1, user_id);
+	if (sqlite3_step(b->user_st) == SQLITE_ROW) {
+		o = cJSON_CreateObject();
+		if (o) {
+			cJSON_AddStringToObject(o, "name", db_column_text(b->user_st, 0));
+			cJSON_AddStringToObject(o, "email", db_column_text(b->user_st, 1));
+		}
+	}
+	sqlite3_reset(b->user_st);
+	return o;
+}
+
+/* One collection entry from the RDF of `version` (a version string or "draft") of k.
+ * versions lists the concept's published version strings (newest first). */
+static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON *rdf, const char *version,
+			  const char *version_doi, cJSON *versions)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON *covers = cJSON_CreateArray();
+	const cJSON *it;
+	int bad = !e || !covers || !versions;
+	if (bad)
+		goto fail;
+	cJSON_AddStringToObject(e, "id", k->id);
+	cJSON_AddStringToObject(e, "name", get_str(rdf, "name", k->id));
+	cJSON_AddStringToObject(e, "description", get_str(rdf, "description", ""));
+	cJSON_AddStringToObject(e, "type", k->type);
+	cJSON_AddItemToObject(e, "authors", authors_of(rdf));
+	const cJSON *up = get(rdf, "uploader");
+	cJSON *uploader = cJSON_IsObject(up) ? cJSON_Duplicate(up, 1) : user_of(b, k->created_by);
+	cJSON_AddItemToObject(e, "uploader", uploader ? uploader : cJSON_CreateNull());
+	cJSON_AddItemToObject(e, "badges", copy_or_empty(rdf, "badges", 1));
+	cJSON_ArrayForEach(it, get(rdf, "covers"))
+	{
+		if (!cJSON_IsString(it) || !it->valuestring)
+			continue;
+		char *url = abs_url(b, k->id, version, thumbnail_of(rdf, it->valuestring));
+		cJSON *s = url ? cJSON_CreateString(url) : NULL;
+		free(url);
+		bad |= !s;
+		cJSON_AddItemToArray(covers, s);
+	}
+	cJSON_AddItemToObject(e, "covers", covers);
+	covers = NULL;
+	const char *icon = get_str(rdf, "icon", NULL);
+	if (icon && strchr(icon, '.')) /* a file or URL; otherwise an emoji, kept as is */
+		bad |= add_url(e, "icon", abs_url(b, k->id, version, thumbnail_of(rdf, icon)));
+	else
+		cJSON_AddStringToObject(e, "icon", icon ? icon : "");
+	if (k->concept_doi && *k->concept_doi)
+		cJSON_AddStringToObject(e, "concept_doi", k->concept_doi);
+	else
+		cJSON_AddNullToObject(e, "concept_doi");
+	if (version_doi && *version_doi)
+		cJSON_AddStringToObject(e, "doi", version_doi);
+	else
+		cJSON_AddNullToObject(e, "doi");
+	cJSON_AddStringToObject(e, "created", k->created);
+	cJSON_AddNumberToObject(e, "download_count", 0);
+	char *rdf_url = abs_url(b, k->id, version, "rdf.yaml");
+	const char *dl = get_str(rdf, "download_url", NULL);
+	bad |= add_url(e, "download_url", dl ? strdup(dl) : (rdf_url ? strdup(rdf_url) : NULL));
+	cJSON_AddStringToObject(e, "license", get_str(rdf, "license", ""));
+	cJSON_AddItemToObject(e, "links", copy_or_empty(rdf, "links", 1));
+	cJSON_AddItemToObject(e, "tags", sorted_tags(rdf));
+	cJSON_AddStringToObject(e, "nickname", k->id);
+	cJSON_AddStringToObject(e, "nickname_icon", get_str(rdf, "id_emoji", ""));
+	const char *src = get_str(rdf, "source", NULL);
+	bad |= add_url(e, "source", src ? strdup(src) : (rdf_url ? strdup(rdf_url) : NULL));
+	bad |= add_url(e, "rdf_source", rdf_url);
+	char *root = abs_url(b, k->id, version, "");
+	if (root && *root && root[strlen(root) - 1] == '/')
+		root[strlen(root) - 1] = '\0';
+	bad |= add_url(e, "root_url", root);
+	cJSON_AddItemToObject(e, "training_data", copy_or_empty(rdf, "training_data", 0));
+	cJSON_AddStringToObject(e, "version", version);
+	cJSON_AddItemToObject(e, "versions", versions);
+	versions = NULL;
+	cJSON *owners = cJSON_AddArrayToObject(e, "owners");
+	if (owners && k->created_by)
+		cJSON_AddItemToArray(owners, cJSON_CreateNumber((double)k->created_by));
+	if (bad || !owners)
+		goto fail;
+	return e;
+fail:
+	cJSON_Delete(versions);
+	cJSON_Delete(covers);
+	cJSON_Delete(e);
+	return NULL;
+}
+
+static cJSON *version_list(const struct concept *k)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && i < k->nv; i++)
+		if (strcmp(k->v[i].state, "yanked"))
+			cJSON_AddItemToArray(arr, cJSON_CreateString(k->v[i].version));
+	return arr;
+}
+
+/* Renders the collection.json entry of k (NULL text when every version is yanked). */
+static int render_entry(struct build *b, const struct concept *k, char **out)
+{
+	const struct vrow *lv = listed_version(k);
+	cJSON *rdf = NULL, *e = NULL;
+	*out = NULL;
+	if (!lv)
+		return 0;
+	if (!b->rdf_st &&
+	    db_prepare(b->c, &b->rdf_st, "SELECT rdf_json FROM versions WHERE concept_id = ?1 AND version = ?2", b->err))
+		return b->err->code;
+	sqlite3_reset(b->rdf_st);
+	db_bind_text(b->rdf_st, 1, k->id);
+	db_bind_text(b->rdf_st, 2, lv->version);
+	if (sqlite3_step(b->rdf_st) == SQLITE_ROW)
+		rdf = cJSON_Parse(db_column_text(b->rdf_st, 0));
+	sqlite3_reset(b->rdf_st);
+	if (!rdf) {
+		/* A row we wrote ourselves; a broken one must not hide every other entry. */
+		log_warnx("collection: %s/%s has no readable rdf_json; listed without RDF fields", k->id, lv->version);
+		rdf = cJSON_CreateObject();
+		if (!rdf)
+			return bo_error_set(b->err, BO_ENOMEM, "out of memory");
+	}
+	e = entry_build(b, k, rdf, lv->version, lv->doi, version_list(k));
+	cJSON_Delete(rdf);
+	if (e)
+		*out = cJSON_PrintUnformatted(e);
+	cJSON_Delete(e);
+	return *out ? 0 : bo_error_set(b->err, BO_ENOMEM, "out of memory rendering the entry of %s", k->id);
+}
+
+/* <id>/versions.json: {concept_doi, versions:[{v, created, doi, yanked}]}, newest first. */
+static char *render_versions(const struct concept *k)
+{
+	struct buf o = {0};
+	buf_puts(&o, "{\"concept_doi\":");
+	buf_json_str_or_null(&o, k->concept_doi);
+	buf_puts(&o, ",\"versions\":[");
+	for (size_t i = 0; i < k->nv; i++) {
+		buf_puts(&o, i ? ",{\"v\":" : "{\"v\":");
+		buf_json_str(&o, k->v[i].version);
+		buf_puts(&o, ",\"created\":");
+		buf_json_str(&o, k->v[i].created);
+		buf_puts(&o, ",\"doi\":");
+		buf_json_str_or_null(&o, k->v[i].doi);
+		buf_puts(&o, strcmp(k->v[i].state, "yanked") ? ",\"yanked\":false}" : ",\"yanked\":true}");
+	}
+	buf_puts(&o, "]}\n");
+	if (o.oom) {
+		free(o.p);
+		return NULL;
+	}
+	return o.p;
+}
+
+/* Everything that feeds a concept's entry and versions.json, in one string. */
+static char *signature(const struct concept *k)
+{
+	struct buf s = {0};
+	char n[32];
+	buf_json_str(&s, k->type);
+	buf_json_str(&s, k->created);
+	buf_json_str_or_null(&s, k->concept_doi);
+	snprintf(n, sizeof(n), "%lld", (long long)k->created_by);
+	buf_puts(&s, n);
+	for (size_t i = 0; i < k->nv; i++) {
+		buf_json_str(&s, k->v[i].version);
+		buf_json_str(&s, k->v[i].state);
+		buf_json_str(&s, k->v[i].sha);
+		buf_json_str(&s, k->v[i].created);
+		buf_json_str_or_null(&s, k->v[i].doi);
+	}
+	if (s.oom) {
+		free(s.p);
+		return NULL;
+	}
+	return s.p;
+}
+
+/* ------------------------------------------------------------------ the build */
+
+struct outputs {
+	struct buf f[NFILES];
+	struct buf entries;       /* collection.json entries, comma-separated */
+	struct buf draft_entries; /* collection_draft.json entries */
+	cJSON *n_res, *n_ver;     /* config counters by type */
+	cJSON *types;             /* types seen */
+	char latest[40];          /* newest published_at listed: collection.json's `created` */
+	char latest_draft[40];
+	struct memo *memo;
+	size_t nmemo, capmemo;
+};
+
+static void count_type(cJSON *counts, const char *type, int by)
+{
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(counts, type);
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + by);
+	else
+		cJSON_AddNumberToObject(counts, type, by);
+}
+
+static void note_type(struct outputs *o, const char *type)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, o->types)
+	{
+		if (!strcmp(t->valuestring, type))
+			return;
+	}
+	cJSON_AddItemToArray(o->types, cJSON_CreateString(type));
+}
+
+struct alias {
+	const char *name;
+	const char *json;
+};
+
+static int cmp_alias(const void *x, const void *y)
+{
+	return strcmp(((const struct alias *)x)->name, ((const struct alias *)y)->name);
+}
+
+/* id_map records are collected unsorted and written sorted by alias. */
+static void alias_add(struct buf *pairs, const char *alias, const char *json)
+{
+	buf_add(pairs, alias, strlen(alias) + 1);
+	buf_add(pairs, json, strlen(json) + 1);
+}
+
+static int aliases_render(struct buf *pairs, struct buf *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pairs->len; i += strlen(pairs->p + i) + 1)
+		n++;
+	n /= 2;
+	struct alias *v = n ? calloc(n, sizeof(*v)) : NULL;
+	if (n && !v)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < pairs->len && k < n; k++) {
+		v[k].name = pairs->p + i;
+		i += strlen(pairs->p + i) + 1;
+		v[k].json = pairs->p + i;
+		i += strlen(pairs->p + i) + 1;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_alias);
+	buf_puts(out, "{");
+	for (size_t i = 0, w = 0; i < n; i++) {
+		if (i && !strcmp(v[i].name, v[i - 1].name))
+			continue; /* first wins: a concept id beats a DOI spelled the same */
+		if (w++)
+			buf_puts(out, ",");
+		buf_json_str(out, v[i].name);
+		buf_puts(out, ":");
+		buf_puts(out, v[i].json);
+	}
+	buf_puts(out, "}\n");
+	free(v);
+	return out->oom ? -1 : 0;
+}
+
+static int memo_push(struct outputs *o, struct memo *m)
+{
+	if (o->nmemo == o->capmemo) {
+		size_t cap = o->capmemo ? o->capmemo * 2 : 256;
+		struct memo *p = realloc(o->memo, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		o->memo = p;
+		o->capmemo = cap;
+	}
+	o->memo[o->nmemo++] = *m;
+	return 0;
+}
+
+/* The all_versions.json entry of k and its id_map.json members ("alias":{…},…). Aliases
+ * are unique by construction (concept ids are unique, "<id>/<version>" has a slash that
+ * ids and DOIs lack, DOIs are unique per version), so id_map needs no sort: its members
+ * follow the concept order, which is deterministic. */
+static int render_records(struct build *b, const struct concept *k, char **av_out, char **ids_out)
+{
+	struct buf av = {0}, idm = {0}, rec = {0};
+	const struct vrow *lv = listed_version(k);
+	buf_puts(&av, "{\"concept\":");
+	buf_json_str(&av, k->id);
+	buf_puts(&av, ",\"type\":");
+	buf_json_str(&av, k->type);
+	buf_puts(&av, ",\"concept_doi\":");
+	buf_json_str_or_null(&av, k->concept_doi);
+	buf_puts(&av, ",\"versions\":[");
+	for (size_t i = 0; i < k->nv; i++) {
+		const struct vrow *v = &k->v[i];
+		char *src = abs_url(b, k->id, v->version, "rdf.yaml");
+		if (!src)
+			goto oom;
+		rec.len = 0;
+		buf_puts(&rec, "{\"version\":");
+		buf_json_str(&rec, v->version);
+		buf_puts(&rec, ",\"source\":");
+		buf_json_str(&rec, src);
+		buf_puts(&rec, ",\"sha256\":");
+		buf_json_str(&rec, v->sha);
+		buf_puts(&rec, ",\"created\":");
+		buf_json_str(&rec, v->created);
+		buf_puts(&rec, ",\"doi\":");
+		buf_json_str_or_null(&rec, v->doi);
+		buf_puts(&rec, strcmp(v->state, "yanked") ? ",\"yanked\":false}" : ",\"yanked\":true}");
+		free(src);
+		if (rec.oom)
+			goto oom;
+		if (i)
+			buf_puts(&av, ",");
+		buf_add(&av, rec.p, rec.len);
+		/* id/version; the version DOI; the id and concept DOI name the listed version */
+		const char *names[4] = {NULL, v->doi && *v->doi ? v->doi : NULL, v == lv ? k->id : NULL,
+					v == lv && k->concept_doi && *k->concept_doi ? k->concept_doi : NULL};
+		for (int j = 0; j < 4; j++) {
+			if (j && !names[j])
+				continue;
+			if (idm.len)
+				buf_puts(&idm, ",");
+			if (j == 0) {
+				char alias[STORAGE_KEY_MAX];
+				snprintf(alias, sizeof(alias), "%s/%s", k->id, v->version);
+				buf_json_str(&idm, alias);
+			} else {
+				buf_json_str(&idm, names[j]);
+			}
+			buf_puts(&idm, ":");
+			buf_add(&idm, rec.p, rec.len);
+		}
+	}
+	buf_puts(&av, "]}");
+	free(rec.p);
+	if (av.oom || idm.oom)
+		goto oom2;
+	*av_out = av.p;
+	*ids_out = idm.p ? idm.p : strdup("");
+	return *ids_out ? 0 : bo_error_set(b->err, BO_ENOMEM, "out of memory");
+oom:
+	free(rec.p);
+oom2:
+	free(av.p);
+	free(idm.p);
+	return bo_error_set(b->err, BO_ENOMEM, "out of memory building the collection");
+}
+
+/* One published concept: take its rendered parts from the last build's memo when its
+ * rows did not change (moving them: the memo is rebuilt by this build), else render them;
+ * then append them to the outputs. */
+static int concept_done(struct build *b, struct outputs *o, const struct concept *k, struct memo *prev,
+			size_t nprev, size_t *pi, int warm)
+{
+	struct memo m = {0};
+	int rc = 0;
+	while (*pi < nprev && strcmp(prev[*pi].id, k->id) < 0)
+		(*pi)++;
+	struct memo *old = *pi < nprev && !strcmp(prev[*pi].id, k->id) ? &prev[*pi] : NULL;
+	m.id = xstrdup(k->id);
+	m.sig = signature(k);
+	if (!m.id || !m.sig)
+		goto oom;
+	const struct vrow *lv = listed_version(k);
+	if (old && old->versions && !strcmp(old->sig, m.sig)) {
+		m.entry = old->entry;
+		m.versions = old->versions;
+		m.version = old->version;
+		m.av = old->av;
+		m.ids = old->ids;
+		old->entry = old->versions = old->version = old->av = old->ids = NULL;
+	} else {
+		rc = render_entry(b, k, &m.entry);
+		if (!rc)
+			rc = render_records(b, k, &m.av, &m.ids);
+		if (rc)
+			goto fail;
+		m.versions = render_versions(k);
+		m.version = lv ? strdup(lv->version) : NULL;
+		if (!m.versions || (lv && !m.version))
+			goto oom;
+	}
+	m.changed = !warm || !old || !old->sig || strcmp(old->sig, m.sig);
+	if (m.entry) {
+		if (o->entries.len)
+			buf_puts(&o->entries, ",");
+		buf_puts(&o->entries, m.entry);
+		count_type(o->n_res, k->type, 1);
+		note_type(o, k->type);
+		if (strcmp(lv->created, o->latest) > 0)
+			snprintf(o->latest, sizeof(o->latest), "%s", lv->created);
+	}
+	count_type(o->n_ver, k->type, (int)k->nv);
+	struct buf *av = &o->f[F_ALL_VERSIONS];
+	if (av->len > 12)
+		buf_puts(av, ",");
+	buf_puts(av, m.av);
+	struct buf *idm = &o->f[F_ID_MAP];
+	if (idm->len > 1 && *m.ids)
+		buf_puts(idm, ",");
+	buf_puts(idm, m.ids);
+	if (memo_push(o, &m))
+		goto oom;
+	return 0;
+oom:
+	rc = bo_error_set(b->err, BO_ENOMEM, "out of memory building the collection");
+fail:
+	free(m.id);
+	free(m.sig);
+	free(m.entry);
+	free(m.versions);
+	free(m.version);
+	free(m.av);
+	free(m.ids);
+	return rc;
+}
+
+/* The draft entries, all_versions_draft.json and id_map_draft.json. */
+static int drafts_build(struct build *b, struct outputs *o)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf *av = &o->f[F_ALL_VERSIONS_DRAFT];
+	struct buf pairs = {0};
+	int rc = db_prepare(b->c, &st,
+			    "SELECT d.concept_id, c.type, d.revision, d.state, d.state_detail, d.rdf_json, d.package_sha256, "
+			    "d.created_at, d.updated_at, COALESCE(d.uploader_id, c.created_by, 0), c.concept_doi, "
+			    "(SELECT sha256 FROM files f WHERE f.concept_id = d.concept_id AND f.version_or_draft = 'draft' "
+			    "AND f.path = 'rdf.yaml'), "
+			    "(SELECT json_group_array(version) FROM (SELECT version FROM versions v WHERE v.concept_id = "
+			    "d.concept_id AND v.state = 'published' ORDER BY COALESCE(v.published_at, v.created_at) DESC, "
+			    "v.version DESC)) "
+			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id ORDER BY d.concept_id",
+			    b->err);
+	if (rc)
+		return rc;
+	buf_puts(av, "{\"entries\":[");
+	int step, first = 1;
+	struct concept k = {0};
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		concept_clear(&k);
+		k.id = xstrdup(db_column_text(st, 0));
+		k.type = xstrdup(db_column_text(st, 1));
+		k.created = xstrdup(db_column_text(st, 7));
+		k.concept_doi = xstrdup(db_column_text(st, 10));
+		k.created_by = sqlite3_column_int64(st, 9);
+		if (!k.id || !k.type || !k.created || !k.concept_doi) {
+			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
+			goto fail;
+		}
+		const char *state = db_column_text(st, 3), *updated = db_column_text(st, 8);
+		cJSON *rdf = cJSON_Parse(db_column_text(st, 5));
+		cJSON *versions = cJSON_Parse(db_column_text(st, 12));
+		if (!rdf)
+			rdf = cJSON_CreateObject();
+		if (!cJSON_IsArray(versions)) {
+			cJSON_Delete(versions);
+			versions = cJSON_CreateArray();
+		}
+		cJSON *e = rdf ? entry_build(b, &k, rdf, "draft", NULL, versions) : NULL;
+		cJSON_Delete(rdf);
+		cJSON *status = lifecycle_status_json(b->a, k.id, state, db_column_text(st, 4), updated);
+		if (!e || !status || !cJSON_AddItemToObject(e, "status", status)) {
+			cJSON_Delete(status);
+			cJSON_Delete(e);
+			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory building the draft entry of %s", k.id);
+			goto fail;
+		}
+		char *text = cJSON_PrintUnformatted(e);
+		cJSON_Delete(e);
+		if (!text) {
+			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
+			goto fail;
+		}
+		if (o->draft_entries.len)
+			buf_puts(&o->draft_entries, ",");
+		buf_puts(&o->draft_entries, text);
+		free(text);
+		if (strcmp(updated, o->latest_draft) > 0)
+			snprintf(o->latest_draft, sizeof(o->latest_draft), "%s", updated);
+		char *src = abs_url(b, k.id, "draft", "rdf.yaml");
+		struct buf rec = {0};
+		char n[32];
+		snprintf(n, sizeof(n), "%d", sqlite3_column_int(st, 2));
+		buf_puts(&rec, "{\"revision\":");
+		buf_puts(&rec, n);
+		buf_puts(&rec, ",\"state\":");
+		buf_json_str(&rec, state);
+		buf_puts(&rec, ",\"source\":");
+		buf_json_str(&rec, src ? src : "");
+		buf_puts(&rec, ",\"sha256\":");
+		buf_json_str_or_null(&rec, db_column_text(st, 11));
+		buf_puts(&rec, ",\"package_sha256\":");
+		buf_json_str(&rec, db_column_text(st, 6));
+		buf_puts(&rec, ",\"created\":");
+		buf_json_str(&rec, k.created);
+		buf_puts(&rec, ",\"updated\":");
+		buf_json_str(&rec, updated);
+		buf_puts(&rec, "}");
+		free(src);
+		if (!first)
+			buf_puts(av, ",");
+		first = 0;
+		buf_puts(av, "{\"concept\":");
+		buf_json_str(av, k.id);
+		buf_puts(av, ",\"type\":");
+		buf_json_str(av, k.type);
+		buf_puts(av, ",\"draft\":");
+		buf_puts(av, rec.p ? rec.p : "null");
+		buf_puts(av, "}");
+		alias_add(&pairs, k.id, rec.p ? rec.p : "null");
+		int oom = rec.oom;
+		free(rec.p);
+		if (oom || !src) {
+			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_fail(b->c, "read drafts", b->err);
+		goto fail;
+	}
+	buf_puts(av, "]}\n");
+	if (aliases_render(&pairs, &o->f[F_ID_MAP_DRAFT])) {
+		rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	concept_clear(&k);
+	free(pairs.p);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The template (schema_dir/collection_template.json) with the computed config keys, the
+ * entries and `created`, rendered compactly. */
+static int index_render(struct build *b, struct outputs *o, int draft, struct buf *out)
+{
+	char path[4096];
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *t = NULL;
+	int rc;
+	snprintf(path, sizeof(path), "%s/collection_template.json", b->a->cfg->schema_dir);
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		text = malloc(TEMPLATE_MAX_BYTES + 1);
+		len = text ? fread(text, 1, TEMPLATE_MAX_BYTES + 1, f) : 0;
+		fclose(f);
+	}
+	if (!text || len > TEMPLATE_MAX_BYTES) {
+		free(text);
+		return bo_error_set(b->err, BO_EINTERNAL, "cannot read the collection template %s (at most %zu bytes)",
+				    path, TEMPLATE_MAX_BYTES);
+	}
+	text[len] = '\0';
+	t = cJSON_Parse(text);
+	free(text);
+	text = NULL;
+	if (!cJSON_IsObject(t)) {
+		cJSON_Delete(t);
+		return bo_error_set(b->err, BO_EINTERNAL, "%s is not a JSON object; fix the collection template", path);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(t, "collection");
+	cJSON_DeleteItemFromObjectCaseSensitive(t, "created");
+	cJSON *cfg = cJSON_GetObjectItemCaseSensitive(t, "config");
+	if (!cJSON_IsObject(cfg)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(t, "config");
+		cfg = cJSON_AddObjectToObject(t, "config");
+	}
+	/* resource_types: the template's order first, then the types we have, sorted */
+	cJSON *types = cJSON_CreateArray();
+	const cJSON *x;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(cfg, "resource_types"))
+	{
+		if (cJSON_IsString(x))
+			cJSON_AddItemToArray(types, cJSON_CreateString(x->valuestring));
+	}
+	size_t nt = (size_t)cJSON_GetArraySize(o->types), k = 0;
+	const char **seen = calloc(nt + 1, sizeof(*seen));
+	cJSON_ArrayForEach(x, o->types)
+	{
+		if (seen)
+			seen[k++] = x->valuestring;
+	}
+	if (seen && k)
+		qsort(seen, k, sizeof(*seen), cmp_str);
+	for (size_t i = 0; seen && i < k; i++) {
+		int have = 0;
+		cJSON_ArrayForEach(x, types)
+		{
+			have |= !strcmp(x->valuestring, seen[i]);
+		}
+		if (!have)
+			cJSON_AddItemToArray(types, cJSON_CreateString(seen[i]));
+	}
+	free(seen);
+	const char *keys[] = {"n_resources", "n_resource_versions", "resource_types", "url_root"};
+	for (size_t i = 0; cfg && i < 4; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(cfg, keys[i]);
+	if (cfg) {
+		cJSON_AddItemToObject(cfg, "n_resources", cJSON_Duplicate(o->n_res, 1));
+		cJSON_AddItemToObject(cfg, "n_resource_versions", cJSON_Duplicate(o->n_ver, 1));
+		cJSON_AddItemToObject(cfg, "resource_types", types);
+		types = NULL;
+		cJSON_AddStringToObject(cfg, "url_root", b->files_url);
+	}
+	cJSON_Delete(types);
+	text = cJSON_PrintUnformatted(t);
+	cJSON_Delete(t);
+	if (!text || !cfg)
+		goto oom;
+	len = strlen(text);
+	if (len < 2 || text[len - 1] != '}')
+		goto oom;
+	buf_add(out, text, len - 1);
+	buf_puts(out, len > 2 ? ",\"collection\":[" : "\"collection\":[");
+	buf_puts(out, draft ? o->draft_entries.p ? o->draft_entries.p : "" : o->entries.p ? o->entries.p : "");
+	buf_puts(out, "],\"created\":");
+	const char *created = draft ? (strcmp(o->latest_draft, o->latest) > 0 ? o->latest_draft : o->latest) : o->latest;
+	buf_json_str(out, *created ? created : "1970-01-01T00:00:00Z");
+	buf_puts(out, "}\n");
+	free(text);
+	rc = out->oom ? bo_error_set(b->err, BO_ENOMEM, "out of memory") : 0;
+	return rc;
+oom:
+	free(text);
+	return bo_error_set(b->err, BO_ENOMEM, "out of memory rendering the collection");
+}
+
+static void outputs_clear(struct outputs *o)
+{
+	for (int i = 0; i < NFILES; i++)
+		free(o->f[i].p);
+	free(o->entries.p);
+	free(o->draft_entries.p);
+	cJSON_Delete(o->n_res);
+	cJSON_Delete(o->n_ver);
+	cJSON_Delete(o->types);
+	memo_clear(o->memo, o->nmemo);
+}
+
+/* Newest first: by publication time, then by version string (both descending). Sorting
+ * a concept's few versions here lets the scan follow the primary key without a sort. */
+static int cmp_newest_first(const void *x, const void *y)
+{
+	const struct vrow *a = x, *b = y;
+	int c = strcmp(b->created, a->created);
+	return c ? c : strcmp(b->version, a->version);
+}
+
+/* Reads every row and renders every output into o (no storage access). */
+static int build_all(struct build *b, struct outputs *o, struct memo *prev, size_t nprev, int warm)
+{
+	sqlite3_stmt *st = NULL;
+	struct concept k = {0};
+	size_t pi = 0;
+	int rc, step;
+	o->n_res = cJSON_CreateObject();
+	o->n_ver = cJSON_CreateObject();
+	o->types = cJSON_CreateArray();
+	if (!o->n_res || !o->n_ver || !o->types)
+		return bo_error_set(b->err, BO_ENOMEM, "out of memory");
+	rc = db_prepare(b->c, &st,
+			"SELECT v.concept_id, c.type, c.created_at, c.concept_doi, COALESCE(c.created_by, 0), v.version, "
+			"v.state, v.rdf_sha256, COALESCE(v.published_at, v.created_at), v.doi "
+			"FROM versions v JOIN concepts c ON c.id = v.concept_id WHERE v.state IN ('published', 'yanked') "
+			"ORDER BY v.concept_id",
+			b->err);
+	if (rc)
+		return rc;
+	buf_puts(&o->f[F_ALL_VERSIONS], "{\"entries\":[");
+	buf_puts(&o->f[F_ID_MAP], "{");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = db_column_text(st, 0);
+		if (k.id && strcmp(k.id, id)) {
+			qsort(k.v, k.nv, sizeof(*k.v), cmp_newest_first);
+			rc = concept_done(b, o, &k, prev, nprev, &pi, warm);
+			concept_clear(&k);
+			if (rc)
+				goto fail;
+		}
+		if (!k.id) {
+			k.id = xstrdup(id);
+			k.type = xstrdup(db_column_text(st, 1));
+			k.created = xstrdup(db_column_text(st, 2));
+			k.concept_doi = xstrdup(db_column_text(st, 3));
+			k.created_by = sqlite3_column_int64(st, 4);
+		}
+		if (k.nv == k.cap) {
+			size_t cap = k.cap ? k.cap * 2 : 4;
+			struct vrow *p = realloc(k.v, cap * sizeof(*p));
+			if (!p)
+				goto oom;
+			k.v = p;
+			k.cap = cap;
+		}
+		struct vrow *v = &k.v[k.nv++];
+		v->version = xstrdup(db_column_text(st, 5));
+		v->state = xstrdup(db_column_text(st, 6));
+		v->sha = xstrdup(db_column_text(st, 7));
+		v->created = xstrdup(db_column_text(st, 8));
+		v->doi = xstrdup(db_column_text(st, 9));
+		if (!k.id || !k.type || !k.created || !k.concept_doi || !v->version || !v->state || !v->sha ||
+		    !v->created || !v->doi)
+			goto oom;
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_fail(b->c, "read versions", b->err);
+		goto fail;
+	}
+	if (k.id) {
+		qsort(k.v, k.nv, sizeof(*k.v), cmp_newest_first);
+		rc = concept_done(b, o, &k, prev, nprev, &pi, warm);
+		if (rc)
+			goto fail;
+	}
+	buf_puts(&o->f[F_ALL_VERSIONS], "]}\n");
+	buf_puts(&o->f[F_ID_MAP], "}\n");
+	rc = drafts_build(b, o);
+	if (!rc)
+		rc = index_render(b, o, 0, &o->f[F_COLLECTION]);
+	if (!rc)
+		rc = index_render(b, o, 1, &o->f[F_COLLECTION_DRAFT]);
+	for (int i = 0; !rc && i < NFILES; i++)
+		if (o->f[i].oom)
+			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory building %s", collection_files[i]);
+	goto fail;
+oom:
+	rc = bo_error_set(b->err, BO_ENOMEM, "out of memory building the collection");
+fail:
+	concept_clear(&k);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ serving cache */
+
+static collection_blob *blob_new(const char *data, size_t len, const char *hex, const char *storage_etag)
+{
+	collection_blob *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->data = malloc(len + 1);
+	if (!b->data) {
+		free(b);
+		return NULL;
+	}
+	memcpy(b->data, data, len);
+	b->data[len] = '\0';
+	b->len = len;
+	snprintf(b->etag, sizeof(b->etag), "\"%s\"", hex);
+	snprintf(b->storage_etag, sizeof(b->storage_etag), "%s", storage_etag ? storage_etag : "");
+	b->refs = 1;
+	b->checked = now_mono();
+	return b;
+}
+
+/* Drops one reference; the last one frees. Caller holds co->lock. */
+static void blob_put_locked(collection_blob *b)
+{
+	if (b && --b->refs == 0)
+		blob_unref(b);
+}
+
+static void cache_set(collection *co, int i, collection_blob *b)
+{
+	b->lock = &co->lock;
+	pthread_mutex_lock(&co->lock);
+	collection_blob *old = co->blobs[i];
+	co->blobs[i] = b;
+	blob_put_locked(old);
+	pthread_mutex_unlock(&co->lock);
+}
+
+const char *collection_blob_data(const collection_blob *b, size_t *len_out)
+{
+	*len_out = b->len;
+	return b->data;
+}
+
+const char *collection_blob_etag(const collection_blob *b)
+{
+	return b->etag;
+}
+
+void collection_blob_release(collection_blob *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_t *m = b->lock;
+	pthread_mutex_lock(m);
+	blob_put_locked(b);
+	pthread_mutex_unlock(m);
+}
+
+static int file_index(const char *name)
+{
+	for (int i = 0; i < NFILES; i++)
+		if (!strcmp(collection_files[i], name))
+			return i;
+	return -1;
+}
+
+/* A new reference to the cached blob when it is fresh enough, else NULL. */
+static collection_blob *cache_take(collection *co, int i, int any_age)
+{
+	collection_blob *b = NULL;
+	pthread_mutex_lock(&co->lock);
+	if (co->blobs[i] && (any_age || now_mono() - co->blobs[i]->checked < CACHE_CHECK_SECONDS)) {
+		b = co->blobs[i];
+		b->refs++;
+	}
+	pthread_mutex_unlock(&co->lock);
+	return b;
+}
+
+int collection_get(struct app *a, const char *name, collection_blob **out, struct bo_error *err)
+{
+	collection *co = a->collection;
+	struct storage_stat st;
+	char *data = NULL;
+	size_t len = 0;
+	int i = file_index(name), rc;
+	if (i < 0)
+		return bo_error_set(err, BO_ENOTFOUND, "%s is not a collection file", name);
+	*out = cache_take(co, i, 0);
+	if (*out)
+		return 0;
+	rc = storage_head(a->storage, name, &st, err);
+	if (rc == BO_ENOTFOUND) {
+		/* Nothing built yet (a fresh data directory): build once, from the database. */
+		bo_error_cleanup(err);
+		rc = collection_rebuild(a, "initial build", err);
+		if (rc)
+			return rc;
+		*out = cache_take(co, i, 1);
+		return *out ? 0 : bo_error_set(err, BO_EINTERNAL, "%s was built but is not cached", name);
+	}
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&co->lock);
+	if (co->blobs[i] && !strcmp(co->blobs[i]->storage_etag, st.etag)) {
+		co->blobs[i]->checked = now_mono();
+		co->blobs[i]->refs++;
+		*out = co->blobs[i];
+	}
+	pthread_mutex_unlock(&co->lock);
+	if (*out)
+		return 0;
+	/* Replaced by another process (the `rebuild` command): load the new bytes. */
+	rc = storage_get_buffer(a->storage, name, INDEX_MAX_BYTES, &data, &len, err);
+	if (rc)
+		return rc;
+	char hex[65];
+	sha256_hex(data, len, hex);
+	collection_blob *b = blob_new(data, len, hex, st.etag);
+	free(data);
+	if (!b)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	b->refs++; /* the caller's */
+	cache_set(co, i, b);
+	*out = b;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ rebuild */
+
+static int load_rdf(void *ctx, const char *concept_id, const char *version, char **out, size_t *len_out,
+		    struct bo_error *err)
+{
+	struct app *a = ctx;
+	char key[STORAGE_KEY_MAX + 1];
+	snprintf(key, sizeof(key), "%s/%s/files/rdf.yaml", concept_id, version);
+	return storage_get_buffer(a->storage, key, (size_t)a->cfg->max_yaml_bytes, out, len_out, err);
+}
+
+/* Writes key unless storage already holds exactly these bytes (when cold: compared by
+ * reading it back; when warm the caller knows). */
+static int put_if_changed(struct app *a, const char *key, const char *data, size_t len, int check,
+			  int *wrote, struct bo_error *err)
+{
+	*wrote = 0;
+	if (check) {
+		char *old = NULL;
+		size_t olen = 0;
+		struct bo_error e2 = BO_ERROR_INIT;
+		int rc = storage_get_buffer(a->storage, key, INDEX_MAX_BYTES, &old, &olen, &e2);
+		int same = !rc && olen == len && !memcmp(old, data, len);
+		free(old);
+		bo_error_cleanup(&e2);
+		if (same)
+			return 0;
+	}
+	*wrote = 1;
+	return storage_put_buffer(a->storage, key, data, len, "application/json", err);
+}
+
+/* The versions.json writes run on a few threads: each is a small object whose cost is
+ * the storage round trip (an fsync, an S3 request), so a full build's 10,000 of them
+ * overlap instead of queueing. */
+#define WRITERS 8
+
+struct writers {
+	struct app *a;
+	struct memo *memo;
+	size_t n, next;
+	int check, written, rc;
+	struct bo_error err;
+	pthread_mutex_t lock;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writers *w = arg;
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		while (w->next < w->n && !w->memo[w->next].changed)
+			w->next++;
+		size_t i = w->next++;
+		int stop = w->rc || i >= w->n;
+		pthread_mutex_unlock(&w->lock);
+		if (stop)
+			return NULL;
+		char key[STORAGE_KEY_MAX + 1];
+		struct bo_error e = BO_ERROR_INIT;
+		int wrote = 0;
+		snprintf(key, sizeof(key), "%s/versions.json", w->memo[i].id);
+		int rc = put_if_changed(w->a, key, w->memo[i].versions, strlen(w->memo[i].versions), w->check, &wrote, &e);
+		pthread_mutex_lock(&w->lock);
+		w->written += wrote;
+		if (rc && !w->rc) {
+			w->rc = rc;
+			bo_error_set(&w->err, rc, "%s", e.detail);
+		}
+		pthread_mutex_unlock(&w->lock);
+		bo_error_cleanup(&e);
+	}
+}
+
+static int write_versions(struct app *a, struct memo *memo, size_t n, int check, int *written, struct bo_error *err)
+{
+	struct writers w = {.a = a, .memo = memo, .n = n, .check = check, .err = BO_ERROR_INIT};
+	pthread_t th[WRITERS];
+	size_t changed = 0, nth = 0;
+	for (size_t i = 0; i < n; i++)
+		changed += memo[i].changed != 0;
+	pthread_mutex_init(&w.lock, NULL);
+	/* one change (the usual publish): no threads */
+	size_t want = changed < 2 ? 0 : changed < WRITERS ? changed : WRITERS;
+	for (; nth < want; nth++)
+		if (pthread_create(&th[nth], NULL, writer_main, &w))
+			break;
+	writer_main(&w);
+	for (size_t i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&w.lock);
+	*written = w.written;
+	int rc = w.rc ? bo_error_set(err, w.rc, "%s", w.err.detail) : 0;
+	bo_error_cleanup(&w.err);
+	return rc;
+}
+
+int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
+{
+	collection *co = a->collection;
+	struct outputs o = {0};
+	struct build b = {.a = a, .err = err};
+	struct history_rdf *listed = NULL;
+	char files_url[2048];
+	struct timespec t0, t1, tb, tw;
+	int rc, in_tx = 0, nwritten = 0, nversions = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	snprintf(files_url, sizeof(files_url), "%s", a->cfg->files_url);
+	b.files_url = files_url;
+	pthread_mutex_lock(&co->build_lock);
+	rc = db_acquire(a->db, &b.c, err);
+	if (rc)
+		goto fail;
+	/* A deferred transaction: a consistent snapshot without taking the write lock. */
+	rc = db_exec(b.c, "BEGIN", err);
+	if (rc)
+		goto fail;
+	in_tx = 1;
+	for (int i = 0; i < NFILES; i++)
+		buf_reserve(&o.f[i], co->sizes[i] + co->sizes[i] / 16 + 4096);
+	buf_reserve(&o.entries, co->sizes[NFILES] + co->sizes[NFILES] / 16 + 4096);
+	rc = build_all(&b, &o, co->memo, co->nmemo, co->warm);
+	sqlite3_finalize(b.rdf_st);
+	sqlite3_finalize(b.user_st);
+	b.rdf_st = b.user_st = NULL;
+	if (rc)
+		goto fail;
+	rc = db_exec(b.c, "COMMIT", err);
+	if (rc)
+		goto fail;
+	in_tx = 0;
+	db_release(a->db, b.c);
+	b.c = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &tb);
+
+	rc = write_versions(a, o.memo, o.nmemo, !co->warm, &nversions, err);
+	if (rc)
+		goto fail;
+	char sha[NFILES][65];
+	for (int i = 0; i < NFILES; i++) {
+		int wrote = 0;
+		/* The cached bytes are what storage holds (we wrote or loaded them): equal bytes
+		 * need neither a write nor a digest. */
+		collection_blob *cur = cache_take(co, i, 1);
+		int same = cur && cur->len == o.f[i].len && !memcmp(cur->data, o.f[i].p, cur->len);
+		if (same)
+			snprintf(sha[i], sizeof(sha[i]), "%.64s", cur->etag + 1);
+		collection_blob_release(cur);
+		if (same)
+			continue;
+		rc = put_if_changed(a, collection_files[i], o.f[i].p, o.f[i].len, !co->warm, &wrote, err);
+		if (rc)
+			goto fail;
+		nwritten += wrote;
+		sha256_hex(o.f[i].p, o.f[i].len, sha[i]);
+		struct storage_stat st;
+		rc = storage_head(a->storage, collection_files[i], &st, err);
+		if (rc)
+			goto fail;
+		collection_blob *nb = blob_new(o.f[i].p, o.f[i].len, sha[i], st.etag);
+		if (!nb) {
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+			goto fail;
+		}
+		cache_set(co, i, nb);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &tw);
+	/* History: one commit per change of collection.json (history_commit also compares
+	 * with its tip, so a cold start does not commit the same bytes twice). */
+	if (strcmp(co->history_sha, sha[F_COLLECTION])) {
+		size_t n = 0;
+		listed = calloc(o.nmemo + 1, sizeof(*listed));
+		if (!listed) {
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < o.nmemo; i++)
+			if (o.memo[i].version)
+				listed[n++] = (struct history_rdf){o.memo[i].id, o.memo[i].version};
+		rc = history_commit(a->cfg->history_dir, o.f[F_COLLECTION].p, o.f[F_COLLECTION].len, listed, n, load_rdf,
+				    a, reason && *reason ? reason : "rebuild", NULL, err);
+		if (rc)
+			goto fail;
+		memcpy(co->history_sha, sha[F_COLLECTION], sizeof(co->history_sha));
+	}
+	memo_clear(co->memo, co->nmemo);
+	co->memo = o.memo;
+	co->nmemo = o.nmemo;
+	o.memo = NULL;
+	o.nmemo = 0;
+	co->warm = 1;
+	for (int i = 0; i < NFILES; i++)
+		co->sizes[i] = o.f[i].len;
+	co->sizes[NFILES] = o.entries.len;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("collection rebuilt in %.1f ms (build %.1f, write %.1f, history %.1f): %zu concepts, %d index "
+		 "file(s) and %d versions.json written (%s)",
+		 ms_between(t0, t1), ms_between(t0, tb), ms_between(tb, tw), ms_between(tw, t1), co->nmemo, nwritten,
+		 nversions, reason && *reason ? reason : "rebuild");
+	rc = 0;
+fail:
+	if (rc) {
+		/* build_all moved parts out of the memo: start the next build cold */
+		memo_clear(co->memo, co->nmemo);
+		co->memo = NULL;
+		co->nmemo = 0;
+		co->warm = 0;
+	}
+	if (in_tx)
+		db_rollback(b.c);
+	sqlite3_finalize(b.rdf_st);
+	sqlite3_finalize(b.user_st);
+	if (b.c)
+		db_release(a->db, b.c);
+	pthread_mutex_unlock(&co->build_lock);
+	outputs_clear(&o);
+	free(listed);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ the job */
+
+int collection_job_run(void *ctx, const struct job *job, struct bo_error *err)
+{
+	struct app *a = ctx;
+	struct buf msg = {0};
+	cJSON *p = cJSON_Parse(job->payload_json ? job->payload_json : "{}");
+	const cJSON *r;
+	int n = 0;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(p, "reasons"))
+	{
+		if (!cJSON_IsString(r))
+			continue;
+		if (n++)
+			buf_puts(&msg, "\n");
+		buf_puts(&msg, r->valuestring);
+	}
+	const cJSON *more = cJSON_GetObjectItemCaseSensitive(p, "more");
+	if (cJSON_IsNumber(more) && more->valuedouble > 0) {
+		char line[64];
+		snprintf(line, sizeof(line), "\n(and %.0f more changes)", more->valuedouble);
+		buf_puts(&msg, line);
+	}
+	cJSON_Delete(p);
+	int rc = msg.oom ? bo_error_set(err, BO_ENOMEM, "out of memory")
+			 : collection_rebuild(a, msg.p && *msg.p ? msg.p : "rebuild", err);
+	free(msg.p);
+	return rc;
+}

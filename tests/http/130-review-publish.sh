@@ -1,0 +1,134 @@
+# Review and publish over HTTP, as reviewers and uploaders use it: the review queue,
+# request changes (message in the chat), a new revision, accept, the publish job, the
+# immutable version (rdf.yaml byte-identical to the stamped draft RDF), yank; and every
+# illegal step refused with the status that fits. Job runners are off: the test runs the
+# jobs with `backoffice jobs run`, so it can act while a draft is still unpacking.
+# storage: both
+. "$BO_SOURCE_DIR/tests/lib/common.sh"
+need_corpus
+setup_env
+export BO_JOB_RUNNERS=0
+start_server
+UP=$(new_user sci@example.org uploader)
+REV=$(new_user rev@example.org reviewer)
+STR=$(new_user stranger@example.org uploader)
+run_jobs() { "$BO_BIN" jobs run >>"$T/jobs.log" 2>&1 || { cat "$T/jobs.log"; fail "jobs run failed"; }; }
+upload() { req POST "/api/v1/uploads${2:-}" -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$1"; }
+review() { req POST "/api/v1/resources/$1/draft/review" -H "$(auth "$2")" -H 'Content-Type: application/json' -d "$3"; }
+state() { curl -fsS "$BASE/api/v1/resources/$1/draft" | jq -r .state; }
+
+# a corpus model whose architecture file is referenced by URL (the package leaves it out)
+M=$T/m
+mkdir -p "$M" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_multi_tensor/." "$M/" && chmod -R u+w "$M"
+sed -i 's|source: multi_tensor_unet.py|source: https://example.org/multi_tensor_unet.py|' "$M/bioimageio.yaml"
+zip_dir "$M" "$T/m.zip"
+
+upload "$T/m.zip"; expect_status 202
+ID=$(jqb .id)
+# nothing can be decided while the draft is unpacking
+review "$ID" "$REV" '{"decision":"accept"}'; expect_problem 409 state-conflict
+jqb .detail | grep -q "unpacking" || fail "the detail does not name the state: $(jqb .detail)"
+run_jobs
+[ "$(state "$ID")" = "awaiting review" ] || fail "not awaiting review: $(state "$ID")"
+
+# the queue: reviewers only, oldest first, with age and verdicts
+req GET /api/v1/review-queue -H "$(auth "$UP")"; expect_problem 403 forbidden
+req GET /api/v1/review-queue -H "$(auth "$REV")"; expect_status 200
+jq -e --arg id "$ID" '[.items[] | select(.id == $id and .validation == "passed" and .age_seconds >= 0 and .type == "model")] | length == 1' \
+  "$T/body" >/dev/null || { body; fail "the draft is not in the queue as expected"; }
+
+# an uploader cannot review; a decision needs a known decision; changes need a message
+review "$ID" "$UP" '{"decision":"accept"}'; expect_problem 403 forbidden
+review "$ID" "$REV" '{"decision":"maybe"}'; expect_problem 400 bad-request
+review "$ID" "$REV" '{"decision":"request_changes","message":"   "}'; expect_problem 400 bad-request
+expect_jq '.errors[0].loc == ["message"]'
+review "$ID" "$REV" '{"decision":"request_changes","message":"Please add a cover image of the output."}'
+expect_status 200; expect_jq '.state == "changes requested"'
+review "$ID" "$REV" '{"decision":"request_changes","message":"again"}'; expect_problem 409 state-conflict
+
+# the chat: the message is there; maintainers and reviewers take part, strangers do not
+req GET "/api/v1/resources/$ID/draft/chat" -H "$(auth "$UP")"; expect_status 200
+expect_jq '.items[0].text == "Please add a cover image of the output." and .items[0].author.name == "Test rev"'
+req GET "/api/v1/resources/$ID/draft/chat" -H "$(auth "$STR")"; expect_problem 403 forbidden
+req POST "/api/v1/resources/$ID/draft/chat" -H "$(auth "$UP")" -H 'Content-Type: application/json' -d '{"text":"Cover added."}'
+expect_status 201
+req POST "/api/v1/resources/$ID/draft/chat" -H "$(auth "$UP")" -H 'Content-Type: application/json' -d '{"text":""}'
+expect_problem 400 bad-request
+
+# a stranger cannot upload a revision of this concept; the uploader can
+req POST "/api/v1/uploads?id=$ID" -H "$(auth "$STR")" -H 'Content-Type: application/zip' --data-binary @"$T/m.zip"
+expect_problem 409 id-taken
+upload "$T/m.zip" "?id=$ID"; expect_status 202
+[ "$(jqb .revision)" = 2 ] || fail "expected revision 2, got $(jqb .revision)"
+run_jobs
+[ "$(state "$ID")" = "awaiting review" ] || fail "revision 2 not awaiting review"
+get_object "$ID/draft/files/rdf.yaml" "$T/draft-rdf.yaml"
+head -3 "$T/draft-rdf.yaml" | grep -q "^id: $ID" || fail "the draft RDF is not stamped"
+
+# accept: 202 with the version and the publish job; then the job publishes
+review "$ID" "$REV" '{"decision":"accept","message":"Thanks, looks good."}'
+expect_status 202; expect_jq '.state == "accepted" and .version == "1" and .job > 0'
+# a new revision while accepted is refused
+upload "$T/m.zip" "?id=$ID"; expect_problem 409 state-conflict
+run_jobs
+req GET "/api/v1/resources/$ID/draft"; expect_problem 404 not-found
+req GET "/api/v1/resources/$ID/versions/1"; expect_status 200
+expect_jq '.state == "published" and .yanked == false and .rdf.id == "'"$ID"'" and ([.files[].path] | index("rdf.yaml") != null)'
+get_object "$ID/1/files/rdf.yaml" "$T/v1-rdf.yaml"
+cmp "$T/draft-rdf.yaml" "$T/v1-rdf.yaml" || fail "the published rdf.yaml differs from the stamped draft RDF"
+get_object "$ID/1/info.json" "$T/info.json"
+jq -e '.download_count == 0 and (.created | test("Z$"))' "$T/info.json" >/dev/null || fail "info.json"
+get_object "$ID/1/test_summary.yaml" "$T/ts.yaml"
+grep -q '^status: passed' "$T/ts.yaml" || { cat "$T/ts.yaml"; fail "test_summary.yaml"; }
+# every file of the package is in the version
+for f in $(cd "$M" && find . -type f | sed 's|^\./||'); do
+  [ "$f" = bioimageio.yaml ] && continue
+  get_object "$ID/1/files/$f" "$T/x" || fail "$f missing from the version"
+  cmp -s "$M/$f" "$T/x" || fail "$f differs in the version"
+done
+req GET "/api/v1/resources/$ID/draft/events"; expect_status 200
+expect_jq '[.[] | select(.kind == "state") | .details.to] | .[-2:] == ["accepted", "published"]'
+expect_jq '[.[] | select(.kind == "review")] | length == 2'
+# the draft's objects are gone; publishing again has nothing to accept
+curl -s -o /dev/null -w '%{http_code}' "$BASE/files/$ID/draft/files/rdf.yaml" | grep -q '^404$' || fail "draft objects left"
+review "$ID" "$REV" '{"decision":"accept"}'; expect_problem 404 not-found
+
+# without a `version` in the RDF the next integer is used: the same package publishes as 2
+upload "$T/m.zip" "?id=$ID"; expect_status 202
+[ "$(jqb .revision)" = 3 ] || fail "revisions restart after publishing: $(jqb .revision)"
+run_jobs
+review "$ID" "$REV" '{"decision":"reject"}'; expect_problem 400 bad-request
+review "$ID" "$REV" '{"decision":"request_changes","message":"Please give it a version."}'; expect_status 200
+# an RDF naming a version that exists: static validation fails at `version`, accept is refused
+sed -i 's/^format_version:/version: 1\nformat_version:/' "$M/bioimageio.yaml"
+grep -q '^version: 1$' "$M/bioimageio.yaml" || fail "version not added"
+zip_dir "$M" "$T/m1.zip"
+upload "$T/m1.zip" "?id=$ID"; expect_status 202
+run_jobs
+req GET "/api/v1/resources/$ID/draft"
+expect_jq '.validation.status == "failed" and ([.validation.details[].errors[] | select(.loc == ["version"] and .type == "version_exists")] | length == 1)'
+review "$ID" "$REV" '{"decision":"accept"}'; expect_problem 422 tests-failed
+
+# static validation failed: accept is refused, even acknowledged
+N=$T/n
+mkdir -p "$N" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_nuclei_broad/." "$N/" && chmod -R u+w "$N"
+zip_dir "$N" "$T/n.zip"
+upload "$T/n.zip"; expect_status 202
+NID=$(jqb .id)
+run_jobs
+[ "$(state "$NID")" = "awaiting review" ] || fail "nuclei not awaiting review"
+review "$NID" "$REV" '{"decision":"accept","acknowledge_failed_tests":true}'; expect_problem 422 tests-failed
+
+# yank: reviewers only, with a reason, once
+req POST "/api/v1/resources/$ID/versions/1/yank" -H "$(auth "$UP")" -H 'Content-Type: application/json' -d '{"reason":"x"}'
+expect_problem 403 forbidden
+req POST "/api/v1/resources/$ID/versions/1/yank" -H "$(auth "$REV")" -H 'Content-Type: application/json' -d '{}'
+expect_problem 400 bad-request
+req POST "/api/v1/resources/$ID/versions/1/yank" -H "$(auth "$REV")" -H 'Content-Type: application/json' -d '{"reason":"wrong normalisation"}'
+expect_status 200
+req POST "/api/v1/resources/$ID/versions/1/yank" -H "$(auth "$REV")" -H 'Content-Type: application/json' -d '{"reason":"again"}'
+expect_problem 409 state-conflict
+req GET "/api/v1/resources/$ID/versions/1"; expect_jq '.yanked == true and .yank_reason == "wrong normalisation"'
+get_object "$ID/1/files/rdf.yaml" "$T/still.yaml" || fail "a yanked version must stay downloadable"
+req GET "/api/v1/resources/$ID/versions/9"; expect_problem 404 not-found
+stop_server
