@@ -117,6 +117,7 @@ static void buf_reserve(struct buf *b, size_t n)
 	if (p) {
 		b->p = p;
 		b->cap = n;
+		b->p[b->len] = '\0'; /* readers treat p as a string even before the first add */
 	}
 }
 

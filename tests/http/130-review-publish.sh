@@ -89,6 +89,20 @@ done
 req GET "/api/v1/resources/$ID/draft/events"; expect_status 200
 expect_jq '[.[] | select(.kind == "state") | .details.to] | .[-2:] == ["accepted", "published"]'
 expect_jq '[.[] | select(.kind == "review")] | length == 2'
+# the collection: the rebuild job ran; the entry, the aliases, the history, no draft entry
+run_jobs
+EMOJI=$(curl -fsS "$BASE/api/v1/ids/$ID" | jq -r .emoji)
+req GET /collection.json; expect_status 200
+jq -e --arg id "$ID" --arg e "$EMOJI" '[.collection[] | select(.id == $id)] | length == 1 and
+  (.[0] | .type == "model" and .versions == ["1"] and .nickname_icon == $e and (.rdf_source | test("^http.*/1/files/rdf.yaml$")))' \
+  "$T/body" >/dev/null || { jq --arg id "$ID" '.collection[] | select(.id == $id)' "$T/body"; fail "collection.json entry"; }
+req GET /id_map.json; expect_status 200
+expect_jq '.["'"$ID"'"] != null and .["'"$ID"'/1"] != null'
+req GET /collection_draft.json; expect_status 200
+expect_jq '[.collection[] | select(.id == "'"$ID"'")] == []'
+req GET /api/v1/collection/history; expect_status 200
+jq -e --arg m "publish $ID/1 (accepted by Test rev)" '[.commits[] | select(.message | contains($m))] | length == 1' "$T/body" >/dev/null ||
+  { body; fail "no history commit for the publish"; }
 # the draft's objects are gone; publishing again has nothing to accept
 curl -s -o /dev/null -w '%{http_code}' "$BASE/files/$ID/draft/files/rdf.yaml" | grep -q '^404$' || fail "draft objects left"
 review "$ID" "$REV" '{"decision":"accept"}'; expect_problem 404 not-found
@@ -131,4 +145,10 @@ expect_problem 409 state-conflict
 req GET "/api/v1/resources/$ID/versions/1"; expect_jq '.yanked == true and .yank_reason == "wrong normalisation"'
 get_object "$ID/1/files/rdf.yaml" "$T/still.yaml" || fail "a yanked version must stay downloadable"
 req GET "/api/v1/resources/$ID/versions/9"; expect_problem 404 not-found
+# the yanked version leaves collection.json (no other version) and stays in all_versions.json
+run_jobs
+req GET /collection.json; expect_jq '[.collection[] | select(.id == "'"$ID"'")] == []'
+req GET /all_versions.json; expect_status 200
+jq -e --arg id "$ID" '[.. | objects | select(.yanked == true)] | length >= 1' "$T/body" >/dev/null || { body | head -c 2000; fail "all_versions.json does not mark the yank"; }
+
 stop_server
