@@ -3,6 +3,7 @@
 -- job scheduling columns are unix seconds so they compare as integers.
 -- 0002_revisions added concepts.revisions (last revision number, never restarts) and
 -- versions.revision (the revision that became the version).
+-- 0003_versions_collection_index added versions_collection (covers the collection scan).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -69,6 +70,7 @@ CREATE TABLE versions (
   yank_reason          TEXT, revision INTEGER,
   PRIMARY KEY (concept_id, version)
 );
+CREATE INDEX versions_collection ON versions(concept_id, state, version, rdf_sha256, published_at, created_at, doi);
 
 -- version_or_draft is the version string, or 'draft' for the draft's files.
 CREATE TABLE files (

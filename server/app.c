@@ -10,10 +10,12 @@
 #include "ids.h"
 #include "jobs.h"
 #include "log.h"
+#include "mail.h"
 #include "metrics.h"
 #include "publish.h"
 #include "stage.h"
 #include "storage.h"
+#include "test_job.h"
 #include "thumbs.h"
 #include "validate.h"
 #include "validate_job.h"
@@ -32,8 +34,10 @@
 static const struct jobs_kind job_kinds[] = {
 	{"stage", stage_run, stage_dead},
 	{"validate", validate_job_run, validate_job_dead},
+	{"test", test_job_run, test_job_dead},
 	{"publish", publish_run, publish_dead},
 	{"rebuild", collection_job_run, NULL},
+	{"mail", mail_run, NULL},
 };
 
 static int make_dir(const char *path, struct bo_error *err)
@@ -119,6 +123,9 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 	rc = collection_create(&a->collection, err);
 	if (rc)
 		goto fail;
+	rc = test_slots_create(&a->test_slots, (int)cfg->max_test_workers, err);
+	if (rc)
+		goto fail;
 	a->metrics = metrics_create();
 	if (!a->metrics) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
@@ -147,6 +154,7 @@ void app_close(struct app *a)
 	jobs_free(a->jobs);
 	metrics_free(a->metrics);
 	collection_free(a->collection);
+	test_slots_free(a->test_slots);
 	validate_free(a->validator);
 	ids_free(a->ids);
 	storage_free(a->storage);

@@ -16,6 +16,7 @@ typedef struct jobs jobs;
 typedef struct metrics metrics;
 typedef struct validator validator;
 typedef struct collection collection;
+typedef struct test_slots test_slots;
 
 struct app {
 	const struct config *cfg;
@@ -26,6 +27,7 @@ struct app {
 	metrics *metrics;
 	validator *validator; /* the validation rules (immutable, shared by threads) */
 	collection *collection; /* collection files: serving cache and rebuild memo */
+	test_slots *test_slots; /* at most max_test_workers dynamic tests at once */
 	struct rdf_limits rdf_limits;
 	struct package_limits package_limits;
 	char *tmp_dir;      /* DATA_DIR/tmp: upload bodies while they arrive */

@@ -76,6 +76,7 @@ struct collection {
 	size_t sizes[NFILES + 1]; /* output sizes of the last build (+ entries), to size buffers */
 	int warm; /* the memo reflects what storage holds */
 	char history_sha[65]; /* collection.json as last committed to the history */
+	history_cache *history; /* the RDFs of the tip we committed (under build_lock) */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -230,6 +231,7 @@ void collection_free(collection *co)
 	for (int i = 0; i < NFILES; i++)
 		blob_unref(co->blobs[i]);
 	memo_clear(co->memo, co->nmemo);
+	history_cache_free(co->history);
 	pthread_mutex_destroy(&co->lock);
 	pthread_mutex_destroy(&co->build_lock);
 	free(co);
@@ -1318,7 +1320,9 @@ static int load_rdf(void *ctx, const char *concept_id, const char *version, char
 }
 
 /* Writes key unless storage already holds exactly these bytes (when cold: compared by
- * reading it back; when warm the caller knows). */
+ * reading it back; when warm the caller knows). The index files are derived from the
+ * database, so they are written atomically but without an fsync each: the rebuild ends
+ * with one storage_sync. */
 static int put_if_changed(struct app *a, const char *key, const char *data, size_t len, int check,
 			  int *wrote, struct bo_error *err)
 {
@@ -1335,7 +1339,7 @@ static int put_if_changed(struct app *a, const char *key, const char *data, size
 			return 0;
 	}
 	*wrote = 1;
-	return storage_put_buffer(a->storage, key, data, len, "application/json", err);
+	return storage_put_buffer_nosync(a->storage, key, data, len, "application/json", err);
 }
 
 /* The versions.json writes run on a few threads: each is a small object whose cost is
@@ -1403,6 +1407,45 @@ static int write_versions(struct app *a, struct memo *memo, size_t n, int check,
 	return rc;
 }
 
+/* The second thread of a rebuild: the digest of collection.json when it changed, then
+ * its history commit (the other digests are the writing thread's, which is otherwise
+ * done first). */
+struct side {
+	const char *history_dir;
+	void *load_ctx;
+	const struct outputs *o;
+	const struct history_rdf *listed;
+	size_t nlisted;
+	const char *message;
+	history_cache **cache;
+	int todo[NFILES];       /* bytes differ from the cache: digest and write */
+	char sha[NFILES][65];   /* every file's digest once done */
+	char history_sha[65];   /* collection.json as last committed */
+	int committed, rc;
+	double hash_ms, history_ms;
+	struct bo_error err;
+};
+
+static void *side_main(void *arg)
+{
+	struct side *sd = arg;
+	struct timespec t0, t1, t2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (sd->todo[F_COLLECTION])
+		sha256_hex(sd->o->f[F_COLLECTION].p, sd->o->f[F_COLLECTION].len, sd->sha[F_COLLECTION]);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* one commit per change of collection.json (history_commit also compares with its
+	 * tip, so a cold start does not commit the same bytes twice) */
+	if (strcmp(sd->history_sha, sd->sha[F_COLLECTION]))
+		sd->rc = history_commit_cached(sd->history_dir, sd->o->f[F_COLLECTION].p, sd->o->f[F_COLLECTION].len,
+					       sd->listed, sd->nlisted, load_rdf, sd->load_ctx, sd->message, &sd->committed,
+					       sd->cache, &sd->err);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	sd->hash_ms = ms_between(t0, t1);
+	sd->history_ms = ms_between(t1, t2);
+	return NULL;
+}
+
 int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 {
 	collection *co = a->collection;
@@ -1410,7 +1453,7 @@ int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 	struct build b = {.a = a, .err = err};
 	struct history_rdf *listed = NULL;
 	char files_url[2048];
-	struct timespec t0, t1, tb, tw;
+	struct timespec t0, t1, tb, tj, ts, tw;
 	int rc, in_tx = 0, nwritten = 0, nversions = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	snprintf(files_url, sizeof(files_url), "%s", a->cfg->files_url);
@@ -1441,56 +1484,77 @@ int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 	b.c = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &tb);
 
-	rc = write_versions(a, o.memo, o.nmemo, !co->warm, &nversions, err);
-	if (rc)
-		goto fail;
-	char sha[NFILES][65];
+	/* The history commit (and the digest of collection.json it needs) runs on a second
+	 * thread while this one writes the files and digests the others: both only read o,
+	 * and storage is thread-safe. Should a write fail after the commit, the retried rebuild writes the
+	 * same bytes and history_commit finds them at its tip, so no commit is doubled. */
+	struct side sd = {.history_dir = a->cfg->history_dir, .load_ctx = a, .o = &o,
+			  .message = reason && *reason ? reason : "rebuild", .cache = &co->history,
+			  .err = BO_ERROR_INIT};
+	pthread_t th;
 	for (int i = 0; i < NFILES; i++) {
-		int wrote = 0;
 		/* The cached bytes are what storage holds (we wrote or loaded them): equal bytes
 		 * need neither a write nor a digest. */
 		collection_blob *cur = cache_take(co, i, 1);
 		int same = cur && cur->len == o.f[i].len && !memcmp(cur->data, o.f[i].p, cur->len);
 		if (same)
-			snprintf(sha[i], sizeof(sha[i]), "%.64s", cur->etag + 1);
+			snprintf(sd.sha[i], sizeof(sd.sha[i]), "%.64s", cur->etag + 1);
 		collection_blob_release(cur);
-		if (same)
-			continue;
-		rc = put_if_changed(a, collection_files[i], o.f[i].p, o.f[i].len, !co->warm, &wrote, err);
-		if (rc)
-			goto fail;
+		sd.todo[i] = !same;
+	}
+	memcpy(sd.history_sha, co->history_sha, sizeof(sd.history_sha));
+	listed = calloc(o.nmemo + 1, sizeof(*listed));
+	if (!listed) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < o.nmemo; i++)
+		if (o.memo[i].version)
+			listed[sd.nlisted++] = (struct history_rdf){o.memo[i].id, o.memo[i].version};
+	sd.listed = listed;
+	int threaded = !pthread_create(&th, NULL, side_main, &sd);
+	if (!threaded)
+		side_main(&sd);
+	rc = write_versions(a, o.memo, o.nmemo, !co->warm, &nversions, err);
+	for (int i = 0; !rc && i < NFILES; i++) {
+		int wrote = 0;
+		if (sd.todo[i])
+			rc = put_if_changed(a, collection_files[i], o.f[i].p, o.f[i].len, !co->warm, &wrote, err);
 		nwritten += wrote;
-		sha256_hex(o.f[i].p, o.f[i].len, sha[i]);
+	}
+	for (int i = 0; !rc && i < NFILES; i++)
+		if (sd.todo[i] && i != F_COLLECTION)
+			sha256_hex(o.f[i].p, o.f[i].len, sd.sha[i]);
+	clock_gettime(CLOCK_MONOTONIC, &tj);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (!rc && sd.rc)
+		rc = bo_error_set(err, sd.rc, "%s", sd.err.detail);
+	bo_error_cleanup(&sd.err);
+	if (rc)
+		goto fail;
+	for (int i = 0; i < NFILES; i++) {
+		if (!sd.todo[i])
+			continue;
 		struct storage_stat st;
 		rc = storage_head(a->storage, collection_files[i], &st, err);
 		if (rc)
 			goto fail;
-		collection_blob *nb = blob_new(o.f[i].p, o.f[i].len, sha[i], st.etag);
+		collection_blob *nb = blob_new(o.f[i].p, o.f[i].len, sd.sha[i], st.etag);
 		if (!nb) {
 			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 			goto fail;
 		}
 		cache_set(co, i, nb);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &tw);
-	/* History: one commit per change of collection.json (history_commit also compares
-	 * with its tip, so a cold start does not commit the same bytes twice). */
-	if (strcmp(co->history_sha, sha[F_COLLECTION])) {
-		size_t n = 0;
-		listed = calloc(o.nmemo + 1, sizeof(*listed));
-		if (!listed) {
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < o.nmemo; i++)
-			if (o.memo[i].version)
-				listed[n++] = (struct history_rdf){o.memo[i].id, o.memo[i].version};
-		rc = history_commit(a->cfg->history_dir, o.f[F_COLLECTION].p, o.f[F_COLLECTION].len, listed, n, load_rdf,
-				    a, reason && *reason ? reason : "rebuild", NULL, err);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (nwritten || nversions) {
+		rc = storage_sync(a->storage, err);
 		if (rc)
 			goto fail;
-		memcpy(co->history_sha, sha[F_COLLECTION], sizeof(co->history_sha));
 	}
+	clock_gettime(CLOCK_MONOTONIC, &tw);
+	memcpy(co->history_sha, sd.sha[F_COLLECTION], sizeof(co->history_sha));
 	memo_clear(co->memo, co->nmemo);
 	co->memo = o.memo;
 	co->nmemo = o.nmemo;
@@ -1501,10 +1565,12 @@ int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 		co->sizes[i] = o.f[i].len;
 	co->sizes[NFILES] = o.entries.len;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_info("collection rebuilt in %.1f ms (build %.1f, write %.1f, history %.1f): %zu concepts, %d index "
-		 "file(s) and %d versions.json written (%s)",
-		 ms_between(t0, t1), ms_between(t0, tb), ms_between(tb, tw), ms_between(tw, t1), co->nmemo, nwritten,
-		 nversions, reason && *reason ? reason : "rebuild");
+	log_info("collection rebuilt in %.1f ms (build %.1f, write and digests %.1f, wait for history %.1f, sync "
+		 "%.1f; on a second thread from the write on: collection.json digest %.1f + history %.1f): %zu "
+		 "concepts, %d index file(s) and %d versions.json written, %s (%s)",
+		 ms_between(t0, t1), ms_between(t0, tb), ms_between(tb, tj), ms_between(tj, ts), ms_between(ts, tw),
+		 sd.hash_ms, sd.history_ms, co->nmemo, nwritten, nversions,
+		 sd.committed ? "history committed" : "history unchanged", reason && *reason ? reason : "rebuild");
 	rc = 0;
 fail:
 	if (rc) {

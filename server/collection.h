@@ -31,8 +31,10 @@ void collection_free(collection *co);
 int collection_enqueue_rebuild(sqlite3 *c, const char *reason, struct bo_error *err);
 
 /* Builds every index file from the database (one read transaction), writes the ones whose
- * bytes changed to storage, refreshes the serving cache, and commits collection.json with
- * the RDFs it lists to the history when it changed (message = reason; NULL = "rebuild").
+ * bytes changed to storage (atomically, made durable by one storage_sync at the end),
+ * refreshes the serving cache, and commits collection.json with the RDFs it lists to the
+ * history when it changed (message = reason; NULL = "rebuild"), on a second thread while
+ * the files are written; returns once both are done.
  * One rebuild runs at a time per app. Deterministic: the same database gives the same
  * bytes. Returns 0, BO_EDATABASE, BO_ESTORAGE, BO_EINTERNAL (template, history) or
  * BO_ENOMEM. */

@@ -80,6 +80,24 @@ static const struct option_row options[] = {
 	{"fetch_allow_private", B(fetch_allow_private), "0", 0, 1, NULL,
 	 "1 = package URLs may point at loopback, private and link-local addresses (tests, intranets)"},
 	{"fetch_timeout", I(fetch_timeout), STR(LIMIT_FETCH_TOTAL_SECONDS), 1, 86400, NULL, "seconds to fetch a package given by URL"},
+	{"worker_path", S(worker_path), "", 0, 0, NULL,
+	 "the backoffice-worker binary for dynamic tests (default: next to the backoffice binary)"},
+	{"onnxruntime_lib", S(onnxruntime_lib), "", 0, 0, NULL,
+	 "libonnxruntime.so.1 the worker loads for onnx weights (default: ../deps/npm/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1 from the worker binary's directory, where make deps-onnx installs it)"},
+	{"python", S(python), "/usr/bin/python3", 0, 0, NULL, "Python with torch, for pytorch_state_dict weights"},
+	{"test_timeout", I(test_timeout), "600", 1, 86400, NULL, "seconds a dynamic test may run before it is killed (an error run)"},
+	{"test_memory", Z(test_memory), "4G", 64 << 20, INT64_MAX, NULL, "address space of a test worker (RLIMIT_AS)"},
+	{"test_cpu_seconds", I(test_cpu_seconds), "600", 1, 86400, NULL, "CPU seconds of a test worker (RLIMIT_CPU)"},
+	{"max_test_workers", I(max_test_workers), "1", 1, 64, NULL, "dynamic tests running at once in the server"},
+	{"test_fault", S(test_fault), "", 0, 0, "||segfault|sleep|alloc|",
+	 "tests only: a fault the worker injects (the server also sets BO_WORKER_FAULTS=1 for the worker)"},
+	{"smtp_url", S(smtp_url), "", 0, 0, NULL,
+	 "mail server, smtp://host:port or smtps://host:port (empty = mails are written as files under DATA_DIR/mail/)"},
+	{"smtp_user", S(smtp_user), "", 0, 0, NULL, "SMTP AUTH user (empty = no AUTH)"},
+	{"smtp_password", S(smtp_password), "", 0, 0, NULL, "SMTP AUTH password"},
+	{"smtp_starttls", B(smtp_starttls), "0", 0, 1, NULL, "1 = require STARTTLS on an smtp:// server (the mail is not sent without it)"},
+	{"smtp_timeout", I(smtp_timeout), "30", 1, 3600, NULL, "seconds for one SMTP delivery before it fails and is retried"},
+	{"mail_from", S(mail_from), "BioImage Model Zoo <noreply@localhost>", 0, 0, NULL, "From of every mail: \"Name <address>\" or an address"},
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -244,6 +262,12 @@ static int derive(struct config *cfg, struct bo_error *err)
 	    (!cfg->s3_endpoint[0] || !cfg->s3_bucket[0] || !cfg->s3_access_key[0] || !cfg->s3_secret_key[0]))
 		return bo_error_set(err, BO_EBADREQUEST,
 				    "storage=s3 needs s3_endpoint, s3_bucket, s3_access_key and s3_secret_key");
+	if (cfg->smtp_url[0] && strncmp(cfg->smtp_url, "smtp://", 7) && strncmp(cfg->smtp_url, "smtps://", 8))
+		return bo_error_set(err, BO_EBADREQUEST, "smtp_url must start with smtp:// or smtps://, got '%s'",
+				    cfg->smtp_url);
+	if (strchr(cfg->mail_from, '\r') || strchr(cfg->mail_from, '\n') || !strchr(cfg->mail_from, '@'))
+		return bo_error_set(err, BO_EBADREQUEST,
+				    "mail_from must be one line with an address, like \"Name <noreply@example.org>\"");
 	if (cfg->s3_endpoint[0] && strncmp(cfg->s3_endpoint, "http://", 7) &&
 	    strncmp(cfg->s3_endpoint, "https://", 8))
 		return bo_error_set(err, BO_EBADREQUEST, "s3_endpoint must start with http:// or https://, got '%s'",
@@ -340,7 +364,10 @@ void config_free(struct config *cfg)
 	free(cfg);
 }
 
-static int is_secret(const struct option_row *o) { return strstr(o->name, "secret") != NULL; }
+static int is_secret(const struct option_row *o)
+{
+	return strstr(o->name, "secret") != NULL || strstr(o->name, "password") != NULL;
+}
 
 void config_print(const struct config *cfg, FILE *f)
 {

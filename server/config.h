@@ -57,6 +57,22 @@ struct config {
 	int64_t max_image_pixels; /* thumbnails: width × height read from the header */
 	int64_t fetch_timeout;
 	int64_t fetch_allow_private; /* 0: package URLs may not reach loopback/private addresses */
+	/* mail */
+	char *smtp_url;       /* smtp://host:port or smtps://host:port; empty = write .eml files in DATA_DIR/mail */
+	char *smtp_user;      /* AUTH user, empty = no AUTH */
+	char *smtp_password;
+	int64_t smtp_starttls; /* 1 = require STARTTLS on smtp:// */
+	int64_t smtp_timeout;  /* seconds for one SMTP delivery */
+	char *mail_from;      /* From header, "Name <addr>" or "addr" */
+	/* dynamic tests (sandboxed workers) */
+	char *worker_path;        /* backoffice-worker (default: next to the server binary) */
+	char *onnxruntime_lib;    /* libonnxruntime.so.1 passed to the worker ("" = the worker's default) */
+	char *python;             /* interpreter for pytorch_state_dict */
+	int64_t test_timeout;     /* seconds of wall clock per test run */
+	int64_t test_memory;      /* bytes of address space per worker */
+	int64_t test_cpu_seconds; /* CPU seconds per worker */
+	int64_t max_test_workers; /* test jobs running at once in one server */
+	char *test_fault;         /* tests only: fault the worker injects (with BO_WORKER_FAULTS=1 in its env) */
 };
 
 /* Parses env (BO_*) then argv flags (--name=value or --name value) over the defaults.

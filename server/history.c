@@ -3,13 +3,15 @@
  * threads. Invariant: refs/heads/main only moves forward, one commit per distinct
  * collection.json; a commit's tree is the previous one updated in place (upserts for new
  * RDFs, removals for versions no longer listed), so a commit after one publish writes a
- * handful of objects, not the whole collection. */
+ * handful of objects, not the whole collection. Which RDFs the tip holds is learnt by one
+ * walk of its concept subtrees, or, with a history_cache naming the tip, not read at all. */
 #include "history.h"
 
 #include "error.h"
 
 #include <cjson/cJSON.h>
 #include <git2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,54 +69,92 @@ static int cmp_rdf(const void *x, const void *y)
 	return c ? c : strcmp(a->version, b->version);
 }
 
-/* Appends a removal for every <id>/<version>/rdf.yaml of base not among rdfs (sorted). */
-static int removals(git_repository *repo, const git_tree *base, const struct history_rdf *rdfs, size_t n,
-		    git_tree_update **ups, size_t *nups, size_t *cap, char ***paths, struct bo_error *err)
+struct history_cache {
+	git_oid tip;
+	struct history_rdf *have; /* sorted by cmp_rdf; strings owned (id and version) */
+	size_t n;
+};
+
+void history_cache_free(history_cache *c)
 {
-	size_t count = git_tree_entrycount(base);
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free((char *)(uintptr_t)c->have[i].concept_id);
+		free((char *)(uintptr_t)c->have[i].version);
+	}
+	free(c->have);
+	free(c);
+}
+
+/* Appends (id, version) to c (strings copied). */
+static int cache_add(history_cache *c, size_t *cap, const char *id, const char *version)
+{
+	if (c->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		struct history_rdf *p = realloc(c->have, nc * sizeof(*p));
+		if (!p)
+			return -1;
+		c->have = p;
+		*cap = nc;
+	}
+	char *a = strdup(id), *b = strdup(version);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return -1;
+	}
+	c->have[c->n++] = (struct history_rdf){a, b};
+	return 0;
+}
+
+/* The <id>/<version> directories of base (one read per concept subtree), sorted. */
+static int cache_from_tree(history_cache **out, git_repository *repo, const git_tree *base, struct bo_error *err)
+{
+	history_cache *c = calloc(1, sizeof(*c));
+	size_t cap = 0;
+	if (!c)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	size_t count = base ? git_tree_entrycount(base) : 0;
 	for (size_t i = 0; i < count; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(base, i);
 		if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
 			continue;
 		git_tree *sub = NULL;
 		int rc = git_tree_lookup(&sub, repo, git_tree_entry_id(e));
-		if (rc)
+		if (rc) {
+			history_cache_free(c);
 			return git_fail(rc, "read a tree", err);
-		for (size_t j = 0; j < git_tree_entrycount(sub); j++) {
-			struct history_rdf key = {git_tree_entry_name(e), git_tree_entry_name(git_tree_entry_byindex(sub, j))};
-			if (n && bsearch(&key, rdfs, n, sizeof(*rdfs), cmp_rdf))
-				continue;
-			if (*nups == *cap) {
-				size_t nc = *cap ? *cap * 2 : 64;
-				git_tree_update *p = realloc(*ups, nc * sizeof(*p));
-				char **q = p ? realloc(*paths, nc * sizeof(*q)) : NULL;
-				if (p)
-					*ups = p;
-				if (q)
-					*paths = q;
-				if (!p || !q) {
-					git_tree_free(sub);
-					return bo_error_set(err, BO_ENOMEM, "out of memory");
-				}
-				*cap = nc;
-			}
-			char *path = NULL;
-			if (asprintf(&path, "%s/%s", key.concept_id, key.version) < 0) {
+		}
+		for (size_t j = 0; j < git_tree_entrycount(sub); j++)
+			if (cache_add(c, &cap, git_tree_entry_name(e), git_tree_entry_name(git_tree_entry_byindex(sub, j)))) {
 				git_tree_free(sub);
+				history_cache_free(c);
 				return bo_error_set(err, BO_ENOMEM, "out of memory");
 			}
-			(*paths)[*nups] = path;
-			(*ups)[*nups] = (git_tree_update){.action = GIT_TREE_UPDATE_REMOVE, .path = path};
-			(*nups)++;
-		}
 		git_tree_free(sub);
 	}
+	/* git orders "a-b" before "a/", strcmp the other way: sort for bsearch */
+	if (c->n)
+		qsort(c->have, c->n, sizeof(*c->have), cmp_rdf);
+	*out = c;
 	return 0;
 }
 
 int history_commit(const char *dir, const void *collection, size_t len, const struct history_rdf *rdfs,
 		   size_t nrdfs, history_load_fn load, void *load_ctx, const char *message, int *committed_out,
 		   struct bo_error *err)
+{
+	history_cache *cache = NULL;
+	int rc = history_commit_cached(dir, collection, len, rdfs, nrdfs, load, load_ctx, message, committed_out,
+				       &cache, err);
+	history_cache_free(cache);
+	return rc;
+}
+
+int history_commit_cached(const char *dir, const void *collection, size_t len, const struct history_rdf *rdfs,
+			  size_t nrdfs, history_load_fn load, void *load_ctx, const char *message,
+			  int *committed_out, history_cache **cache, struct bo_error *err)
 {
 	git_repository *repo = NULL;
 	git_commit *parent = NULL;
@@ -124,7 +164,9 @@ int history_commit(const char *dir, const void *collection, size_t len, const st
 	git_tree_update *ups = NULL;
 	char **paths = NULL;
 	struct history_rdf *sorted = NULL;
-	size_t nups = 0, cap = 0;
+	history_cache *read = NULL, *next = NULL;
+	const history_cache *have = NULL;
+	size_t nups = 0, cap = 0, next_cap = 0;
 	git_oid oid, tree_oid, commit_oid;
 	char msg[MESSAGE_MAX + 1];
 	int rc;
@@ -168,11 +210,22 @@ int history_commit(const char *dir, const void *collection, size_t len, const st
 			goto fail;
 		}
 	}
+	/* The RDF directories the tip holds: from the cache when it names the tip, else
+	 * from one walk of the tip's tree. */
+	if (*cache && parent && git_oid_equal(&(*cache)->tip, git_commit_id(parent))) {
+		have = *cache;
+	} else {
+		rc = cache_from_tree(&read, repo, parent ? base : NULL, err);
+		if (rc)
+			goto fail;
+		have = read;
+	}
+	next = calloc(1, sizeof(*next));
 	sorted = calloc(nrdfs + 1, sizeof(*sorted));
-	cap = nrdfs * 2 + 64;
+	cap = nrdfs + have->n + 64;
 	ups = calloc(cap, sizeof(*ups));
 	paths = calloc(cap, sizeof(*paths));
-	if (!sorted || !ups || !paths) {
+	if (!next || !sorted || !ups || !paths) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -189,43 +242,57 @@ int history_commit(const char *dir, const void *collection, size_t len, const st
 					.filemode = GIT_FILEMODE_BLOB, .path = "collection.json"};
 	for (size_t i = 0; i < nrdfs; i++) {
 		char path[PATH_MAX_BYTES];
-		git_tree_entry *have = NULL;
-		snprintf(path, sizeof(path), "%s/%s/rdf.yaml", sorted[i].concept_id, sorted[i].version);
-		if (!git_tree_entry_bypath(&have, base, path)) {
-			git_tree_entry_free(have); /* unchanged: published versions are immutable */
+		if (i && !cmp_rdf(&sorted[i], &sorted[i - 1]))
 			continue;
+		/* unchanged: published versions are immutable */
+		int in_tip = have->n && bsearch(&sorted[i], have->have, have->n, sizeof(*have->have), cmp_rdf);
+		if (!in_tip) {
+			snprintf(path, sizeof(path), "%s/%s/rdf.yaml", sorted[i].concept_id, sorted[i].version);
+			char *data = NULL;
+			size_t dlen = 0;
+			struct bo_error e2 = BO_ERROR_INIT;
+			int lrc = load(load_ctx, sorted[i].concept_id, sorted[i].version, &data, &dlen, &e2);
+			if (lrc == BO_ENOTFOUND) {
+				bo_error_cleanup(&e2);
+				continue; /* listed without files (should not happen); the index is still kept */
+			}
+			if (lrc) {
+				rc = bo_error_set(err, lrc, "%s", e2.detail);
+				bo_error_cleanup(&e2);
+				goto fail;
+			}
+			rc = git_blob_create_from_buffer(&oid, repo, data, dlen);
+			free(data);
+			if (rc) {
+				rc = git_fail(rc, path, err);
+				goto fail;
+			}
+			paths[nups] = strdup(path);
+			if (!paths[nups]) {
+				rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+				goto fail;
+			}
+			ups[nups] = (git_tree_update){.action = GIT_TREE_UPDATE_UPSERT, .id = oid,
+						      .filemode = GIT_FILEMODE_BLOB, .path = paths[nups]};
+			nups++;
 		}
-		char *data = NULL;
-		size_t dlen = 0;
-		struct bo_error e2 = BO_ERROR_INIT;
-		int lrc = load(load_ctx, sorted[i].concept_id, sorted[i].version, &data, &dlen, &e2);
-		if (lrc == BO_ENOTFOUND) {
-			bo_error_cleanup(&e2);
-			continue; /* listed without files (should not happen); the index is still kept */
-		}
-		if (lrc) {
-			rc = bo_error_set(err, lrc, "%s", e2.detail);
-			bo_error_cleanup(&e2);
-			goto fail;
-		}
-		rc = git_blob_create_from_buffer(&oid, repo, data, dlen);
-		free(data);
-		if (rc) {
-			rc = git_fail(rc, path, err);
-			goto fail;
-		}
-		paths[nups] = strdup(path);
-		if (!paths[nups]) {
+		if (cache_add(next, &next_cap, sorted[i].concept_id, sorted[i].version)) {
 			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 			goto fail;
 		}
-		ups[nups] = (git_tree_update){.action = GIT_TREE_UPDATE_UPSERT, .id = oid,
-					      .filemode = GIT_FILEMODE_BLOB, .path = paths[nups]};
+	}
+	/* every <id>/<version> of the tip no longer listed leaves the tree */
+	for (size_t i = 0; i < have->n; i++) {
+		if (nrdfs && bsearch(&have->have[i], sorted, nrdfs, sizeof(*sorted), cmp_rdf))
+			continue;
+		if (asprintf(&paths[nups], "%s/%s", have->have[i].concept_id, have->have[i].version) < 0) {
+			paths[nups] = NULL;
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+			goto fail;
+		}
+		ups[nups] = (git_tree_update){.action = GIT_TREE_UPDATE_REMOVE, .path = paths[nups]};
 		nups++;
 	}
-	rc = removals(repo, base, sorted, nrdfs, &ups, &nups, &cap, &paths, err);
-	if (rc)
-		goto fail;
 	rc = git_tree_create_updated(&tree_oid, repo, base, nups, ups);
 	if (!rc)
 		rc = git_tree_lookup(&tree, repo, &tree_oid);
@@ -244,6 +311,11 @@ int history_commit(const char *dir, const void *collection, size_t len, const st
 	}
 	if (committed_out)
 		*committed_out = 1;
+	/* sorted was deduplicated while adding, so next is sorted and unique */
+	git_oid_cpy(&next->tip, &commit_oid);
+	history_cache_free(*cache);
+	*cache = next;
+	next = NULL;
 	rc = 0;
 fail:
 	for (size_t i = 0; paths && i < nups; i++)
@@ -251,6 +323,8 @@ fail:
 	free(paths);
 	free(ups);
 	free(sorted);
+	history_cache_free(read);
+	history_cache_free(next);
 	git_signature_free(sig);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);

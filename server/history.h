@@ -35,6 +35,21 @@ int history_commit(const char *dir, const void *collection, size_t len, const st
 		   size_t nrdfs, history_load_fn load, void *load_ctx, const char *message,
 		   int *committed_out, struct bo_error *err);
 
+/* What one process remembers between its commits: the tip it made last and the
+ * <id>/<version> RDF directories of that tip's tree, so its next commit neither reads the
+ * tip's subtrees (one per concept) nor looks each listed RDF up. Owned by the caller,
+ * used by one history_commit_cached at a time; history_cache_free accepts NULL. */
+typedef struct history_cache history_cache;
+void history_cache_free(history_cache *c);
+
+/* As history_commit. *cache (NULL at first) is trusted only while it names the current
+ * tip; otherwise (another process committed meanwhile) the tip's tree is read once as
+ * history_commit does. After a commit *cache describes the new tip (on BO_ENOMEM it may
+ * be left NULL). Same return codes as history_commit. */
+int history_commit_cached(const char *dir, const void *collection, size_t len, const struct history_rdf *rdfs,
+			  size_t nrdfs, history_load_fn load, void *load_ctx, const char *message,
+			  int *committed_out, history_cache **cache, struct bo_error *err);
+
 /* {"commits":[{id, message, time}]}, newest first, at most limit (1..HISTORY_LIST_MAX);
  * time is ISO 8601 UTC. An absent repository gives an empty list. *out is owned by the
  * caller (cJSON_Delete). Returns 0, BO_EINTERNAL, BO_ENOMEM. */

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "notify.h"
 #include "storage.h"
 
 #include <cjson/cJSON.h>
@@ -89,8 +90,8 @@ int lifecycle_event(sqlite3 *c, const char *concept_id, const char *subject, int
 	return db_step_done(st, err);
 }
 
-int lifecycle_transition(sqlite3 *c, const char *concept_id, int revision, const char *to,
-			 const char *detail, int64_t actor_id, struct bo_error *err)
+int lifecycle_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, int revision,
+			 const char *to, const char *detail, int64_t actor_id, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	char from[32] = "";
@@ -128,6 +129,10 @@ int lifecycle_transition(sqlite3 *c, const char *concept_id, int revision, const
 	db_bind_text(st, 4, concept_id);
 	sqlite3_bind_int(st, 5, revision);
 	rc = db_step_done(st, err);
+	if (rc)
+		return rc;
+	/* after the row changed and in its transaction: the mails go out iff this commits */
+	rc = notify_transition(c, cfg, concept_id, from, to, detail, actor_id, err);
 	if (rc)
 		return rc;
 	char details[160];

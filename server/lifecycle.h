@@ -10,6 +10,7 @@
 struct bo_error;
 struct cJSON;
 struct app;
+struct config;
 
 struct lifecycle_state {
 	const char *name; /* "unpacking", … as stored in drafts.state */
@@ -27,11 +28,13 @@ int lifecycle_allowed(const char *from, const char *to);
 
 /* Moves the draft of concept_id at revision from its current state to `to`, if that
  * transition is allowed and the revision is still current. detail is kept in
- * drafts.state_detail (what to fix, for `error`). actor_id 0 = the system.
+ * drafts.state_detail (what to fix, for `error`). actor_id 0 = the system. The
+ * transition's mails are queued in the same transaction (notify_transition; cfg gives
+ * public_url; cfg NULL = no mails, for tools and tests).
  * BO_ECONFLICT when the revision moved on or the transition is not allowed (the detail
  * names both states), BO_ENOTFOUND when there is no draft. */
-int lifecycle_transition(sqlite3 *c, const char *concept_id, int revision, const char *to,
-			 const char *detail, int64_t actor_id, struct bo_error *err);
+int lifecycle_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, int revision,
+			 const char *to, const char *detail, int64_t actor_id, struct bo_error *err);
 
 /* Appends an events row (subject "draft" or a version). details_json may be NULL. */
 int lifecycle_event(sqlite3 *c, const char *concept_id, const char *subject, int64_t actor_id,

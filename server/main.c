@@ -14,6 +14,7 @@
 #include "package.h"
 #include "rdf.h"
 #include "storage_s3.h"
+#include "test_job.h"
 #include "validate.h"
 
 #include <cjson/cJSON.h>
@@ -64,7 +65,10 @@ static void usage(FILE *f)
 		   "  rebuild [--reason R]                rebuild collection.json & co. from the database now\n"
 		   "  validate PATH... [--json] [--no-io-checks]\n"
 		   "                                      validate an RDF file, a package directory or a zip\n"
-		   "                                      (exit 0 valid, 1 invalid, 2 usage); needs no server\n\n");
+		   "                                      (exit 0 valid, 1 invalid, 2 usage); needs no server\n"
+		   "  test PATH [--weight-format F] [--json]\n"
+		   "                                      static validation, then the dynamic tests in the\n"
+		   "                                      sandboxed worker (exit 0 passed, 1 failed, 2 usage)\n\n");
 	config_usage(f);
 }
 
@@ -548,7 +552,16 @@ static int is_zip(const char *path)
 /* PATH: an RDF file (its directory is the package), a package directory (its RDF is
  * found as in an upload), or a zip. Returns 0 with *out, 1 when the package cannot be
  * validated (a bad zip is an invalid upload), 2 for usage errors; the reason is printed. */
-static int validate_path(struct cli *cli, const validator *v, const char *path, int io, cJSON **out)
+/* keep (may be NULL): for `test`, which runs the worker on the package afterwards — the
+ * RDF's path and the temp directory of an unpacked zip ("" when none) are handed over
+ * and the caller removes keep->tmp. */
+struct kept_package {
+	char *rdf_path;
+	char tmp[PATH_MAX];
+};
+
+static int validate_path(struct cli *cli, const validator *v, const char *path, int io, cJSON **out,
+			 struct kept_package *keep)
 {
 	struct bo_error err = BO_ERROR_INIT;
 	int code = 1;
@@ -632,6 +645,12 @@ static int validate_path(struct cli *cli, const validator *v, const char *path, 
 	*out = summary;
 	summary = NULL;
 	code = 0;
+	if (keep) {
+		keep->rdf_path = rdf_path;
+		rdf_path = NULL;
+		snprintf(keep->tmp, sizeof(keep->tmp), "%s", tmp);
+		tmp[0] = '\0';
+	}
 out:
 	if (tmp[0])
 		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -677,7 +696,7 @@ static int cmd_validate(struct cli *cli)
 		cJSON *summary = NULL;
 		if (!strncmp(a, "--", 2))
 			continue;
-		int rc = validate_path(cli, v, a, io, &summary);
+		int rc = validate_path(cli, v, a, io, &summary, NULL);
 		if (rc) {
 			code = rc > code ? rc : code;
 			continue;
@@ -699,6 +718,186 @@ static int cmd_validate(struct cli *cli)
 	return code;
 }
 
+/* ---- test ----------------------------------------------------------------------- */
+
+static const char *status_mark(const char *status)
+{
+	return !strcmp(status, "passed") ? "✓" : !strcmp(status, "skipped") ? "–" : "✗";
+}
+
+/* One block per weight format, like `bioimageio test`: the run's verdict, then each
+ * check with its first problems. */
+static void print_tests_table(const cJSON *tests, FILE *f)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, tests)
+	{
+		const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "status"));
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
+		const cJSON *wall = cJSON_GetObjectItemCaseSensitive(t, "wall_ms");
+		const cJSON *rss = cJSON_GetObjectItemCaseSensitive(t, "peak_rss_kb");
+		fprintf(f, "\n%s %s: %s", status_mark(status ? status : "error"), name ? name : "dynamic test",
+			status ? status : "error");
+		if (cJSON_IsNumber(wall))
+			fprintf(f, " (%.0f ms", wall->valuedouble);
+		if (cJSON_IsNumber(wall) && cJSON_IsNumber(rss))
+			fprintf(f, ", peak RSS %.0f MiB", rss->valuedouble / 1024);
+		fprintf(f, "%s\n", cJSON_IsNumber(wall) ? ")" : "");
+		const cJSON *d;
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(t, "details"))
+		{
+			const char *ds = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "status"));
+			const char *dn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "name"));
+			fprintf(f, "  %s %s\n", status_mark(ds ? ds : "error"), dn ? dn : "?");
+			const cJSON *e;
+			int shown = 0;
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "errors"))
+			{
+				const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "msg"));
+				if (msg && shown++ < 5)
+					fprintf(f, "      %s\n", msg);
+			}
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "warnings"))
+			{
+				const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "msg"));
+				if (msg && shown++ < 5)
+					fprintf(f, "      ⚠ %s\n", msg);
+			}
+		}
+		const char *log = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "stderr"));
+		if (log && *log)
+			fprintf(f, "  worker log (end):\n%s%s", log, log[strlen(log) - 1] == '\n' ? "" : "\n");
+	}
+}
+
+/* Exit 0 when static validation and every dynamic test passed (skipped formats do not
+ * fail), 1 otherwise, 2 for usage errors. The worker runs exactly as in the server. */
+static int cmd_test(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct kept_package keep = {0};
+	const char *path = NULL, *only = NULL;
+	int json = 0, code = 1;
+	validator *v = NULL;
+	rdf_doc *doc = NULL;
+	cJSON *summary = NULL, *tests = NULL, *all = NULL;
+	char *text = NULL, dir[PATH_MAX];
+	for (int i = 0; i < cli->nargs; i++) {
+		if (!strcmp(cli->args[i], "--json"))
+			json = 1;
+		else if (!strcmp(cli->args[i], "--weight-format") && i + 1 < cli->nargs)
+			only = cli->args[++i];
+		else if (!strncmp(cli->args[i], "--weight-format=", 16))
+			only = cli->args[i] + 16;
+		else if (!strncmp(cli->args[i], "--", 2) || path) {
+			fprintf(stderr, "backoffice test: unexpected argument '%s'\n", cli->args[i]);
+			return EXIT_USAGE;
+		} else
+			path = cli->args[i];
+	}
+	if (!path) {
+		fprintf(stderr, "usage: backoffice test PATH [--weight-format F] [--json]\n");
+		return EXIT_USAGE;
+	}
+	if (load_validator(cli->cfg, &v, &err)) {
+		fprintf(stderr, "backoffice test: %s\n", err.detail);
+		goto out;
+	}
+	code = validate_path(cli, v, path, 1, &summary, &keep);
+	if (code)
+		goto out;
+	code = 1;
+	tests = cJSON_CreateArray();
+	int static_ok = strcmp(validate_summary_status(summary), "failed") != 0;
+	if (static_ok) {
+		/* the weight formats, from the RDF the validator just accepted */
+		size_t len = 0;
+		struct rdf_limits lim;
+		rdf_limits_from_config(&lim, cli->cfg);
+		FILE *rf = fopen(keep.rdf_path, "r");
+		size_t max = (size_t)cli->cfg->max_yaml_bytes;
+		text = rf ? malloc(max + 1) : NULL;
+		if (text)
+			len = fread(text, 1, max, rf);
+		if (rf)
+			fclose(rf);
+		if (!text || rdf_parse(&doc, text, len, &lim, &err)) {
+			fprintf(stderr, "backoffice test: %s: %s\n", keep.rdf_path, err.detail[0] ? err.detail : "cannot read");
+			code = EXIT_USAGE;
+			goto out;
+		}
+		char *dcopy = strdup(keep.rdf_path);
+		if (!dcopy || !realpath(dirname(dcopy), dir)) {
+			fprintf(stderr, "backoffice test: %s: cannot resolve its directory\n", keep.rdf_path);
+			free(dcopy);
+			code = EXIT_USAGE;
+			goto out;
+		}
+		free(dcopy);
+		const char *slash = strrchr(keep.rdf_path, '/');
+		const char *rdf_file = slash ? slash + 1 : keep.rdf_path;
+		const cJSON *root = rdf_root(doc);
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "type"));
+		const cJSON *w, *weights = NULL;
+		int matched = 0;
+		if (type && !strcmp(type, "model"))
+			weights = cJSON_GetObjectItemCaseSensitive(root, "weights");
+		cJSON_ArrayForEach(w, weights)
+		{
+			if (!w->string || cJSON_IsNull(w) || (only && strcmp(only, w->string)))
+				continue;
+			matched++;
+			struct test_worker_request rq = {
+				.cfg = cli->cfg, .package_dir = dir, .rdf_file = rdf_file, .weight_format = w->string,
+			};
+			cJSON *one = NULL;
+			if (test_worker_run(&rq, &one, &err)) {
+				fprintf(stderr, "backoffice test: %s\n", err.detail);
+				goto out;
+			}
+			cJSON_AddItemToArray(tests, one);
+		}
+		if (only && !matched) {
+			fprintf(stderr, "backoffice test: %s has no '%s' weights\n", path, only);
+			code = EXIT_USAGE;
+			goto out;
+		}
+	}
+	int ok = static_ok;
+	const cJSON *t;
+	cJSON_ArrayForEach(t, tests)
+	{
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "status"));
+		if (!s || (strcmp(s, "passed") && strcmp(s, "skipped")))
+			ok = 0;
+	}
+	code = ok ? 0 : 1;
+	if (json) {
+		all = cJSON_CreateObject();
+		cJSON_AddStringToObject(all, "status", ok ? "passed" : "failed");
+		cJSON_AddStringToObject(all, "source", path);
+		cJSON_AddItemToObject(all, "validation", summary);
+		cJSON_AddItemToObject(all, "tests", tests);
+		summary = tests = NULL;
+		print_json(all); /* frees it */
+	} else {
+		validate_print_table(summary, stdout);
+		print_tests_table(tests, stdout);
+		printf("\n%s %s: %s\n", ok ? "✓" : "✗", path, ok ? "passed" : "failed");
+	}
+out:
+	if (keep.tmp[0])
+		nftw(keep.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(keep.rdf_path);
+	free(text);
+	rdf_free(doc);
+	cJSON_Delete(summary);
+	cJSON_Delete(tests);
+	validate_free(v);
+	bo_error_cleanup(&err);
+	return code;
+}
+
 static const struct command commands[] = {
 	{"storage", "create-bucket", cmd_create_bucket, NULL},
 	{"routes", NULL, cmd_routes, NULL},
@@ -716,6 +915,7 @@ static const struct command commands[] = {
 	{"jobs", "retry", NULL, jobs_retry_cmd},
 	{"jobs", "run", NULL, jobs_run_cmd},
 	{"validate", NULL, cmd_validate, NULL},
+	{"test", NULL, cmd_test, NULL},
 	{"rebuild", NULL, cmd_rebuild, NULL},
 };
 
@@ -757,7 +957,7 @@ int main(int argc, char **argv)
 	if (log_parse_level(cli.cfg->log_level, &level) == 0)
 		log_set_level(level);
 	/* validate needs no network; skipping libcurl's TLS setup keeps one run of it fast */
-	if (cmd->run == cmd_validate) {
+	if (cmd->run == cmd_validate || cmd->run == cmd_test) {
 		rc = cmd->run(&cli);
 	} else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "backoffice: cannot initialise libcurl\n");

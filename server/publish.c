@@ -275,9 +275,9 @@ static int commit_version(sqlite3 *c, const struct pub *p, int *done, struct bo_
 	if (rc || !ours)
 		goto fail; /* rc 0 and !ours: a stale job; nothing to do */
 	if (!strcmp(dstate, "error"))
-		rc = lifecycle_transition(c, p->id, p->revision, "accepted", "", 0, err);
+		rc = lifecycle_transition(c, p->a->cfg, p->id, p->revision, "accepted", "", 0, err);
 	if (!rc)
-		rc = lifecycle_transition(c, p->id, p->revision, "published", p->version, p->reviewer, err);
+		rc = lifecycle_transition(c, p->a->cfg, p->id, p->revision, "published", p->version, p->reviewer, err);
 	if (!rc)
 		rc = exec_bound(c,
 				"UPDATE versions SET state = 'published', published_at = ?3, published_by = ?4 "
@@ -416,7 +416,7 @@ void publish_dead(void *ctx, const struct job *job, const char *last_error)
 		 "'backoffice jobs retry %lld'",
 		 p.version, job->attempts, last_error ? last_error : "unknown error", (long long)job->id);
 	if (db_begin(c, &err) == 0) {
-		if (lifecycle_transition(c, p.id, p.revision, "error", msg, 0, &err) == 0 && db_commit(c, &err) == 0)
+		if (lifecycle_transition(c, a->cfg, p.id, p.revision, "error", msg, 0, &err) == 0 && db_commit(c, &err) == 0)
 			lifecycle_write_draft_json(a, c, p.id, &err);
 		else
 			db_rollback(c);

@@ -242,7 +242,7 @@ static int accept(struct app *a, sqlite3 *c, const struct auth_user *reviewer, c
 		return bo_error_set(err, BO_ECONFLICT,
 				    "version '%s' of '%s' is already published; raise `version` in the RDF and upload again",
 				    version, id);
-	rc = lifecycle_transition(c, id, d->revision, "accepted", "", reviewer->id, err);
+	rc = lifecycle_transition(c, a->cfg, id, d->revision, "accepted", "", reviewer->id, err);
 	if (rc)
 		return rc;
 	cJSON *det = cJSON_CreateObject();
@@ -273,7 +273,7 @@ static int accept(struct app *a, sqlite3 *c, const struct auth_user *reviewer, c
 	return 0;
 }
 
-static int request_changes(sqlite3 *c, const struct auth_user *reviewer, const char *id,
+static int request_changes(sqlite3 *c, const struct config *cfg, const struct auth_user *reviewer, const char *id,
 			   struct draft_row *d, const struct review_decision *dec, cJSON *out,
 			   struct bo_error *err)
 {
@@ -281,7 +281,7 @@ static int request_changes(sqlite3 *c, const struct auth_user *reviewer, const c
 		return bo_error_set(err, BO_ECONFLICT,
 				    "the draft of '%s' is '%s'; changes can be requested only in 'awaiting review'", id,
 				    d->state);
-	int rc = lifecycle_transition(c, id, d->revision, "changes requested", dec->message, reviewer->id, err);
+	int rc = lifecycle_transition(c, cfg, id, d->revision, "changes requested", dec->message, reviewer->id, err);
 	if (!rc)
 		rc = review_chat_add(c, id, reviewer->id, dec->message, NULL, err);
 	char msg[320];
@@ -323,7 +323,7 @@ int review_decide(struct app *a, const struct auth_user *reviewer, const char *c
 	cJSON_AddStringToObject(o, "id", concept_id);
 	cJSON_AddNumberToObject(o, "revision", d.revision);
 	rc = dec->accept ? accept(a, c, reviewer, concept_id, &d, dec, o, err)
-			 : request_changes(c, reviewer, concept_id, &d, dec, o, err);
+			 : request_changes(c, a->cfg, reviewer, concept_id, &d, dec, o, err);
 	if (rc)
 		goto fail;
 	rc = db_commit(c, err);

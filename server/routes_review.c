@@ -8,6 +8,7 @@
 #include "db.h"
 #include "error.h"
 #include "review.h"
+#include "test_job.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -83,11 +84,21 @@ static int post_yank(http_req *r)
 	return http_reply_json(r, 200, o);
 }
 
+/* The body is optional (nothing to say yet); it is never read. */
+static int post_tests(http_req *r)
+{
+	cJSON *o = NULL;
+	int rc = test_job_rerun(http_app(r), http_user(r)->id, http_param(r, "id"), &o, http_err(r));
+	return rc ? rc : http_reply_json(r, 202, o);
+}
+
 static const struct route table[] = {
 	{"GET", "/api/v1/review-queue", HTTP_BODY_NONE, AUTH_ROLE_REVIEWER, get_queue,
 	 "drafts awaiting review, oldest first, with age and verdicts"},
 	{"POST", "/api/v1/resources/{id}/draft/review", HTTP_BODY_JSON, AUTH_ROLE_REVIEWER, post_review,
 	 "accept or request changes {decision, message, acknowledge_failed_tests}"},
+	{"POST", "/api/v1/resources/{id}/draft/tests", HTTP_BODY_JSON, AUTH_ROLE_REVIEWER, post_tests,
+	 "re-run the dynamic tests of the current revision (awaiting review or changes requested)"},
 	{"GET", "/api/v1/resources/{id}/draft/chat", HTTP_BODY_NONE, AUTH_ROLE_UPLOADER, get_chat,
 	 "the draft's chat (maintainers and reviewers)"},
 	{"POST", "/api/v1/resources/{id}/draft/chat", HTTP_BODY_JSON, AUTH_ROLE_UPLOADER, post_chat,

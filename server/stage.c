@@ -130,7 +130,7 @@ static int fail_draft(struct app *a, const char *id, int revision, const char *d
 		return rc;
 	rc = db_begin(c, err);
 	if (!rc)
-		rc = lifecycle_transition(c, id, revision, "error", detail, 0, err);
+		rc = lifecycle_transition(c, a->cfg, id, revision, "error", detail, 0, err);
 	if (!rc) {
 		struct bo_error werr = BO_ERROR_INIT;
 		if (lifecycle_write_draft_json(a, c, id, &werr))
@@ -157,7 +157,7 @@ static int restart_draft(struct app *a, const char *id, int revision, struct bo_
 		return rc;
 	rc = db_begin(c, err);
 	if (!rc)
-		rc = lifecycle_transition(c, id, revision, "unpacking", "staging retried", 0, err);
+		rc = lifecycle_transition(c, a->cfg, id, revision, "unpacking", "staging retried", 0, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	db_release(a->db, c);
@@ -222,7 +222,7 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 		free(details);
 	}
 	if (!rc)
-		rc = lifecycle_transition(c, id, revision, "unpacked", NULL, 0, err);
+		rc = lifecycle_transition(c, a->cfg, id, revision, "unpacked", NULL, 0, err);
 	/* with the state change, so a staged draft always gets its verdict */
 	if (!rc)
 		rc = validate_job_enqueue(c, id, revision, err);

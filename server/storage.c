@@ -175,6 +175,22 @@ int storage_put_buffer(storage *s, const char *key, const void *data, size_t len
 	return counted(s, s->be->put_buffer(s->impl, key, data, len, content_type, err));
 }
 
+int storage_put_buffer_nosync(storage *s, const char *key, const void *data, size_t len,
+			      const char *content_type, struct bo_error *err)
+{
+	int rc = check_name(key, 0, err);
+	if (rc)
+		return rc;
+	if (!s->be->put_buffer_nosync)
+		return counted(s, s->be->put_buffer(s->impl, key, data, len, content_type, err));
+	return counted(s, s->be->put_buffer_nosync(s->impl, key, data, len, content_type, err));
+}
+
+int storage_sync(storage *s, struct bo_error *err)
+{
+	return s->be->sync ? counted(s, s->be->sync(s->impl, err)) : 0;
+}
+
 int storage_get_range(storage *s, const char *key, uint64_t offset, uint64_t length,
 		      int (*sink)(void *ctx, const void *buf, size_t n), void *ctx,
 		      struct bo_error *err)

@@ -51,6 +51,18 @@ int storage_put_file(storage *s, const char *key, const char *path, const char *
 int storage_put_buffer(storage *s, const char *key, const void *data, size_t len,
 		       const char *content_type, struct bo_error *err);
 
+/* As storage_put_buffer, for derived data that can be rebuilt at any time (the collection
+ * index files): still atomic (a reader sees the old bytes or the new ones, never half),
+ * but not made durable one by one — fs skips the fsyncs; s3 is unchanged. After a batch,
+ * one storage_sync makes all of it durable. Same return codes as storage_put_buffer. */
+int storage_put_buffer_nosync(storage *s, const char *key, const void *data, size_t len,
+			      const char *content_type, struct bo_error *err);
+
+/* Makes every earlier storage_put_buffer_nosync durable (fs: one syncfs(2) of the
+ * storage's filesystem; s3: nothing, a completed PUT is durable). Returns 0 or
+ * BO_ESTORAGE. */
+int storage_sync(storage *s, struct bo_error *err);
+
 /* Downloads key into the local file path (created/truncated, mode 0644; removed again on
  * failure). Returns 0, BO_ENOTFOUND, BO_EINTERNAL (path not writable), BO_ESTORAGE. */
 int storage_get_file(storage *s, const char *key, const char *path, struct bo_error *err);
@@ -129,6 +141,10 @@ struct storage__backend {
 			char *sha256_hex, struct bo_error *err);
 	int (*put_buffer)(void *impl, const char *key, const void *data, size_t len,
 			  const char *content_type, struct bo_error *err);
+	/* optional: NULL means put_buffer is used and sync does nothing */
+	int (*put_buffer_nosync)(void *impl, const char *key, const void *data, size_t len,
+				 const char *content_type, struct bo_error *err);
+	int (*sync)(void *impl, struct bo_error *err);
 	int (*get_range)(void *impl, const char *key, uint64_t offset, uint64_t length,
 			 int (*sink)(void *ctx, const void *buf, size_t n), void *ctx,
 			 struct bo_error *err);

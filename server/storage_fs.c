@@ -1,7 +1,8 @@
 /* storage_fs: objects are regular files under one directory, the key being the relative
- * path. Invariant: a key's file only ever appears by rename(2) of a complete, fsynced
- * temp file from <dir>/.tmp/ (same filesystem), so a reader never sees half an object,
- * and a failed write leaves nothing behind. The content type rides in a user xattr
+ * path. Invariant: a key's file only ever appears by rename(2) of a complete temp file
+ * from <dir>/.tmp/ (same filesystem), fsynced unless the caller asked for a nosync put
+ * (derived data; storage_sync makes those durable), so a reader never sees half an
+ * object, and a failed write leaves nothing behind. The content type rides in a user xattr
  * where the filesystem has them. */
 #include "storage_fs.h"
 
@@ -154,7 +155,7 @@ static void prune_parents(const struct storage_fs *fs, const char *path)
 
 /* Moves the finished temp file into key, creating parent directories. A concurrent
  * prune may remove a parent between mkdir and rename, so ENOENT is retried. */
-static int install(const struct storage_fs *fs, const char *tmp, const char *key,
+static int install(const struct storage_fs *fs, const char *tmp, const char *key, int durable,
 		   struct bo_error *err)
 {
 	char dst[PATH_MAX], parent[PATH_MAX];
@@ -174,7 +175,8 @@ static int install(const struct storage_fs *fs, const char *tmp, const char *key
 					    strerror(errno));
 		}
 		if (rename(tmp, dst) == 0) {
-			fsync_parent(dst);
+			if (durable)
+				fsync_parent(dst);
 			return 0;
 		}
 		if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)
@@ -190,10 +192,11 @@ static int install(const struct storage_fs *fs, const char *tmp, const char *key
 			    strerror(errno));
 }
 
-/* Writes an object from srcfd (when >= 0) or from data/len, hashing as it goes.
- * ct NULL: keep what is in ct_from_fd's xattr (copy), else octet-stream. */
+/* Writes an object from srcfd (when >= 0) or from data/len, hashing as it goes when
+ * sha256_hex wants the digest. ct NULL: keep what is in ct_from_fd's xattr (copy), else
+ * octet-stream. durable == 0 skips the fsyncs (storage_sync does them in bulk). */
 static int write_object(const struct storage_fs *fs, const char *key, int srcfd,
-			const void *data, size_t len, const char *ct, char *sha256_hex,
+			const void *data, size_t len, const char *ct, char *sha256_hex, int durable,
 			struct bo_error *err)
 {
 	int rc = BO_ESTORAGE;
@@ -216,8 +219,8 @@ static int write_object(const struct storage_fs *fs, const char *key, int srcfd,
 		rc = bo_error_set(err, BO_ESTORAGE, "storage: chmod %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	md = EVP_MD_CTX_new();
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+	md = sha256_hex ? EVP_MD_CTX_new() : NULL;
+	if (sha256_hex && (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory hashing %s", key);
 		goto fail;
 	}
@@ -238,7 +241,8 @@ static int write_object(const struct storage_fs *fs, const char *key, int srcfd,
 			}
 			if (r == 0)
 				break;
-			EVP_DigestUpdate(md, buf, (size_t)r);
+			if (md)
+				EVP_DigestUpdate(md, buf, (size_t)r);
 			if (write_all(fd, buf, (size_t)r)) {
 				rc = bo_error_set(err, BO_ESTORAGE, "storage: writing %s: %s", key,
 						  strerror(errno));
@@ -246,7 +250,8 @@ static int write_object(const struct storage_fs *fs, const char *key, int srcfd,
 			}
 		}
 	} else {
-		EVP_DigestUpdate(md, data, len);
+		if (md)
+			EVP_DigestUpdate(md, data, len);
 		if (write_all(fd, data, len)) {
 			rc = bo_error_set(err, BO_ESTORAGE, "storage: writing %s: %s", key, strerror(errno));
 			goto fail;
@@ -260,7 +265,7 @@ static int write_object(const struct storage_fs *fs, const char *key, int srcfd,
 		if (n > 0)
 			fsetxattr(fd, XATTR_CT, v, (size_t)n, 0);
 	}
-	if (fsync(fd)) {
+	if (durable && fsync(fd)) {
 		rc = bo_error_set(err, BO_ESTORAGE, "storage: fsync %s: %s", key, strerror(errno));
 		goto fail;
 	}
@@ -270,7 +275,7 @@ static int write_object(const struct storage_fs *fs, const char *key, int srcfd,
 		goto fail;
 	}
 	fd = -1;
-	rc = install(fs, tmp, key, err);
+	rc = install(fs, tmp, key, durable, err);
 	if (rc)
 		goto fail;
 	tmp[0] = '\0';
@@ -303,7 +308,7 @@ static int fs_put_file(void *impl, const char *key, const char *path, const char
 	if (fd < 0)
 		return bo_error_set(err, BO_EINTERNAL, "storage: cannot read %s: %s", path, strerror(errno));
 	int rc = write_object(impl, key, fd, NULL, 0,
-			      content_type ? content_type : "application/octet-stream", sha256_hex, err);
+			      content_type ? content_type : "application/octet-stream", sha256_hex, 1, err);
 	close(fd);
 	return rc;
 }
@@ -312,7 +317,30 @@ static int fs_put_buffer(void *impl, const char *key, const void *data, size_t l
 			 const char *content_type, struct bo_error *err)
 {
 	return write_object(impl, key, -1, data, len,
-			    content_type ? content_type : "application/octet-stream", NULL, err);
+			    content_type ? content_type : "application/octet-stream", NULL, 1, err);
+}
+
+static int fs_put_buffer_nosync(void *impl, const char *key, const void *data, size_t len,
+				const char *content_type, struct bo_error *err)
+{
+	return write_object(impl, key, -1, data, len,
+			    content_type ? content_type : "application/octet-stream", NULL, 0, err);
+}
+
+/* One syncfs(2) for every nosync put: cheaper than an fsync per file when a rebuild
+ * writes thousands of small ones. */
+static int fs_sync(void *impl, struct bo_error *err)
+{
+	const struct storage_fs *fs = impl;
+	int fd = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd)) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return bo_error_set(err, BO_ESTORAGE, "storage: cannot sync %s: %s", fs->root, strerror(e));
+	}
+	close(fd);
+	return 0;
 }
 
 /* ---- reading --------------------------------------------------------------------- */
@@ -609,7 +637,7 @@ static int fs_copy(void *impl, const char *src_key, const char *dst_key, struct 
 	int rc = open_object(impl, src_key, &fd, &st, err);
 	if (rc)
 		return rc;
-	rc = write_object(impl, dst_key, fd, NULL, 0, NULL, NULL, err);
+	rc = write_object(impl, dst_key, fd, NULL, 0, NULL, NULL, 1, err);
 	close(fd);
 	return rc;
 }
@@ -658,6 +686,8 @@ const struct storage__backend storage_fs__backend = {
 	.free = fs_free,
 	.put_file = fs_put_file,
 	.put_buffer = fs_put_buffer,
+	.put_buffer_nosync = fs_put_buffer_nosync,
+	.sync = fs_sync,
 	.get_range = fs_get_range,
 	.head = fs_head,
 	.del = fs_del,

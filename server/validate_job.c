@@ -2,8 +2,9 @@
  * of the draft are loaded first (they are what the stage job put in storage), the RDF is
  * validated against them with storage reads for headers, then the static test run, the
  * event and the state change are committed together, after re-checking that the
- * revision is still current. Invariant: a draft in `awaiting review` has a static test
- * run of its revision; a re-run replaces it. */
+ * revision is still current; for a valid model the same transaction queues one dynamic
+ * run and one `test` job per weight format. Invariant: a draft in `awaiting review` has a
+ * static test run of its revision; a re-run replaces it. */
 #include "validate_job.h"
 
 #include "app.h"
@@ -14,6 +15,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "storage.h"
+#include "test_job.h"
 #include "validate.h"
 #include "version.h"
 
@@ -254,7 +256,7 @@ static int begin_testing(struct app *a, const char *id, int revision, struct dra
 		goto fail;
 	}
 	if (strcmp(state, "testing")) {
-		rc = lifecycle_transition(c, id, revision, "testing",
+		rc = lifecycle_transition(c, a->cfg, id, revision, "testing",
 					  !strcmp(state, "error") ? "static validation retried" : NULL, 0, err);
 		if (!rc)
 			rc = lifecycle_write_draft_json(a, c, id, err);
@@ -290,7 +292,7 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 	sqlite3_stmt *st = NULL;
 	char state[32] = "", rev[16], finished[40], msg[160];
 	char *summary_json = NULL;
-	int cur = 0, found = 0;
+	int cur = 0, found = 0, ntests = 0;
 	const char *status = validate_summary_status(summary);
 	const char *verdict = !strcmp(status, "failed") ? "failed" : "passed";
 	snprintf(rev, sizeof(rev), "%d", revision);
@@ -346,6 +348,13 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 	rc = lifecycle_event(c, id, "draft", 0, "validated", msg, NULL, err);
 	if (rc)
 		goto fail;
+	/* a valid model goes on to its dynamic tests, one per weight format (the draft
+	 * stays in testing until each has a verdict) */
+	if (strcmp(verdict, "failed")) {
+		rc = test_job_schedule(c, id, revision, &ntests, err);
+		if (rc)
+			goto fail;
+	}
 	rc = db_prepare(c, &st,
 			"SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
 			"AND status IN ('queued', 'running')",
@@ -363,7 +372,7 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 		goto fail;
 	}
 	if (unfinished == 0) {
-		rc = lifecycle_transition(c, id, revision, "awaiting review", NULL, 0, err);
+		rc = lifecycle_transition(c, a->cfg, id, revision, "awaiting review", NULL, 0, err);
 		if (!rc)
 			rc = lifecycle_write_draft_json(a, c, id, err);
 		if (rc)
@@ -371,7 +380,10 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 	}
 	rc = db_commit(c, err);
 	if (!rc)
-		log_info("validate: %s revision %d: %s", id, revision, msg);
+		log_info("validate: %s revision %d: %s%s", id, revision, msg,
+			 ntests ? "; dynamic tests queued" : "");
+	if (!rc && ntests)
+		jobs_notify(a->jobs);
 fail:
 	db_rollback(c);
 	db_release(a->db, c);
@@ -448,7 +460,7 @@ void validate_job_dead(void *ctx, const struct job *job, const char *last_error)
 		goto out;
 	rc = db_begin(c, &err);
 	if (!rc)
-		rc = lifecycle_transition(c, job->subject, jrev->valueint, "error", msg, 0, &err);
+		rc = lifecycle_transition(c, a->cfg, job->subject, jrev->valueint, "error", msg, 0, &err);
 	if (!rc) {
 		struct bo_error werr = BO_ERROR_INIT;
 		if (lifecycle_write_draft_json(a, c, job->subject, &werr))

@@ -2,7 +2,9 @@
  * IO checks against the files the stage job recorded (sizes and sha256 from the files
  * table, headers read from storage); the summary becomes the revision's `static` test
  * run and the draft moves unpacked → testing → awaiting review (when no test run of the
- * revision is still unfinished). A failed validation is a verdict too. */
+ * revision is still unfinished). A failed validation is a verdict too. A model that
+ * passes gets its dynamic tests queued in the same transaction (test_job_schedule), so
+ * the draft stays in testing until they have verdicts. */
 #ifndef BO_VALIDATE_JOB_H
 #define BO_VALIDATE_JOB_H
 

@@ -133,9 +133,49 @@ static void test_history__missing_rdf_still_commits(void)
 	bo_error_cleanup(&err);
 }
 
+/* A cache that names the tip spares the tree walk and the loads; once another committer
+ * moves the tip the cache is not trusted and the tree still follows the listed versions. */
+static void test_history__cache(void)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct loader l = {0};
+	history_cache *cache = NULL;
+	int committed = 0;
+	struct history_rdf v1[] = {{"busy-bee", "1"}, {"affable-shark", "1"}, {"affable-shark", "1"}};
+	int rc = history_commit_cached(DIR_, "{\"a\":1}", 7, v1, 3, load, &l, "one", &committed, &cache, &err);
+	check(rc == 0 && committed && cache, "first: %s", err.detail);
+	check(l.calls == 2, "a duplicate is loaded once (%d)", l.calls);
+	struct history_rdf v2[] = {{"affable-shark", "2"}, {"busy-bee", "1"}, {"calm-cat", "1"}};
+	l.calls = 0;
+	rc = history_commit_cached(DIR_, "{\"a\":2}", 7, v2, 3, load, &l, "two", &committed, &cache, &err);
+	check(rc == 0 && committed, "second: %s", err.detail);
+	check(l.calls == 2, "only the new RDFs are loaded (%d)", l.calls);
+	check(tip_has("affable-shark/2/rdf.yaml") && !tip_has("affable-shark/1") && tip_has("busy-bee/1/rdf.yaml") &&
+		      tip_has("calm-cat/1/rdf.yaml"),
+	      "tree follows the listed versions");
+	/* another process commits: busy-bee is gone, dizzy-dog/1 added */
+	struct history_rdf other[] = {{"affable-shark", "2"}, {"calm-cat", "1"}, {"dizzy-dog", "1"}};
+	check(history_commit(DIR_, "{\"a\":3}", 7, other, 3, load, &l, "cli", &committed, &err) == 0 && committed,
+	      "other committer: %s", err.detail);
+	/* our stale cache must not resurrect busy-bee nor skip loading it */
+	struct history_rdf v4[] = {{"affable-shark", "2"}, {"busy-bee", "1"}};
+	l.calls = 0;
+	rc = history_commit_cached(DIR_, "{\"a\":4}", 7, v4, 2, load, &l, "four", &committed, &cache, &err);
+	check(rc == 0 && committed, "after another committer: %s", err.detail);
+	check(l.calls == 1, "busy-bee loaded again (%d)", l.calls);
+	check(tip_has("busy-bee/1/rdf.yaml") && !tip_has("dizzy-dog") && !tip_has("calm-cat") &&
+		      tip_has("affable-shark/2/rdf.yaml"),
+	      "tree follows the listed versions after a stale cache");
+	check(commits() == 4, "four commits (%d)", commits());
+	history_cache_free(cache);
+	history_cache_free(NULL);
+	bo_error_cleanup(&err);
+}
+
 static struct check_test tests[] = {
 	TEST(test_history__commit_list_read),
 	TEST(test_history__missing_rdf_still_commits),
+	TEST(test_history__cache),
 };
 
 int main(int argc, char **argv)

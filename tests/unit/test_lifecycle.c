@@ -173,7 +173,7 @@ static void test_lifecycle__transition_writes_event_in_transaction(void)
 		goto out;
 	/* rolled back: neither the state nor the event remain */
 	require(db_begin(f.c, &f.err) == 0, "begin");
-	int rc = lifecycle_transition(f.c, "affable-shark", 2, "unpacked", NULL, f.user_id, &f.err);
+	int rc = lifecycle_transition(f.c, NULL, "affable-shark", 2, "unpacked", NULL, f.user_id, &f.err);
 	check(rc == 0, "transition: %s", f.err.detail);
 	expect_state(f.c, "unpacked");
 	check(q_int(f.c, "SELECT count(*) FROM events") == 1, "event not written in the transaction");
@@ -183,7 +183,7 @@ static void test_lifecycle__transition_writes_event_in_transaction(void)
 
 	/* committed */
 	require(db_begin(f.c, &f.err) == 0, "begin");
-	rc = lifecycle_transition(f.c, "affable-shark", 2, "unpacked", NULL, f.user_id, &f.err);
+	rc = lifecycle_transition(f.c, NULL, "affable-shark", 2, "unpacked", NULL, f.user_id, &f.err);
 	check(rc == 0, "transition: %s", f.err.detail);
 	require(db_commit(f.c, &f.err) == 0, "commit: %s", f.err.detail);
 	expect_state(f.c, "unpacked");
@@ -219,7 +219,7 @@ static void test_lifecycle__transition_writes_event_in_transaction(void)
 
 	/* system actor and a detail for error */
 	require(db_begin(f.c, &f.err) == 0, "begin");
-	rc = lifecycle_transition(f.c, "affable-shark", 2, "error", "rdf.yaml is missing; add it and upload again",
+	rc = lifecycle_transition(f.c, NULL, "affable-shark", 2, "error", "rdf.yaml is missing; add it and upload again",
 				  0, &f.err);
 	check(rc == 0, "to error: %s", f.err.detail);
 	require(db_commit(f.c, &f.err) == 0, "commit");
@@ -241,29 +241,29 @@ static void test_lifecycle__transition_refusals(void)
 	if (setup(&f))
 		goto out;
 	/* stale revision */
-	int rc = lifecycle_transition(f.c, "affable-shark", 1, "unpacked", NULL, 0, &f.err);
+	int rc = lifecycle_transition(f.c, NULL, "affable-shark", 1, "unpacked", NULL, 0, &f.err);
 	check(rc == BO_ECONFLICT, "stale revision rc %d", rc);
 	check(strstr(f.err.detail, "revision 1") && strstr(f.err.detail, "2"), "detail '%s'", f.err.detail);
 	bo_error_cleanup(&f.err);
 	/* a future revision is just as stale */
-	rc = lifecycle_transition(f.c, "affable-shark", 3, "unpacked", NULL, 0, &f.err);
+	rc = lifecycle_transition(f.c, NULL, "affable-shark", 3, "unpacked", NULL, 0, &f.err);
 	check(rc == BO_ECONFLICT, "future revision rc %d", rc);
 	bo_error_cleanup(&f.err);
 	/* not allowed */
-	rc = lifecycle_transition(f.c, "affable-shark", 2, "published", NULL, 0, &f.err);
+	rc = lifecycle_transition(f.c, NULL, "affable-shark", 2, "published", NULL, 0, &f.err);
 	check(rc == BO_ECONFLICT, "disallowed rc %d", rc);
 	check(strstr(f.err.detail, "unpacking") && strstr(f.err.detail, "published"), "detail '%s' lacks the states",
 	      f.err.detail);
 	bo_error_cleanup(&f.err);
-	rc = lifecycle_transition(f.c, "affable-shark", 2, "no-such-state", NULL, 0, &f.err);
+	rc = lifecycle_transition(f.c, NULL, "affable-shark", 2, "no-such-state", NULL, 0, &f.err);
 	check(rc == BO_ECONFLICT, "unknown target rc %d", rc);
 	bo_error_cleanup(&f.err);
 	/* no draft */
-	rc = lifecycle_transition(f.c, "lonely-concept", 1, "unpacked", NULL, 0, &f.err);
+	rc = lifecycle_transition(f.c, NULL, "lonely-concept", 1, "unpacked", NULL, 0, &f.err);
 	check(rc == BO_ENOTFOUND, "no draft rc %d", rc);
 	check(strstr(f.err.detail, "lonely-concept") != NULL, "detail '%s'", f.err.detail);
 	bo_error_cleanup(&f.err);
-	rc = lifecycle_transition(f.c, "does-not-exist", 1, "unpacked", NULL, 0, &f.err);
+	rc = lifecycle_transition(f.c, NULL, "does-not-exist", 1, "unpacked", NULL, 0, &f.err);
 	check(rc == BO_ENOTFOUND, "no concept rc %d", rc);
 	bo_error_cleanup(&f.err);
 	/* nothing changed, nothing logged */
@@ -274,7 +274,7 @@ static void test_lifecycle__transition_refusals(void)
 	const char *path[] = {"unpacked", "testing", "awaiting review", "changes requested", "testing",
 			      "awaiting review", "accepted", "published"};
 	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
-		rc = lifecycle_transition(f.c, "affable-shark", 2, path[i], NULL, f.user_id, &f.err);
+		rc = lifecycle_transition(f.c, NULL, "affable-shark", 2, path[i], NULL, f.user_id, &f.err);
 		check(rc == 0, "-> %s: %s", path[i], f.err.detail);
 		bo_error_cleanup(&f.err);
 	}

@@ -484,6 +484,42 @@ static void case_threads(storage *s, const char *backend)
 	check(count_keys(s, "c/") == 16, "%s: %d keys after threads", backend, count_keys(s, "c/"));
 }
 
+/* Derived-data puts: same bytes, content type and replacement as a durable put; the
+ * sync after them succeeds; bad keys are still refused; fs leaves no temp file. */
+static void case_nosync(storage *s, const char *backend)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	char *buf = NULL;
+	size_t len = 0;
+	struct storage_stat st;
+	int rc = storage_put_buffer_nosync(s, "n/index.json", "{\"a\":1}\n", 8, "application/json", &err);
+	check(rc == 0, "%s nosync put: %s", backend, err.detail);
+	rc = storage_put_buffer_nosync(s, "n/index.json", "{\"a\":22}\n", 9, "application/json", &err);
+	check(rc == 0, "%s nosync replace: %s", backend, err.detail);
+	check(storage_sync(s, &err) == 0, "%s sync: %s", backend, err.detail);
+	rc = storage_get_buffer(s, "n/index.json", 100, &buf, &len, &err);
+	check(rc == 0 && len == 9 && !memcmp(buf, "{\"a\":22}\n", 9), "%s read back the replacement", backend);
+	free(buf);
+	check(storage_head(s, "n/index.json", &st, &err) == 0 && !strcmp(st.content_type, "application/json") &&
+		      st.size == 9,
+	      "%s head: %s %llu", backend, st.content_type, (unsigned long long)st.size);
+	check(storage_put_buffer_nosync(s, "n/../x", "x", 1, NULL, &err) == BO_EBADREQUEST, "%s bad key", backend);
+	bo_error_cleanup(&err);
+	check(count_keys(s, "") == 1, "%s keys: %d", backend, count_keys(s, ""));
+	if (!strcmp(backend, "fs")) {
+		char path[600];
+		snprintf(path, sizeof path, "%s/store/.tmp", check_tmpdir);
+		DIR *d = opendir(path);
+		require(d, "no .tmp dir");
+		int n = 0;
+		struct dirent *de;
+		while ((de = readdir(d)))
+			n += de->d_name[0] != '.';
+		closedir(d);
+		check(n == 0, "fs left %d temp files", n);
+	}
+}
+
 #define BOTH(name)                                                                        \
 	static void test_storage__fs_##name(void) { with_backend("fs", case_##name); }    \
 	static void test_storage__s3_##name(void) { with_backend("s3", case_##name); }
@@ -496,6 +532,7 @@ BOTH(copy_delete)
 BOTH(bad_keys)
 BOTH(no_half_object)
 BOTH(threads)
+BOTH(nosync)
 
 /* ---- fs only ------------------------------------------------------------------- */
 
@@ -743,6 +780,7 @@ int main(int argc, char **argv)
 		TEST(test_storage__fs_bad_keys),
 		TEST(test_storage__fs_no_half_object),
 		TEST(test_storage__fs_threads),
+		TEST(test_storage__fs_nosync),
 		TEST(test_storage__fs_presign_open_fd),
 		TEST(test_storage__fs_bad_dir),
 		TEST(test_storage__s3_unreachable),
@@ -756,6 +794,7 @@ int main(int argc, char **argv)
 		TEST(test_storage__s3_bad_keys),
 		TEST(test_storage__s3_no_half_object),
 		TEST(test_storage__s3_threads),
+		TEST(test_storage__s3_nosync),
 		TEST(test_storage__s3_multipart),
 		TEST(test_storage__s3_presign),
 		TEST(test_storage__s3_wrong_secret),

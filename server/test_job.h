@@ -1,0 +1,87 @@
+/* test_job: dynamic tests (DESIGN §8). One `test` job per weight format of a model whose
+ * static validation passed; each downloads the draft's files into a sandbox scratch
+ * directory, runs `backoffice-worker` there (workers/PROTOCOL.md) and stores the summary
+ * as the revision's `dynamic` test run of that format. When no run of the revision is
+ * left unfinished, the draft goes testing → awaiting review. The CLI `backoffice test`
+ * runs the same worker through test_worker_run. */
+#ifndef BO_TEST_JOB_H
+#define BO_TEST_JOB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct app;
+struct config;
+struct job;
+struct bo_error;
+struct cJSON;
+
+/* The tool name written into test_runs for dynamic tests (its version: BO_VERSION). */
+#define TEST_JOB_TOOL "backoffice-worker"
+
+/* ---- the limit on concurrent test workers (one per server, in struct app) ---------- */
+
+typedef struct test_slots test_slots;
+
+/* n >= 1 slots. BO_ENOMEM. */
+int test_slots_create(test_slots **out, int n, struct bo_error *err);
+void test_slots_free(test_slots *s);
+
+/* ---- scheduling (inside the caller's transaction) ---------------------------------- */
+
+/* For the draft of concept_id at revision, when it is a model: replaces the revision's
+ * dynamic runs by one `queued` run per weight format of its RDF (drafts.rdf_json) and
+ * enqueues one test job each. *njobs (may be NULL) is the number enqueued (0 for other
+ * types or a model without weights). BO_EDATABASE, BO_ENOMEM. */
+int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njobs, struct bo_error *err);
+
+/* ---- the job ------------------------------------------------------------------------ */
+
+/* jobs_handler_fn for kind "test"; ctx is the struct app; payload {revision,
+ * weight_format}. A stale job (the revision moved on, the run already has a verdict)
+ * does nothing. When all max_test_workers slots are busy the job re-enqueues itself a
+ * few seconds later and returns 0 (the runner thread is not held). A worker that
+ * crashes, times out, runs out of memory or prints no valid result is an `error` run
+ * with the reason. Storage or database trouble returns its code (retried). */
+int test_job_run(void *ctx, const struct job *job, struct bo_error *err);
+/* jobs_dead_fn: the run becomes `error` with the last error; the draft still moves on. */
+void test_job_dead(void *ctx, const struct job *job, const char *last_error);
+
+/* POST …/draft/tests: re-runs the dynamic tests of the current revision (the draft must
+ * be `awaiting review` or `changes requested`: BO_ECONFLICT otherwise; a draft without
+ * dynamic tests — not a model, or static validation failed — is BO_ECONFLICT too). The
+ * runs go back to queued, their jobs are enqueued and the draft goes to `testing`, with
+ * an event by actor_id, in one transaction. *out {id, revision, state, tests:[{weight_format,
+ * status}]}. BO_ENOTFOUND without a draft. */
+int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, struct cJSON **out,
+		   struct bo_error *err);
+
+/* ---- one worker run (server and CLI) ------------------------------------------------ */
+
+struct test_worker_request {
+	const struct config *cfg;   /* worker_path, onnxruntime_lib, python, test_* limits, test_fault */
+	const char *package_dir;    /* absolute; NULL: <scratch>/pkg, filled by fill */
+	const char *rdf_file;       /* relative to the package directory */
+	const char *weight_format;
+	/* puts the package files into pkg_dir (already created); may be NULL */
+	int (*fill)(void *ctx, const char *pkg_dir, struct bo_error *err);
+	/* for a `failed` run: out_dir holds the produced tensors (<name>.npy); may edit the
+	 * summary to point at where they were kept; may be NULL */
+	int (*outputs)(void *ctx, const char *out_dir, struct cJSON *summary, struct bo_error *err);
+	void (*tick)(void *ctx); /* about once a second while the worker runs; may be NULL */
+	void *ctx;
+};
+
+/* Runs the worker on one weight format in the sandbox and returns its test summary in
+ * *summary_out (caller cJSON_Delete): the worker's own result, or a summary with status
+ * `error` that says why there is none (crash, timeout, memory, no or bad JSON, worker not
+ * found). Returns 0, or the code of fill/outputs, or BO_EINTERNAL/BO_ENOMEM when the
+ * sandbox itself failed (scratch directory, fork). */
+int test_worker_run(const struct test_worker_request *rq, struct cJSON **summary_out, struct bo_error *err);
+
+/* The worker binary: cfg->worker_path, or backoffice-worker next to the running binary.
+ * Writes into buf (n bytes). */
+void test_worker_path(const struct config *cfg, char *buf, size_t n);
+
+#endif
