@@ -5,9 +5,12 @@
 # jobs with `backoffice jobs run`, so it can act while a draft is still unpacking.
 # storage: both
 . "$BO_SOURCE_DIR/tests/lib/common.sh"
+. "$BO_SOURCE_DIR/tests/lib/smtp.sh"
 need_corpus
 setup_env
-export BO_JOB_RUNNERS=0
+MB=$T/maildir
+smtp_start "$MB"
+export BO_JOB_RUNNERS=0 BO_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT BO_SMTP_TIMEOUT=5
 start_server
 UP=$(new_user sci@example.org uploader)
 REV=$(new_user rev@example.org reviewer)
@@ -16,6 +19,18 @@ run_jobs() { "$BO_BIN" jobs run >>"$T/jobs.log" 2>&1 || { cat "$T/jobs.log"; fai
 upload() { req POST "/api/v1/uploads${2:-}" -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$1"; }
 review() { req POST "/api/v1/resources/$1/draft/review" -H "$(auth "$2")" -H 'Content-Type: application/json' -d "$3"; }
 state() { curl -fsS "$BASE/api/v1/resources/$1/draft" | jq -r .state; }
+# mail FILE: the one delivered message to TO whose Subject matches SUBJ (waits up to 30 s)
+mail_to() {
+  local f=
+  for _ in $(seq 1 300); do
+    f=$(grep -lE -- "^Subject: $2" "$MB"/new/* 2>/dev/null | xargs -r grep -l -- "^To: $1" || true)
+    [ -n "$f" ] && break
+    sleep 0.1
+  done
+  [ -n "$f" ] || { grep -h '^\(To\|Subject\):' "$MB"/new/* 2>/dev/null; fail "no mail to $1 with subject /$2/"; }
+  [ "$(echo "$f" | wc -l)" = 1 ] || fail "more than one mail to $1 with subject /$2/"
+  echo "$f"
+}
 
 # a corpus model whose architecture file is referenced by URL (the package leaves it out)
 M=$T/m
@@ -30,6 +45,11 @@ review "$ID" "$REV" '{"decision":"accept"}'; expect_problem 409 state-conflict
 jqb .detail | grep -q "unpacking" || fail "the detail does not name the state: $(jqb .detail)"
 run_jobs
 [ "$(state "$ID")" = "awaiting review" ] || fail "not awaiting review: $(state "$ID")"
+# the uploader and the reviewer are told
+f=$(mail_to sci@example.org "\\[bioimage.io\\] $ID: awaiting review")
+grep -q "/status/$ID" "$f" || fail "the uploader's mail has no status link"
+f=$(mail_to rev@example.org "\\[bioimage.io\\] $ID: new model awaiting review")
+grep -q "/review" "$f" || fail "the reviewer's mail has no review link"
 
 # the queue: reviewers only, oldest first, with age and verdicts
 req GET /api/v1/review-queue -H "$(auth "$UP")"; expect_problem 403 forbidden
@@ -44,6 +64,9 @@ review "$ID" "$REV" '{"decision":"request_changes","message":"   "}'; expect_pro
 expect_jq '.errors[0].loc == ["message"]'
 review "$ID" "$REV" '{"decision":"request_changes","message":"Please add a cover image of the output."}'
 expect_status 200; expect_jq '.state == "changes requested"'
+run_jobs
+f=$(mail_to sci@example.org "\\[bioimage.io\\] $ID: changes requested")
+grep -q "Please add a cover image of the output." "$f" || fail "the changes-requested mail lacks the message"
 review "$ID" "$REV" '{"decision":"request_changes","message":"again"}'; expect_problem 409 state-conflict
 
 # the chat: the message is there; maintainers and reviewers take part, strangers do not
@@ -73,6 +96,7 @@ expect_status 202; expect_jq '.state == "accepted" and .version == "1" and .job 
 upload "$T/m.zip" "?id=$ID"; expect_problem 409 state-conflict
 run_jobs
 req GET "/api/v1/resources/$ID/draft"; expect_problem 404 not-found
+f=$(mail_to sci@example.org "\\[bioimage.io\\] $ID: version 1 published")
 req GET "/api/v1/resources/$ID/versions/1"; expect_status 200
 expect_jq '.state == "published" and .yanked == false and .rdf.id == "'"$ID"'" and ([.files[].path] | index("rdf.yaml") != null)'
 get_object "$ID/1/files/rdf.yaml" "$T/v1-rdf.yaml"
