@@ -207,3 +207,24 @@ fail:
 	free(text);
 	return rc;
 }
+
+int lifecycle_draft_state(sqlite3 *c, const char *id, int *revision, char *state, size_t state_len, int *found,
+			   struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*found = 0;
+	int rc = db_prepare(c, &st, "SELECT revision, state FROM drafts WHERE concept_id = ?1", err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*found = 1;
+		*revision = sqlite3_column_int(st, 0);
+		snprintf(state, state_len, "%s", db_column_text(st, 1));
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(c, "read draft", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -5,6 +5,7 @@
 #define BO_LIFECYCLE_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bo_error;
@@ -35,6 +36,11 @@ int lifecycle_allowed(const char *from, const char *to);
  * names both states), BO_ENOTFOUND when there is no draft. */
 int lifecycle_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, int revision,
 			 const char *to, const char *detail, int64_t actor_id, struct bo_error *err);
+
+/* The draft's revision and state; *found = 0 (and 0 returned) when the concept has no
+ * draft. BO_EDATABASE on failure. */
+int lifecycle_draft_state(sqlite3 *c, const char *concept_id, int *revision, char *state,
+			  size_t state_len, int *found, struct bo_error *err);
 
 /* Appends an events row (subject "draft" or a version). details_json may be NULL. */
 int lifecycle_event(sqlite3 *c, const char *concept_id, const char *subject, int64_t actor_id,

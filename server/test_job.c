@@ -337,26 +337,6 @@ int test_worker_run(const struct test_worker_request *rq, cJSON **summary_out, s
 
 /* ---------------------------------------------------------------- scheduling */
 
-static int load_draft(sqlite3 *c, const char *id, int *revision, char *state, size_t state_len, int *found,
-		      struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	*found = 0;
-	int rc = db_prepare(c, &st, "SELECT revision, state FROM drafts WHERE concept_id = ?1", err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*found = 1;
-		*revision = sqlite3_column_int(st, 0);
-		snprintf(state, state_len, "%s", db_column_text(st, 1));
-	} else if (step != SQLITE_DONE) {
-		rc = db_fail(c, "read draft", err);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
 
 static int enqueue_one(sqlite3 *c, const char *id, int revision, const char *format, int64_t delay,
 		       struct bo_error *err)
@@ -507,7 +487,7 @@ static int check_current(sqlite3 *c, const char *id, int revision, const char *f
 	snprintf(rev, sizeof(rev), "%d", revision);
 	int rc = db_begin(c, err);
 	if (!rc)
-		rc = load_draft(c, id, &cur, state, state_len, &found, err);
+		rc = lifecycle_draft_state(c, id, &cur, state, state_len, &found, err);
 	if (!rc && found && cur == revision)
 		rc = run_status(c, id, rev, format, status, sizeof(status), err);
 	if (rc)
@@ -915,7 +895,7 @@ int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, cJSO
 		return rc;
 	rc = db_begin(c, err);
 	if (!rc)
-		rc = load_draft(c, concept_id, &revision, state, sizeof(state), &found, err);
+		rc = lifecycle_draft_state(c, concept_id, &revision, state, sizeof(state), &found, err);
 	if (rc)
 		goto fail;
 	if (!found) {

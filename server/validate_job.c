@@ -210,26 +210,6 @@ int validate_job_enqueue(sqlite3 *c, const char *concept_id, int revision, struc
 	return jobs_enqueue(c, "validate", concept_id, payload, 0, NULL, err);
 }
 
-static int load_draft(sqlite3 *c, const char *id, int *revision, char *state, size_t state_len, int *found,
-		      struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	*found = 0;
-	int rc = db_prepare(c, &st, "SELECT revision, state FROM drafts WHERE concept_id = ?1", err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*found = 1;
-		*revision = sqlite3_column_int(st, 0);
-		snprintf(state, state_len, "%s", db_column_text(st, 1));
-	} else if (step != SQLITE_DONE) {
-		rc = db_fail(c, "read draft", err);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
 
 /* Moves the draft into `testing` (from unpacked, or from error when an operator retried
  * a dead validate job) and loads its files. *go = 0 when the job is stale. */
@@ -246,7 +226,7 @@ static int begin_testing(struct app *a, const char *id, int revision, struct dra
 	rc = db_begin(c, err);
 	if (rc)
 		goto fail;
-	rc = load_draft(c, id, &cur, state, sizeof(state), &found, err);
+	rc = lifecycle_draft_state(c, id, &cur, state, sizeof(state), &found, err);
 	if (rc)
 		goto fail;
 	if (!found || cur != revision ||
@@ -306,7 +286,7 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 	rc = db_begin(c, err);
 	if (rc)
 		goto fail;
-	rc = load_draft(c, id, &cur, state, sizeof(state), &found, err);
+	rc = lifecycle_draft_state(c, id, &cur, state, sizeof(state), &found, err);
 	if (rc)
 		goto fail;
 	if (!found || cur != revision || strcmp(state, "testing")) {
