@@ -23,14 +23,22 @@ SERVER_OBJ := $(patsubst server/%.c,$(BUILD)/server/%.o,$(SERVER_SRC))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-# workers/: every .c but worker.c (the main of backoffice-worker) and the one C++ file (the
-# libtorch shim) go into libworkers.a, linked by the worker and by the unit tests of
-# WORKER_TESTS. The C++ file gets the same warnings and sanitizers; libtorch is not
-# instrumented, which ASan and UBSan tolerate (tests/unit/test_torch.c runs under both).
+# workers/: every .c but worker.c (the main of backoffice-worker) and the torch runtime go
+# into libworkers.a, linked by the worker and by the unit tests of WORKER_TESTS. The torch
+# runtime (the C++ shim over libtorch + runtime_torchscript.c) is backoffice-torch.so next
+# to the worker, which dlopens it only for torchscript weights: loading libtorch costs
+# ~0.4 s and ~160 MB, which onnx runs must not pay. The .so carries its own PIC copies of
+# the two libbo modules it uses (error, npy; no global state in either) and exports only
+# runtime_torchscript: linked with -z defs, it cannot depend on what the worker happens to
+# link. It gets the same warnings and sanitizers; libtorch is not instrumented, which ASan
+# and UBSan tolerate (tests/unit/test_torch.c links the same objects and runs under both).
 CXX        ?= g++
-WORKERS_SRC := $(filter-out workers/worker.c,$(wildcard workers/*.c))
-WORKERS_OBJ := $(patsubst workers/%.c,$(BUILD)/workers/%.o,$(WORKERS_SRC)) \
-               $(patsubst workers/%.cpp,$(BUILD)/workers/%.o,$(wildcard workers/*.cpp))
+TORCH_SRC   := workers/runtime_torchscript.c
+WORKERS_SRC := $(filter-out workers/worker.c $(TORCH_SRC),$(wildcard workers/*.c))
+WORKERS_OBJ := $(patsubst workers/%.c,$(BUILD)/workers/%.o,$(WORKERS_SRC))
+TORCH_RT_OBJ := $(BUILD)/torch/runtime_torch.o $(BUILD)/torch/runtime_torchscript.o
+TORCH_SO_OBJ := $(TORCH_RT_OBJ) $(BUILD)/torch/error.o $(BUILD)/torch/npy.o
+TORCH_LIBS   := -ltorch -ltorch_cpu -lc10 -lstdc++
 # libtorch's own version header says 1.13.0 for Debian's 1.13.1: the package knows better
 TORCH_VERSION := $(shell dpkg-query -W -f '$${Version}' libtorch-dev 2>/dev/null | sed 's/[+~-].*//')
 CXXFLAGS    = -std=c++17 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual -Wformat=2 \
@@ -39,8 +47,7 @@ CXXFLAGS    = -std=c++17 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-q
 ifneq ($(SANITIZE),)
 CXXFLAGS   += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
-WORKERS_LDLIBS = -ltorch -ltorch_cpu -lc10 -lstdc++ $(LDLIBS)
-WORKER_TESTS := $(filter $(patsubst %,$(BUILD)/tests/test_%,torch ops compare model),$(UNIT_BIN))
+WORKER_TESTS := $(filter $(patsubst %,$(BUILD)/tests/test_%,ops compare model),$(UNIT_BIN))
 
 # Debian packages: build (libraries), run, and the test servers/tools.
 APT_BUILD := build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev \
@@ -49,20 +56,39 @@ APT_BUILD := build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev l
 # (with python3-numpy) for pytorch_state_dict; about 90 s and 1 GB on a fresh machine
 APT_TORCH := libtorch-dev python3-torch python3-numpy
 APT_TEST  := curl jq zip unzip sqlite3 python3 python3-aiosmtpd swift-proxy swift-account swift-container \
-             swift-object procps psmisc
+             swift-object procps psmisc chromium fonts-noto-color-emoji
 STAMP     := build/.deps
 
-.PHONY: all run test deps deps-test deps-onnx unit clean lint bench env-example
+.PHONY: all run test deps deps-test deps-onnx deps-browser unit clean lint bench env-example
 
-all: $(BUILD)/backoffice $(BUILD)/backoffice-worker
+all: $(BUILD)/backoffice $(BUILD)/backoffice-worker $(BUILD)/backoffice-torch.so
 
 $(BUILD)/backoffice: $(BUILD)/server/main.o $(BUILD)/libbo.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # the test worker (DESIGN 8, workers/PROTOCOL.md): worker.c + libworkers.a (runtimes, model,
-# ops, compare) + libbo.a (npy, rdf, error, …). ONNX Runtime is not linked: it is dlopen'ed.
-$(BUILD)/backoffice-worker: $(BUILD)/workers/worker.o $(BUILD)/libworkers.a $(BUILD)/libbo.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(WORKERS_LDLIBS)
+# ops, compare) + libbo.a (npy, rdf, error, …). Neither ONNX Runtime nor libtorch is linked:
+# both are dlopen'ed (libtorch through backoffice-torch.so), so the worker pays only for the
+# runtime of the job's weight format.
+$(BUILD)/backoffice-worker: $(BUILD)/workers/worker.o $(BUILD)/libworkers.a $(BUILD)/libbo.a \
+			    | $(BUILD)/backoffice-torch.so
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+$(BUILD)/backoffice-torch.so: $(TORCH_SO_OBJ) workers/backoffice-torch.map
+	$(CXX) -shared $(LDFLAGS) -Wl,-z,defs -Wl,--version-script=workers/backoffice-torch.map \
+	  -o $@ $(TORCH_SO_OBJ) $(TORCH_LIBS) $(shell pkg-config --libs libcjson) -lm
+
+$(BUILD)/torch/%.o: workers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -Iworkers -c -o $@ $<
+
+$(BUILD)/torch/%.o: workers/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/torch/%.o: server/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
 $(BUILD)/libbo.a: $(SERVER_OBJ)
 	ar rcs $@ $^
@@ -75,16 +101,15 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(BUILD)/libbo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libbo.a $(LDFLAGS) $(LDLIBS)
 
+# rebuilt from scratch: a member left from an older layout (the torch runtime was in it)
+# must not linger
 $(BUILD)/libworkers.a: $(WORKERS_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/workers/%.o: workers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iworkers -c -o $@ $<
-
-$(BUILD)/workers/%.o: workers/%.cpp
-	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c -o $@ $<
 
 # the runner script is embedded with .incbin (paths relative to the top directory)
 $(BUILD)/workers/runtime_state_dict.o: workers/state_dict_runner.py
@@ -93,7 +118,14 @@ $(WORKER_TESTS): $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h \
 		 $(BUILD)/libworkers.a $(BUILD)/libbo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -Iworkers -o $@ $< $(BUILD)/libworkers.a $(BUILD)/libbo.a \
-	  $(LDFLAGS) $(WORKERS_LDLIBS)
+	  $(LDFLAGS) $(LDLIBS)
+
+# test_torch links the objects of backoffice-torch.so directly (libbo.a gives error and npy)
+$(BUILD)/tests/test_torch: tests/unit/test_torch.c tests/unit/check.h $(TORCH_RT_OBJ) \
+			   $(BUILD)/libworkers.a $(BUILD)/libbo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Iworkers -o $@ $< $(TORCH_RT_OBJ) $(BUILD)/libworkers.a \
+	  $(BUILD)/libbo.a $(LDFLAGS) $(TORCH_LIBS) $(LDLIBS)
 
 unit: $(UNIT_BIN)
 
@@ -131,6 +163,17 @@ $(STAMP)-onnx: Makefile
 deps: $(STAMP)-build
 deps-test: $(STAMP)-test
 deps-onnx: $(STAMP)-onnx
+deps-browser: $(STAMP)-browser
+
+# playwright-core drives Debian's chromium (APT_TEST) in tests/http/170-browser.sh; no
+# browser download (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD), same npm prefix as ONNX Runtime.
+PLAYWRIGHT_VERSION := 1.65.1
+$(STAMP)-browser: $(STAMP)-test $(STAMP)-onnx
+	@if ! grep -q '"version": "$(PLAYWRIGHT_VERSION)"' \
+	    $(ORT_DIR)/node_modules/playwright-core/package.json 2>/dev/null; then \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix $(ORT_DIR) --no-audit --no-fund \
+	    playwright-core@$(PLAYWRIGHT_VERSION); fi
+	@touch $@
 
 # --- the two commands of the README
 run: deps deps-onnx
@@ -138,9 +181,9 @@ run: deps deps-onnx
 	@mkdir -p var
 	$(BUILD)/backoffice serve
 
-test: deps-test deps-onnx lint
+test: deps-test deps-onnx deps-browser lint
 	$(MAKE) BUILD=build/san SANITIZE=address,undefined OPT="-O1 -g" build/san/backoffice \
-	  build/san/backoffice-worker unit
+	  build/san/backoffice-worker build/san/backoffice-torch.so unit
 	BUILD=build/san tests/run
 
 bench: deps-test

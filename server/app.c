@@ -3,6 +3,7 @@
  * the earlier ones. */
 #include "app.h"
 
+#include "archive.h"
 #include "collection.h"
 #include "config.h"
 #include "db.h"
@@ -38,6 +39,7 @@ static const struct jobs_kind job_kinds[] = {
 	{"publish", publish_run, publish_dead},
 	{"rebuild", collection_job_run, NULL},
 	{"mail", mail_run, NULL},
+	{"archive", archive_run, archive_dead},
 };
 
 static int make_dir(const char *path, struct bo_error *err)
@@ -102,6 +104,10 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 			goto fail;
 		}
 		clean_tmp(a->tmp_dir);
+		if (!cfg->zenodo_token[0])
+			log_info("archiving to Zenodo is off (zenodo_token is empty): published versions get no DOI");
+		else
+			log_info("archiving published versions to %s", cfg->zenodo_url);
 	}
 	/* process-wide and idempotent: every process that may run a stage job has libvips up */
 	rc = thumbs_init(err);

@@ -98,6 +98,13 @@ static const struct option_row options[] = {
 	{"smtp_starttls", B(smtp_starttls), "0", 0, 1, NULL, "1 = require STARTTLS on an smtp:// server (the mail is not sent without it)"},
 	{"smtp_timeout", I(smtp_timeout), "30", 1, 3600, NULL, "seconds for one SMTP delivery before it fails and is retried"},
 	{"mail_from", S(mail_from), "BioImage Model Zoo <noreply@localhost>", 0, 0, NULL, "From of every mail: \"Name <address>\" or an address"},
+	{"zenodo_url", S(zenodo_url), "https://sandbox.zenodo.org", 0, 0, NULL,
+	 "Zenodo base URL for archiving published versions (https://zenodo.org for production)"},
+	{"zenodo_token", S(zenodo_token), "", 0, 0, NULL,
+	 "Zenodo personal access token (deposit:write, deposit:actions); empty = published versions are not archived"},
+	{"zenodo_timeout", I(zenodo_timeout), "120", 1, 3600, NULL, "seconds without progress before a Zenodo request fails"},
+	{"zenodo_retries", I(zenodo_retries), "5", 0, 50, NULL, "retries of one Zenodo request on 429, 5xx and dropped connections"},
+	{"zenodo_max_wait", I(zenodo_max_wait), "120", 1, 3600, NULL, "longest wait in seconds before retrying a Zenodo request (caps X-RateLimit-Reset)"},
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -366,7 +373,7 @@ void config_free(struct config *cfg)
 
 static int is_secret(const struct option_row *o)
 {
-	return strstr(o->name, "secret") != NULL || strstr(o->name, "password") != NULL;
+	return strstr(o->name, "secret") != NULL || strstr(o->name, "password") != NULL || strstr(o->name, "token") != NULL;
 }
 
 void config_print(const struct config *cfg, FILE *f)

@@ -73,6 +73,12 @@ struct config {
 	int64_t test_cpu_seconds; /* CPU seconds per worker */
 	int64_t max_test_workers; /* test jobs running at once in one server */
 	char *test_fault;         /* tests only: fault the worker injects (with BO_WORKER_FAULTS=1 in its env) */
+	/* archive to Zenodo */
+	char *zenodo_url;         /* https://sandbox.zenodo.org or https://zenodo.org */
+	char *zenodo_token;       /* personal access token; empty = archiving is off */
+	int64_t zenodo_timeout;   /* seconds without progress before a Zenodo request fails */
+	int64_t zenodo_retries;   /* retries of one request on 429, 5xx and transport errors */
+	int64_t zenodo_max_wait;  /* longest wait in seconds before one retry (caps X-RateLimit-Reset) */
 };
 
 /* Parses env (BO_*) then argv flags (--name=value or --name value) over the defaults.

@@ -67,6 +67,9 @@ const char *http_path(const http_req *r);
 const char *http_param(http_req *r, const char *name);
 const char *http_query(http_req *r, const char *name);
 const char *http_header(http_req *r, const char *name);
+/* The peer's IP address as text ("127.0.0.1", "::1"), on the request arena; "" when
+ * unknown. The direct peer: a proxy in front would need X-Forwarded-For handling. */
+const char *http_client_ip(http_req *r);
 /* The authenticated user, or NULL for anonymous requests to public routes. */
 const struct auth_user *http_user(const http_req *r);
 /* Authenticates on demand on public routes that behave differently for users. 0 or

@@ -250,7 +250,7 @@ static int finish(jobs *q, sqlite3 *c, const struct claimed *cl, int outcome, co
 		if (rc)
 			return rc;
 		db_bind_text(st, 1, now);
-	} else if (cl->job.attempts >= cl->job.max_attempts) {
+	} else if (cl->job.attempts >= cl->job.max_attempts || (cl->job.give_up && *cl->job.give_up)) {
 		*dead_out = 1;
 		rc = db_prepare(c, &st,
 				"UPDATE jobs SET state = 'dead', finished_at = ?1, lease_until = NULL, "
@@ -287,8 +287,9 @@ static void run_claimed(jobs *q, struct claimed *cl)
 	struct bo_error jerr = BO_ERROR_INIT, ferr = BO_ERROR_INIT;
 	const struct jobs_kind *k = find_kind(q, cl->kind);
 	sqlite3 *c = NULL;
-	int outcome, dead = 0;
+	int outcome, dead = 0, give_up = 0;
 	struct timespec t0, t1;
+	cl->job.give_up = &give_up;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!k)
 		outcome = bo_error_set(&jerr, BO_EINTERNAL, "no handler for job kind '%s'", cl->kind);
@@ -427,6 +428,12 @@ void jobs_free(jobs *q)
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->wake);
 	free(q);
+}
+
+void jobs_give_up(const struct job *job)
+{
+	if (job->give_up)
+		*job->give_up = 1;
 }
 
 void jobs_touch(const struct job *job)

@@ -23,6 +23,7 @@ struct job {
 	int attempts;     /* including this one */
 	int max_attempts;
 	jobs *queue;      /* for jobs_touch */
+	int *give_up;     /* for jobs_give_up */
 };
 
 /* A handler returns 0 when the job is done, or a BO_E* code with err set to retry it
@@ -75,6 +76,9 @@ void jobs_free(jobs *q);
 /* Claims and runs one ready job in the calling thread (CLI, tests). *ran_out = 0 when none
  * was ready. kind NULL = any kind. */
 int jobs_run_one(jobs *q, const char *kind, int *ran_out, struct bo_error *err);
+/* Makes the failure the handler is about to return final: the job becomes dead now
+ * (its dead callback runs) instead of being retried; `jobs retry` can still revive it. */
+void jobs_give_up(const struct job *job);
 /* Extends the lease of a running job (long handlers call it between steps). */
 void jobs_touch(const struct job *job);
 

@@ -2,6 +2,7 @@
  * subcommand loads the same config table (defaults < BO_* env < --flags), opens what it
  * needs, and exits 0 on success, 1 on failure, 2 on a usage error. */
 #include "app.h"
+#include "archive.h"
 #include "auth.h"
 #include "collection.h"
 #include "config.h"
@@ -63,6 +64,7 @@ static void usage(FILE *f)
 		   "  jobs retry N                        re-queue a dead or failed job\n"
 		   "  jobs run                            run ready jobs in the foreground until none is left\n"
 		   "  rebuild [--reason R]                rebuild collection.json & co. from the database now\n"
+		   "  backup                              queue an archive (Zenodo) job for every version without a DOI\n"
 		   "  validate PATH... [--json] [--no-io-checks]\n"
 		   "                                      validate an RDF file, a package directory or a zip\n"
 		   "                                      (exit 0 valid, 1 invalid, 2 usage); needs no server\n"
@@ -392,6 +394,18 @@ static int jobs_run_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_er
 	}
 	printf("%d job(s) run\n", total);
 	return 0;
+}
+
+/* Versions published while archiving was off or whose archive job was lost get a job;
+ * the server's runners (or `jobs run`) do the work. */
+static int backup_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	(void)a;
+	int n = 0;
+	int rc = archive_enqueue_missing(c, cli->cfg, &n, err);
+	if (!rc)
+		printf("%d archive job(s) queued\n", n);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -917,6 +931,7 @@ static const struct command commands[] = {
 	{"validate", NULL, cmd_validate, NULL},
 	{"test", NULL, cmd_test, NULL},
 	{"rebuild", NULL, cmd_rebuild, NULL},
+	{"backup", NULL, NULL, backup_cmd},
 };
 
 int main(int argc, char **argv)

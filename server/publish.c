@@ -6,6 +6,7 @@
 #include "publish.h"
 
 #include "app.h"
+#include "archive.h"
 #include "collection.h"
 #include "db.h"
 #include "error.h"
@@ -305,6 +306,8 @@ static int commit_version(sqlite3 *c, const struct pub *p, int *done, struct bo_
 	snprintf(reason, sizeof(reason), "publish %s/%s%s%s%s", p->id, p->version, name[0] ? " (accepted by " : "",
 		 name, name[0] ? ")" : "");
 	rc = collection_enqueue_rebuild(c, reason, err);
+	if (!rc)
+		rc = archive_enqueue(c, p->a->cfg, p->id, p->version, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	if (rc)

@@ -12,6 +12,8 @@ extern const struct route_table routes_resources;
 extern const struct route_table routes_admin;
 extern const struct route_table routes_review;
 extern const struct route_table routes_collection;
+extern const struct route_table routes_signin;
+extern const struct route_table routes_pages;
 
 extern const struct route_table *const routes_all[];
 extern const size_t routes_all_count;

@@ -3,6 +3,7 @@
 #include "routes.h"
 
 #include "app.h"
+#include "archive.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
@@ -61,9 +62,14 @@ static int get_metrics(http_req *r)
 	if (rc)
 		return rc;
 	rc = jobs_counts(c, &counts, err);
+	if (!rc)
+		rc = archive_metrics(c, &text, &len, err);
 	db_release(a->db, c);
-	if (rc)
+	if (rc) {
+		cJSON_Delete(counts);
+		free(text);
 		return rc;
+	}
 	rc = metrics_render(a->metrics, &text, &len);
 	rc |= metrics_appendf(&text, &len, "# HELP bo_jobs Jobs by kind and state.\n# TYPE bo_jobs gauge\n");
 	const cJSON *kind, *state;

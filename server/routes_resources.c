@@ -382,8 +382,11 @@ static int get_resource(http_req *r)
 	sqlite3_finalize(st);
 	st = NULL;
 	rc = db_prepare(c, &st,
-			"SELECT version, state, created_at, published_at, doi, zenodo_state, yank_reason FROM versions "
-			"WHERE concept_id = ?1 ORDER BY created_at DESC",
+			"SELECT version, state, created_at, published_at, doi, zenodo_state, yank_reason, zenodo_deposition_id, "
+			"(SELECT state FROM jobs WHERE kind = 'archive' AND subject = v.concept_id || '/' || v.version "
+			" ORDER BY id DESC LIMIT 1), "
+			"(SELECT last_error FROM jobs WHERE kind = 'archive' AND subject = v.concept_id || '/' || v.version "
+			" ORDER BY id DESC LIMIT 1) FROM versions v WHERE concept_id = ?1 ORDER BY created_at DESC",
 			err);
 	if (rc)
 		goto fail;
@@ -396,8 +399,10 @@ static int get_resource(http_req *r)
 		cJSON_AddStringToObject(v, "version", db_column_text(st, 0));
 		cJSON_AddStringToObject(v, "state", db_column_text(st, 1));
 		cJSON_AddStringToObject(v, "created", db_column_text(st, 2));
-		for (int col = 3; col <= 6; col++) {
-			static const char *names[] = {"published", "doi", "archive_state", "yank_reason"};
+		for (int col = 3; col <= 9; col++) {
+			/* archive_*: the Zenodo step reached and the latest archive job, for operators */
+			static const char *names[] = {"published",   "doi", "archive_state", "yank_reason", "zenodo_deposition_id",
+						      "archive_job", "archive_error"};
 			add_text_column(v, names[col - 3], st, col);
 		}
 		cJSON_AddItemToArray(versions, v);

@@ -1,7 +1,8 @@
 /* runtime_torchscript: the `torchscript` weight format through libtorch, behind the C++
  * shim of runtime_torch.cpp. This file only maps the shim's codes and messages onto the
  * runtime interface (runtime.h): a file libtorch cannot load is the package's fault
- * (BO_EINVALIDPACKAGE), never the worker's. */
+ * (BO_EINVALIDPACKAGE), never the worker's. Built with the shim into backoffice-torch.so,
+ * whose only export is runtime_torchscript (the worker dlopens it for torchscript runs). */
 #include "runtime.h"
 
 #include "error.h"

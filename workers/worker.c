@@ -13,6 +13,7 @@
 #include "version.h"
 
 #include <cjson/cJSON.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -37,9 +38,13 @@ const char *__lsan_default_suppressions(void)
 	return "leak:libonnxruntime.so.1\n";
 }
 
-/* The runtimes this binary has; formats absent here are skipped with a reason. */
-static const struct runtime_ops *const runtimes[] = {&runtime_onnx, &runtime_torchscript,
-						     &runtime_state_dict};
+/* The runtimes linked into this binary; torchscript comes from TORCH_SO (torch_runtime),
+ * formats absent from both are skipped with a reason. */
+static const struct runtime_ops *const runtimes[] = {&runtime_onnx, &runtime_state_dict};
+
+/* libtorch is behind this shared object next to the worker (Makefile): loading it costs
+ * ~0.4 s and ~160 MB, so only torchscript runs load it. */
+#define TORCH_SO "backoffice-torch.so"
 
 struct job {
 	const char *package_dir, *rdf_file, *weight_format, *output_dir, *onnxruntime_lib, *python;
@@ -608,6 +613,58 @@ static const char *skip_reason(const char *wf)
 	return NULL;
 }
 
+/* The directory of this binary into buf (no trailing slash); "" when /proc cannot say. */
+static void exe_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	char *slash;
+
+	if (n <= 0) {
+		buf[0] = 0;
+		return;
+	}
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	else
+		buf[0] = 0;
+}
+
+/* runtime_torchscript from <this binary's dir>/TORCH_SO. The library stays loaded until
+ * exit (never dlclose: libtorch keeps threads and static state). BO_EINTERNAL when it is
+ * absent or not ours: this server's fault, not the package's. */
+static int torch_runtime(const struct runtime_ops **out, struct bo_error *err)
+{
+	char path[PATH_MAX];
+	const char *why;
+	void *lib, *sym;
+
+	exe_dir(path, sizeof(path));
+	if (!path[0])
+		return bo_error_set(err, BO_EINTERNAL,
+				    "torch runtime not built: cannot find this worker's directory to look for %s",
+				    TORCH_SO);
+	if (strlen(path) + sizeof("/" TORCH_SO) > sizeof(path))
+		return bo_error_set(err, BO_EINTERNAL, "torch runtime not built: the worker's path is too long");
+	strncat(path, "/" TORCH_SO, sizeof(path) - strlen(path) - 1);
+	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		why = dlerror();
+		return bo_error_set(err, BO_EINTERNAL,
+				    "torch runtime not built: %s (`make all` builds it next to the worker)",
+				    why ? why : path);
+	}
+	sym = dlsym(lib, "runtime_torchscript");
+	if (!sym) {
+		dlclose(lib);
+		return bo_error_set(err, BO_EINTERNAL,
+				    "torch runtime not built: %s has no runtime_torchscript; rebuild it", path);
+	}
+	*out = sym;
+	return 0;
+}
+
 static void test_model(const struct job *job, struct run *r, char *runtime_name, size_t rlen)
 {
 	struct bo_error err = BO_ERROR_INIT;
@@ -658,6 +715,11 @@ static void test_model(const struct job *job, struct run *r, char *runtime_name,
 	for (size_t i = 0; i < sizeof(runtimes) / sizeof(*runtimes); i++)
 		if (!strcmp(runtimes[i]->weight_format, job->weight_format))
 			s.ops = runtimes[i];
+	if (!s.ops && !strcmp(job->weight_format, "torchscript") &&
+	    torch_runtime(&s.ops, &err)) {
+		detail_from_err(r, "load weights", &err, NULL);
+		goto done;
+	}
 	if (!s.ops) {
 		snprintf(path, sizeof(path), "no runtime for weight format %s on this server",
 			 job->weight_format);
@@ -819,17 +881,11 @@ static void inject_fault(const char *fault)
 static void default_ort(char *buf, size_t len)
 {
 	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
 
 	buf[0] = 0;
-	if (n <= 0)
+	exe_dir(exe, sizeof(exe));
+	if (!exe[0])
 		return;
-	exe[n] = 0;
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return;
-	*slash = 0;
 	if ((size_t)snprintf(buf, len, "%s%s", exe, ORT_REL) >= len || access(buf, R_OK))
 		buf[0] = 0;
 }

@@ -147,6 +147,21 @@ jq -e '.status == "failed" and ([.details[] | select(.name | startswith("output 
 jq -r '[.details[] | select(.name == "output shapes at batch 2, n = 1")][0].errors[0].msg' "$T/res.json" \
   | grep -q "output 'output0' has shape \[2, 1, 48, 48\], the axes declare \[2, 1, 52, 48\]" || fail "shape message"
 
+# --- 8b. libtorch is in backoffice-torch.so next to the worker, loaded for torchscript only:
+# the worker does not link it, and a worker without the .so errors on torchscript (saying
+# so) while onnx still passes
+[ -f "$(dirname "$W")/backoffice-torch.so" ] || fail "no backoffice-torch.so next to $W"
+! readelf -d "$W" | grep -q 'NEEDED.*libtorch' || fail "the worker links libtorch"
+ORT=$(dirname "$W")/../deps/npm/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+W0=$W; mkdir -p "$T/bin" && cp "$W0" "$T/bin/" && W=$T/bin/backoffice-worker
+run_worker "$PK/spec-bioimage-io__unet2d_multi_tensor" bioimageio.yaml torchscript
+jq -e '.status == "error"' "$T/res.json" >/dev/null || { jq . "$T/res.json"; fail "torchscript without the .so"; }
+jq -r '.details[] | select(.name == "load weights") | .errors[0].msg' "$T/res.json" \
+  | grep -q "^torch runtime not built: .*backoffice-torch.so" || { jq . "$T/res.json"; fail "missing .so message"; }
+run_worker "$PK/$NUCLEI" bioimageio.yaml onnx ",\"onnxruntime_lib\":\"$ORT\""
+jq -e '.status == "passed"' "$T/res.json" >/dev/null || { jq . "$T/res.json"; fail "onnx without the .so"; }
+W=$W0
+
 # --- 9. a bad spec: exit 2 and an error result; faults only with BO_WORKER_FAULTS=1
 set +e; echo 'not json' | "$W" >"$T/res.json" 2>/dev/null; rc=$?; set -e
 [ "$rc" = 2 ] && jq -e '.status == "error"' "$T/res.json" >/dev/null || fail "bad spec: exit $rc"

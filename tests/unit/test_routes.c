@@ -242,6 +242,13 @@ static void test_routes__match_synthetic(void)
 	check(rc == BO_ENOTFOUND && rt == NULL, "no tables");
 }
 
+/* The only writes without a token (issue 8): asking for a sign-in link (rate-limited per
+ * address and client) and exchanging a link's one-time secret for a session. */
+static int public_write(const struct route *rt)
+{
+	return !strcmp(rt->pattern, "/api/v1/signin") || !strcmp(rt->pattern, "/api/v1/signin/{token}");
+}
+
 static void test_routes__bodies_need_auth(void)
 {
 	FOR_EACH_ROUTE(t, i, rt)
@@ -250,8 +257,8 @@ static void test_routes__bodies_need_auth(void)
 		if (writes) {
 			check(rt->body == HTTP_BODY_JSON || rt->body == HTTP_BODY_UPLOAD, "%s %s: body %d", rt->method,
 			      rt->pattern, (int)rt->body);
-			check(rt->auth != AUTH_ROLE_NONE, "%s %s takes a body without authentication", rt->method,
-			      rt->pattern);
+			check(rt->auth != AUTH_ROLE_NONE || public_write(rt), "%s %s takes a body without authentication",
+			      rt->method, rt->pattern);
 		} else {
 			check(rt->body == HTTP_BODY_NONE, "%s %s declares a body", rt->method, rt->pattern);
 		}

@@ -1,0 +1,148 @@
+# Archive to Zenodo against the double in tests/fakes/zenodo.py: the first and second
+# version of one concept end with one concept DOI and two version DOIs, the second
+# deposition holds exactly the second version's files (nested paths kept); 429, 500 and
+# dropped connections at every step are retried into one deposition; a server SIGKILLed
+# in the middle of an archive job finishes it after restart with one deposition per
+# version; an unknown license and missing authors make a dead job with the reason, and
+# `jobs retry` resumes it. The DOIs reach info.json, collection.json and the API.
+# storage: both
+. "$BO_SOURCE_DIR/tests/lib/common.sh"
+need_corpus
+setup_env
+ZP=$(free_port)
+/usr/bin/python3 "$BO_SOURCE_DIR/tests/fakes/zenodo.py" "$ZP" test-token other-token 2>"$T/zenodo.log" &
+EXTRA_PIDS+=($!)
+ZB=http://127.0.0.1:$ZP
+for _ in $(seq 1 50); do curl -fsS "$ZB/_state" >/dev/null 2>&1 && break; sleep 0.1; done
+export BO_ZENODO_URL=$ZB BO_ZENODO_TOKEN=test-token BO_ZENODO_RETRIES=3 BO_ZENODO_MAX_WAIT=2
+export BO_JOB_RUNNERS=0
+start_server
+UP=$(new_user sci@example.org uploader)
+REV=$(new_user rev@example.org reviewer)
+run_jobs() { "$BO_BIN" jobs run >>"$T/jobs.log" 2>&1 || { cat "$T/jobs.log"; fail "jobs run failed"; }; }
+zstate() { curl -fsS "$ZB/_state" >"$T/zstate"; }
+faults() { curl -fsS -X POST "$ZB/_faults" -H 'Content-Type: application/json' -d "$1" >/dev/null; }
+accept() {
+  req POST "/api/v1/resources/$1/draft/review" -H "$(auth "$REV")" -H 'Content-Type: application/json' \
+    -d '{"decision":"accept","acknowledge_failed_tests":true}'
+  expect_status 202
+}
+# publish DIR [ID]: uploads the folder (a new concept, or a version of ID), runs the jobs
+# up to review, accepts; prints the id
+publish() {
+  rm -f "$T/p.zip"; zip_dir "$1" "$T/p.zip"
+  req POST "/api/v1/uploads${2:+?id=$2}" -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/p.zip"
+  expect_status 202
+  local id; id=$(jqb .id)
+  run_jobs
+  accept "$id"
+  echo "$id"
+}
+M=$T/m
+mkdir -p "$M" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_multi_tensor/." "$M/" && chmod -R u+w "$M"
+sed -i 's|source: multi_tensor_unet.py|source: https://example.org/multi_tensor_unet.py|' "$M/bioimageio.yaml"
+
+# ---- version 1: a new deposition, published, DOIs written back
+ID=$(publish "$M")
+run_jobs
+zstate
+jq -e '.depositions | length == 1 and .[0].submitted == true' "$T/zstate" >/dev/null || { cat "$T/zstate"; fail "not one published deposition"; }
+jq -e '[.log[] | select(.step == "license")] | length >= 1' "$T/zstate" >/dev/null || fail "the license was not looked up"
+D1=$(jq -r '.depositions[0].id' "$T/zstate"); C1=$(jq -r '.depositions[0].conceptrecid' "$T/zstate")
+req GET "/api/v1/resources/$ID"; expect_status 200
+expect_jq '.concept_doi == "10.5072/zenodo.'"$C1"'" and .versions[0].doi == "10.5072/zenodo.'"$D1"'" and .versions[0].archive_state == "published" and .versions[0].archive_job == "done"'
+get_object "$ID/1/info.json" "$T/info1.json"
+jq -e '.doi == "10.5072/zenodo.'"$D1"'" and .concept_doi == "10.5072/zenodo.'"$C1"'" and .download_count == 0' "$T/info1.json" >/dev/null ||
+  { cat "$T/info1.json"; fail "info.json of version 1 has no DOIs"; }
+# the metadata Zenodo got
+jq -e --arg id "$ID" '.depositions[0].metadata | .title == "bioimage.io upload: \($id)" and .upload_type == "software"
+  and .creators[0].name == "Pape, Constantin" and .license == "cc-by-4.0" and (.keywords | index("backup.bioimage.io") != null)
+  and (.description | test("<")) and .version == "1"
+  and ([.related_identifiers[].identifier] | index("https://bioimage.io/#/?id=\($id)") != null)' "$T/zstate" >/dev/null ||
+  { jq '.depositions[0].metadata' "$T/zstate"; fail "deposition metadata"; }
+
+# ---- version 2 with a nested file; 429, 500 and a dropped connection at every step
+mkdir -p "$M/extra/deep" && echo "version two notes" >"$M/extra/deep/notes.txt"
+faults '{"faults": [
+  {"step": "newversion", "kind": "429", "times": 1}, {"step": "newversion", "kind": "500", "times": 1},
+  {"step": "get", "kind": "500", "times": 1}, {"step": "get", "kind": "drop", "times": 1},
+  {"step": "delete", "kind": "429", "times": 1}, {"step": "upload", "kind": "500", "times": 1},
+  {"step": "upload", "kind": "drop", "times": 1}, {"step": "license", "kind": "429", "times": 1},
+  {"step": "metadata", "kind": "500", "times": 1}, {"step": "metadata", "kind": "429", "times": 1},
+  {"step": "publish", "kind": "500", "times": 1}, {"step": "publish", "kind": "drop", "times": 1}]}'
+publish "$M" "$ID" >/dev/null
+run_jobs
+zstate
+jq -e '[.faults[] | select(.times > 0)] | length == 0' "$T/zstate" >/dev/null || { jq .faults "$T/zstate"; fail "not every fault fired"; }
+jq -e '.depositions | length == 2 and all(.submitted) and (map(.conceptrecid) | unique | length == 1)' "$T/zstate" >/dev/null ||
+  { jq '.depositions | map({id, conceptrecid, submitted})' "$T/zstate"; fail "expected two published depositions of one concept"; }
+D2=$(jq -r '.depositions | max_by(.id) | .id' "$T/zstate")
+[ "$D2" != "$D1" ] || fail "version 2 reused deposition $D1"
+req GET "/api/v1/resources/$ID/versions/2"; expect_status 200
+expect_jq '.doi == "10.5072/zenodo.'"$D2"'" and .concept_doi == "10.5072/zenodo.'"$C1"'" and .archive_state == "published"'
+jqb '[.files[].path] | sort | .[]' >"$T/v2files"
+grep -qx 'extra/deep/notes.txt' "$T/v2files" || fail "the nested file is not in version 2"
+jq -r --argjson d "$D2" '.depositions[] | select(.id == $d) | .files | keys | sort | .[]' "$T/zstate" >"$T/d2files"
+diff "$T/v2files" "$T/d2files" || fail "deposition $D2 does not hold exactly version 2's files"
+jq -e --argjson d "$D1" '.depositions[] | select(.id == $d) | .files | has("extra/deep/notes.txt") | not' "$T/zstate" >/dev/null ||
+  fail "version 1's deposition changed"
+# the newversion went to the published deposition, never to the concept id
+jq -e --arg c "$C1" '[.log[] | select(.step == "newversion" and (.path | contains("/\($c)/")))] | length == 0' "$T/zstate" >/dev/null ||
+  fail "newversion was called on the concept id"
+get_object "$ID/2/info.json" "$T/info2.json"
+jq -e '.doi == "10.5072/zenodo.'"$D2"'" and .concept_doi == "10.5072/zenodo.'"$C1"'"' "$T/info2.json" >/dev/null || fail "info.json v2"
+run_jobs
+req GET /collection.json; expect_status 200
+jq -e --arg id "$ID" --arg c "10.5072/zenodo.$C1" '[.collection[] | select(.id == $id)][0] | .concept_doi == $c' "$T/body" >/dev/null ||
+  { jq --arg id "$ID" '[.collection[] | select(.id == $id)][0]' "$T/body"; fail "collection.json has no concept_doi"; }
+grep -q "10.5072/zenodo.$D2" "$T/body" || fail "collection.json does not name version 2's DOI"
+req GET /metrics; expect_status 200
+grep -q '^bo_archive_versions{state="published"} 2$' "$T/body" || { grep bo_archive "$T/body"; fail "metrics"; }
+
+# ---- version 3: the server is SIGKILLed while the archive job uploads
+echo "three" >"$M/extra/v3.txt"
+publish "$M" "$ID" >/dev/null
+faults '{"faults": [{"step": "upload", "kind": "delay", "seconds": 3, "times": 1}]}'
+stop_server
+BO_JOB_RUNNERS=1 start_server
+for _ in $(seq 1 300); do
+  zstate; jq -e '.faults[0].fired == 1' "$T/zstate" >/dev/null && break; sleep 0.1
+done
+jq -e '.faults[0].fired == 1' "$T/zstate" >/dev/null || { tail -30 "$T/server.log"; fail "the archive upload never started"; }
+kill9_server
+BO_JOB_RUNNERS=1 start_server
+for _ in $(seq 1 300); do
+  req GET "/api/v1/resources/$ID"; [ "$(jqb '.versions[] | select(.version == "3") | .doi')" != null ] && break; sleep 0.2
+done
+expect_jq '[.versions[] | select(.doi != null)] | length == 3'
+zstate
+jq -e '.depositions | length == 3 and all(.submitted) and (map(.conceptrecid) | unique | length == 1)' "$T/zstate" >/dev/null ||
+  { jq '.depositions | map({id, conceptrecid, submitted})' "$T/zstate"; fail "expected one deposition per version"; }
+stop_server
+start_server
+
+# ---- an unknown license and missing authors: dead jobs with the reason; retry resumes
+sed -i 's|^license: CC-BY-4.0|license: 0BSD|' "$M/bioimageio.yaml"
+ID2=$(publish "$M")
+run_jobs
+req GET "/api/v1/resources/$ID2"; expect_status 200
+expect_jq '.versions[0].state == "published" and .versions[0].doi == null and .versions[0].archive_job == "dead"'
+expect_jq '.versions[0].archive_error | test("0bsd.*not in Zenodo.s license vocabulary")'
+JOB=$(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT id FROM jobs WHERE kind = 'archive' AND subject = '$ID2/1'")
+# an operator fixes the RDF's license but the authors are missing: dead again, with that reason
+sqlite3 "$BO_DATA_DIR/backoffice.db" "UPDATE versions SET rdf_json = json_set(json_set(rdf_json, '$.license', 'MIT'), '$.authors', json('[]')) WHERE concept_id = '$ID2'"
+"$BO_BIN" jobs retry "$JOB" >/dev/null
+run_jobs
+req GET "/api/v1/resources/$ID2"
+expect_jq '.versions[0].archive_job == "dead" and (.versions[0].archive_error | test("no authors"))'
+expect_jq '.versions[0].archive_state == "files-uploaded"'
+sqlite3 "$BO_DATA_DIR/backoffice.db" "UPDATE versions SET rdf_json = json_set(rdf_json, '$.authors', json('[{\"name\": \"Ann Lee\"}]')) WHERE concept_id = '$ID2'"
+zstate; N=$(jq '.depositions | length' "$T/zstate")
+"$BO_BIN" jobs retry "$JOB" >/dev/null
+run_jobs
+req GET "/api/v1/resources/$ID2"
+expect_jq '.versions[0].archive_state == "published" and (.versions[0].doi | startswith("10.5072/zenodo."))'
+zstate
+[ "$(jq '.depositions | length' "$T/zstate")" = "$N" ] || fail "the retry made another deposition"
+# `backup` finds nothing left to archive
+"$BO_BIN" backup | grep -q '^0 archive job(s) queued' || fail "backup queued jobs for archived versions"
