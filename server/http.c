@@ -66,7 +66,8 @@ struct http_req {
 	/* body */
 	enum body_mode mode;
 	uint64_t limit;
-	uint64_t received;
+	uint64_t received;  /* content bytes: the JSON body, or the file (zip body or multipart part) */
+	uint64_t raw_in;    /* request body bytes as sent (multipart framing included) */
 	char *buf;
 	size_t buf_len;
 	int fd;
@@ -551,6 +552,7 @@ static int plan_body(http_req *r)
  * past its limit: answering would mean reading all of it). */
 static int take_body(http_req *r, const char *data, size_t len)
 {
+	r->raw_in += len;
 	if (r->err.code) {
 		/* declared length was fine but something failed: discard the rest, answer at the end */
 		return 0;
@@ -571,7 +573,13 @@ static int take_body(http_req *r, const char *data, size_t len)
 			return -1;
 		return 0;
 	case BODY_MULTIPART:
-		r->received += len;
+		/* received counts the file part only (write_file_chunk), so max_upload_bytes bounds
+		 * the package as for a zip body; the framing around it gets MULTIPART_SLACK */
+		if (r->raw_in > r->limit + MULTIPART_SLACK) {
+			bo_error_set(&r->err, BO_ETOOLARGE, "upload exceeds %llu bytes (max_upload_bytes)",
+				     (unsigned long long)r->limit);
+			return -1;
+		}
 		if (MHD_post_process(r->pp, data, len) != MHD_YES && !r->err.code)
 			bo_error_set(&r->err, BO_EBADREQUEST, "malformed multipart/form-data body");
 		return r->err.code == BO_ETOOLARGE ? -1 : 0;
@@ -760,8 +768,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status = r->answered ? r->status : 0;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->answered == 0)
 		status = 499; /* client went away or we dropped the connection */
-	log_access(r->request_id, r->method ? r->method : "-", r->path ? r->path : "-", status,
-		   (unsigned long long)r->received, (unsigned long long)r->resp_bytes, secs * 1e3);
+	/* a path that carries a secret (a sign-in link's token) is logged as its route pattern */
+	const char *logged = r->path ? r->path : "-";
+	if (r->route && strstr(r->route->pattern, "{token}"))
+		logged = r->route->pattern;
+	log_access(r->request_id, r->method ? r->method : "-", logged, status,
+		   (unsigned long long)r->raw_in, (unsigned long long)r->resp_bytes, secs * 1e3);
 	metrics_observe_request(r->srv->app->metrics, r->route ? r->route->method : "-",
 				r->route ? r->route->pattern : "unmatched", status, secs);
 	req_free(r);

@@ -247,6 +247,7 @@ const BO = (() => {
       wrap.append(el('p', { class: 'muted' }, 'Sign in as a maintainer or reviewer to read and write in the chat.'));
       return wrap;
     }
+    if (!(chat.items || []).length) wrap.append(el('p', { class: 'muted' }, 'No messages yet.'));
     wrap.append(el('ol', { class: 'messages', id: 'chat-messages' }, (chat.items || []).map((m) =>
       el('li', {}, el('strong', {}, (m.author && m.author.name) || 'someone'), ' ',
         el('time', { datetime: m.at, title: m.at }, ago(m.at) + ' ago'), el('p', {}, m.text)))));
