@@ -25,6 +25,7 @@ struct cJSON;
 	X(INVALIDID, 422, "invalid-id", "Invalid resource id")                        \
 	X(TESTSFAILED, 422, "tests-failed", "Tests failed")                           \
 	X(TOOMANY, 429, "too-many-drafts", "Too many drafts in flight")               \
+	X(RATELIMITED, 429, "rate-limited", "Too many requests")                      \
 	X(HEADERS, 431, "headers-too-large", "Request headers too large")             \
 	X(FETCH, 502, "fetch-failed", "Could not fetch the package URL")              \
 	X(STORAGE, 503, "storage-unavailable", "Storage unavailable")                 \

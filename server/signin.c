@@ -133,7 +133,7 @@ static int rate_limited(struct bo_error *err, const char *what, int max, int win
 	int64_t wait = oldest + window - now;
 	if (wait < 1)
 		wait = 1;
-	int rc = bo_error_set(err, BO_ETOOMANY,
+	int rc = bo_error_set(err, BO_ERATELIMITED,
 			      "too many sign-in links asked for this %s (%d in %d minutes); try again in %lld minute(s)",
 			      what, max, window / 60, (long long)(wait + 59) / 60);
 	err->retry_after = (int)wait;

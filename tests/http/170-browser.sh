@@ -120,6 +120,6 @@ for i in 1 2 3; do
   req POST /api/v1/signin -H 'Content-Type: application/json' -d "{\"email\":\"r$i@example.org\"}"; expect_status 202
 done
 req POST /api/v1/signin -H 'Content-Type: application/json' -d '{"email":"r4@example.org"}'
-expect_problem 429 too-many-drafts
+expect_problem 429 rate-limited
 RA=$(header Retry-After); [ "${RA:-0}" -gt 60 ] || fail "Retry-After $RA"
 jqb .detail | grep -q "client" || fail "detail: $(jqb .detail)"

@@ -30,6 +30,7 @@ static const struct expect_kind expected[] = {
 	{BO_EINVALIDID, 422, "invalid-id", "Invalid resource id", "BO_EINVALIDID"},
 	{BO_ETESTSFAILED, 422, "tests-failed", "Tests failed", "BO_ETESTSFAILED"},
 	{BO_ETOOMANY, 429, "too-many-drafts", "Too many drafts in flight", "BO_ETOOMANY"},
+	{BO_ERATELIMITED, 429, "rate-limited", "Too many requests", "BO_ERATELIMITED"},
 	{BO_EHEADERS, 431, "headers-too-large", "Request headers too large", "BO_EHEADERS"},
 	{BO_EFETCH, 502, "fetch-failed", "Could not fetch the package URL", "BO_EFETCH"},
 	{BO_ESTORAGE, 503, "storage-unavailable", "Storage unavailable", "BO_ESTORAGE"},

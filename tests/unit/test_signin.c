@@ -207,7 +207,7 @@ static void test_signin__rate_limits(void)
 		require(rc == 0, "request %d: %s", i, err.detail);
 	}
 	rc = signin_request(fx.c, &p, "BUSY@example.org", "10.9.9.9", BASE, NOW + 10, NULL, &err);
-	check(rc == BO_ETOOMANY && strstr(err.detail, "address"), "6th for the address: %d %s", rc, err.detail);
+	check(rc == BO_ERATELIMITED && strstr(err.detail, "address"), "6th for the address: %d %s", rc, err.detail);
 	check(err.retry_after == SIGNIN_WINDOW_SECONDS - 10, "retry_after %d", err.retry_after);
 	bo_error_cleanup(&err);
 	check(scalar(fx.c, "SELECT count(*) FROM jobs WHERE kind = 'mail'") == SIGNIN_MAX_PER_EMAIL,
@@ -225,7 +225,7 @@ static void test_signin__rate_limits(void)
 		require(rc == 0, "ip request %d: %s", i, err.detail);
 	}
 	rc = signin_request(fx.c, &p, "other@example.org", "192.0.2.7", BASE, NOW + 5, NULL, &err);
-	check(rc == BO_ETOOMANY && strstr(err.detail, "client"), "6th from the IP: %d %s", rc, err.detail);
+	check(rc == BO_ERATELIMITED && strstr(err.detail, "client"), "6th from the IP: %d %s", rc, err.detail);
 	check(err.retry_after == SIGNIN_WINDOW_SECONDS - 5, "retry_after %d", err.retry_after);
 	bo_error_cleanup(&err);
 	rc = signin_request(fx.c, &p, "other@example.org", "192.0.2.8", BASE, NOW + 5, NULL, &err);
