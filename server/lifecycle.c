@@ -228,3 +228,36 @@ int lifecycle_draft_state(sqlite3 *c, const char *id, int *revision, char *state
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int lifecycle_finish_testing(struct app *a, sqlite3 *c, const char *concept_id, int revision,
+			     int *moved, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char rev[16], state[32];
+	int cur = 0, found = 0;
+	*moved = 0;
+	snprintf(rev, sizeof(rev), "%d", revision);
+	int rc = db_prepare(c, &st,
+			    "SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
+			    "AND status IN ('queued', 'running')",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, concept_id);
+	db_bind_text(st, 2, rev);
+	int unfinished = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (unfinished < 0)
+		return db_fail(c, "count unfinished test runs", err);
+	if (unfinished)
+		return 0;
+	rc = lifecycle_draft_state(c, concept_id, &cur, state, sizeof(state), &found, err);
+	if (rc || !found || cur != revision || strcmp(state, "testing"))
+		return rc;
+	rc = lifecycle_transition(c, a->cfg, concept_id, revision, "awaiting review", NULL, 0, err);
+	if (!rc)
+		rc = lifecycle_write_draft_json(a, c, concept_id, err);
+	if (!rc)
+		*moved = 1;
+	return rc;
+}

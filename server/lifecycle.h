@@ -42,6 +42,12 @@ int lifecycle_transition(sqlite3 *c, const struct config *cfg, const char *conce
 int lifecycle_draft_state(sqlite3 *c, const char *concept_id, int *revision, char *state,
 			  size_t state_len, int *found, struct bo_error *err);
 
+/* DESIGN §5: testing → awaiting review once no test run of the revision is queued or
+ * running. Call inside the transaction that recorded a verdict; does nothing (0, *moved 0)
+ * while runs are unfinished or the draft is not this revision in `testing`. */
+int lifecycle_finish_testing(struct app *a, sqlite3 *c, const char *concept_id, int revision,
+			     int *moved, struct bo_error *err);
+
 /* Appends an events row (subject "draft" or a version). details_json may be NULL. */
 int lifecycle_event(sqlite3 *c, const char *concept_id, const char *subject, int64_t actor_id,
 		    const char *kind, const char *message, const char *details_json,

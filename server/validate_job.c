@@ -335,29 +335,10 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 		if (rc)
 			goto fail;
 	}
-	rc = db_prepare(c, &st,
-			"SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
-			"AND status IN ('queued', 'running')",
-			err);
+	int moved = 0;
+	rc = lifecycle_finish_testing(a, c, id, revision, &moved, err);
 	if (rc)
 		goto fail;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	int step = sqlite3_step(st);
-	int unfinished = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (unfinished < 0) {
-		rc = db_fail(c, "count unfinished test runs", err);
-		goto fail;
-	}
-	if (unfinished == 0) {
-		rc = lifecycle_transition(c, a->cfg, id, revision, "awaiting review", NULL, 0, err);
-		if (!rc)
-			rc = lifecycle_write_draft_json(a, c, id, err);
-		if (rc)
-			goto fail;
-	}
 	rc = db_commit(c, err);
 	if (!rc)
 		log_info("validate: %s revision %d: %s%s", id, revision, msg,
