@@ -39,8 +39,10 @@ WORKERS_OBJ := $(patsubst workers/%.c,$(BUILD)/workers/%.o,$(WORKERS_SRC))
 TORCH_RT_OBJ := $(BUILD)/torch/runtime_torch.o $(BUILD)/torch/runtime_torchscript.o
 TORCH_SO_OBJ := $(TORCH_RT_OBJ) $(BUILD)/torch/error.o $(BUILD)/torch/npy.o
 TORCH_LIBS   := -ltorch -ltorch_cpu -lc10 -lstdc++
-# libtorch's own version header says 1.13.0 for Debian's 1.13.1: the package knows better
-TORCH_VERSION := $(shell dpkg-query -W -f '$${Version}' libtorch-dev 2>/dev/null | sed 's/[+~-].*//')
+# libtorch's own version header says 1.13.0 for Debian's 1.13.1: the package knows better.
+# Expanded when used (=, not :=): on a fresh machine libtorch-dev is installed by the
+# build stamp that every object waits for, after this Makefile was read.
+TORCH_VERSION = $(shell dpkg-query -W -f '$${Version}' libtorch-dev 2>/dev/null | sed 's/[+~-].*//')
 CXXFLAGS    = -std=c++17 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual -Wformat=2 \
               -MMD -MP -D_GNU_SOURCE -iquote server -iquote workers $(OPT) \
               $(if $(TORCH_VERSION),-DBO_LIBTORCH_VERSION='"$(TORCH_VERSION)"')
@@ -55,12 +57,17 @@ APT_BUILD := build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev l
 # the model runtimes of the worker (DESIGN 8): libtorch for torchscript, python3-torch
 # (with python3-numpy) for pytorch_state_dict; about 90 s and 1 GB on a fresh machine
 APT_TORCH := libtorch-dev python3-torch python3-numpy
+# the jail of the test worker (DESIGN 8.5): bubblewrap, the sandbox of Flatpak
+APT_RUN   := bubblewrap
 APT_TEST  := curl jq zip unzip sqlite3 python3 python3-aiosmtpd swift-proxy swift-account swift-container \
              swift-object procps psmisc chromium fonts-noto-color-emoji
 STAMP     := build/.deps
 
-.PHONY: all run test deps deps-test deps-onnx deps-browser unit clean lint bench env-example
+.PHONY: all run test deps deps-test deps-onnx deps-browser deps-bench unit clean lint bench env-example
 
+# Every compile waits (order-only) for the build stamp, which installs the Debian packages
+# the build needs, so `make` typed first on a fresh machine installs before it compiles
+# (or, when not root, stops with one line saying to run `make deps` as root).
 all: $(BUILD)/backoffice $(BUILD)/backoffice-worker $(BUILD)/backoffice-torch.so
 
 $(BUILD)/backoffice: $(BUILD)/server/main.o $(BUILD)/libbo.a
@@ -78,26 +85,26 @@ $(BUILD)/backoffice-torch.so: $(TORCH_SO_OBJ) workers/backoffice-torch.map
 	$(CXX) -shared $(LDFLAGS) -Wl,-z,defs -Wl,--version-script=workers/backoffice-torch.map \
 	  -o $@ $(TORCH_SO_OBJ) $(TORCH_LIBS) $(shell pkg-config --libs libcjson) -lm
 
-$(BUILD)/torch/%.o: workers/%.c
+$(BUILD)/torch/%.o: workers/%.c | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -Iworkers -c -o $@ $<
 
-$(BUILD)/torch/%.o: workers/%.cpp
+$(BUILD)/torch/%.o: workers/%.cpp | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -fPIC -c -o $@ $<
 
-$(BUILD)/torch/%.o: server/%.c
+$(BUILD)/torch/%.o: server/%.c | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
 $(BUILD)/libbo.a: $(SERVER_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/server/%.o: server/%.c
+$(BUILD)/server/%.o: server/%.c | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(BUILD)/libbo.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(BUILD)/libbo.a | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libbo.a $(LDFLAGS) $(LDLIBS)
 
@@ -107,7 +114,7 @@ $(BUILD)/libworkers.a: $(WORKERS_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/workers/%.o: workers/%.c
+$(BUILD)/workers/%.o: workers/%.c | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iworkers -c -o $@ $<
 
@@ -131,15 +138,27 @@ unit: $(UNIT_BIN)
 
 # --- installs (idempotent: a stamp per set, checked against dpkg so a fresh machine installs;
 # the stamps depend on this Makefile so a package added to a list is installed on the next run)
+# apt_install: installs the Debian packages of $(1) that dpkg does not list as installed;
+# when that needs root and we are not, one line says what to run instead.
+apt_install = if ! dpkg -s $(1) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "missing Debian packages for $@: run 'make $(2)' as root first" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); fi
+
 $(STAMP)-build: Makefile
 	@mkdir -p build
-	@if ! dpkg -s $(APT_BUILD) $(APT_TORCH) >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_BUILD) $(APT_TORCH); fi
+	@$(call apt_install,$(APT_BUILD) $(APT_TORCH) $(APT_RUN),deps)
 	@touch $@
 
 $(STAMP)-test: $(STAMP)-build
-	@if ! dpkg -s $(APT_TEST) >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_TEST); fi
+	@$(call apt_install,$(APT_TEST),deps-test)
+	@touch $@
+
+# what bench/ measures against: nginx and wrk (serve.sh), Debian's botocore to presign the
+# reference upload (upload.sh); Swift and the model runtimes come from the test sets
+APT_BENCH := nginx wrk python3-botocore
+$(STAMP)-bench: $(STAMP)-test
+	@$(call apt_install,$(APT_BENCH),deps-bench)
 	@touch $@
 
 # ONNX Runtime for onnx weights: libonnxruntime.so.1 from the npm package onnxruntime-node
@@ -151,8 +170,7 @@ ORT_DIR     := build/deps/npm
 ORT_LIB     := $(ORT_DIR)/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
 $(STAMP)-onnx: Makefile
 	@mkdir -p $(ORT_DIR)
-	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm,deps-onnx); }
 	@if ! test -f $(ORT_LIB) || ! grep -q '"version": "$(ORT_VERSION)"' \
 	    $(ORT_DIR)/node_modules/onnxruntime-node/package.json; then \
 	  ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix $(ORT_DIR) --no-audit --no-fund \
@@ -164,10 +182,13 @@ deps: $(STAMP)-build
 deps-test: $(STAMP)-test
 deps-onnx: $(STAMP)-onnx
 deps-browser: $(STAMP)-browser
+deps-bench: $(STAMP)-bench
 
 # playwright-core drives Debian's chromium (APT_TEST) in tests/http/170-browser.sh; no
 # browser download (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD), same npm prefix as ONNX Runtime.
-PLAYWRIGHT_VERSION := 1.65.1
+# 1.61.1 is the newest release whose engines field (and start-up check) accepts Node 18,
+# the nodejs of Debian 12; 1.62 and later refuse to run on it.
+PLAYWRIGHT_VERSION := 1.61.1
 $(STAMP)-browser: $(STAMP)-test $(STAMP)-onnx
 	@if ! grep -q '"version": "$(PLAYWRIGHT_VERSION)"' \
 	    $(ORT_DIR)/node_modules/playwright-core/package.json 2>/dev/null; then \
@@ -186,12 +207,13 @@ test: deps-test deps-onnx deps-browser lint
 	  build/san/backoffice-worker build/san/backoffice-torch.so unit
 	BUILD=build/san tests/run
 
-bench: deps-test
+# every script of bench/, each against its reference in the same run
+BENCH_SCRIPTS := $(sort $(wildcard bench/*.sh))
+bench: deps-bench deps-onnx
 	$(MAKE) all
-	bench/upload.sh
-	bench/validate.sh
+	@set -e; for b in $(BENCH_SCRIPTS); do echo "== $$b"; $$b; done
 
-env-example: $(BUILD)/backoffice
+env-example: all
 	$(BUILD)/backoffice env-example > deploy/backoffice.env.example
 
 # banned calls (CONVENTIONS 14): a match fails the build and is printed

@@ -45,8 +45,8 @@ PY
 BYTES=$(stat -c %s "$T/pkg.zip")
 
 # reference: the same bytes straight into the same Swift with curl --upload-file, to a
-# presigned PUT URL (botocore, in the machine's python3, only signs the URL)
-REF_URL=$(python3 - "$BO_TEST_S3_ENDPOINT" "$BO_TEST_S3_BUCKET" <<'PY'
+# presigned PUT URL (Debian's python3-botocore, installed by make deps-bench, only signs the URL)
+REF_URL=$(/usr/bin/python3 - "$BO_TEST_S3_ENDPOINT" "$BO_TEST_S3_BUCKET" <<'PY'
 import sys, botocore.session
 from botocore.client import Config
 s = botocore.session.get_session().create_client(
@@ -62,7 +62,8 @@ curl -sS -f --upload-file "$T/pkg.zip" "$REF_URL" -o /dev/null
 t1=$(date +%s%N)
 REF_NS=$((t1 - t0))
 
-# ours: POST the zip, then wait until the stage job has put it into S3 (state unpacked)
+# ours: POST the zip, then wait until the stage job has put it into S3: the draft is past
+# `unpacking` (the validate job may already have moved it on to testing or awaiting review)
 export BO_DATA_DIR=$T/var BO_STORAGE=s3 BO_S3_ENDPOINT=$BO_TEST_S3_ENDPOINT BO_S3_ACCESS_KEY=$BO_TEST_S3_ACCESS_KEY
 export BO_S3_SECRET_KEY=$BO_TEST_S3_SECRET_KEY BO_S3_BUCKET=$BO_TEST_S3_BUCKET BO_LOG_LEVEL=warn
 export BO_MIGRATIONS_DIR=$ROOT/migrations BO_SCHEMA_DIR=$ROOT/schema
@@ -70,17 +71,27 @@ BO_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.
 export BO_PORT
 "$BIN" serve >"$T/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$BO_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+up=0
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$BO_PORT/healthz" >/dev/null 2>&1 && { up=1; break; }; sleep 0.1; done
+[ "$up" = 1 ] || { echo "the server did not answer /healthz within 10 s"; tail "$T/server.log"; exit 1; }
 "$BIN" user add --name Bench --email bench@example.org >/dev/null
 TOK=$("$BIN" token create bench@example.org)
 t0=$(date +%s%N)
 ID=$(curl -sS -f -H "Authorization: Bearer $TOK" -H "Content-Type: application/zip" -X POST --upload-file "$T/pkg.zip" \
   "http://127.0.0.1:$BO_PORT/api/v1/uploads" | jq -r .id)
 t_answer=$(date +%s%N)
+[ -n "$ID" ] && [ "$ID" != null ] || { echo "the upload was not accepted"; tail "$T/server.log"; exit 1; }
+# the staging limit: 600 s, far beyond any plausible rate for the package (10 min for 1 GiB)
+deadline=$(( $(date +%s) + 600 ))
 while :; do
   s=$(curl -sS "http://127.0.0.1:$BO_PORT/api/v1/resources/$ID/draft" | jq -r .state)
-  [ "$s" = unpacked ] && break
-  [ "$s" = error ] && { echo "staging failed"; tail "$T/server.log"; exit 1; }
+  case $s in
+    unpacking) ;;
+    error) echo "staging failed"; tail "$T/server.log"; exit 1 ;;
+    ""|null) echo "cannot read the draft $ID"; tail "$T/server.log"; exit 1 ;;
+    *) break ;;
+  esac
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "the draft was still '$s' after 600 s"; tail "$T/server.log"; exit 1; }
   sleep 0.05
 done
 t1=$(date +%s%N)

@@ -73,6 +73,11 @@ struct config {
 	int64_t test_cpu_seconds; /* CPU seconds per worker */
 	int64_t max_test_workers; /* test jobs running at once in one server */
 	char *test_fault;         /* tests only: fault the worker injects (with BO_WORKER_FAULTS=1 in its env) */
+	char *sandbox;            /* "bwrap" (the jail) or "none" (unconfined, the operator's explicit choice) */
+	char *bwrap_path;         /* bubblewrap */
+	int64_t sandbox_uid, sandbox_gid; /* what a root server drops to for the jail */
+	int64_t test_processes;   /* RLIMIT_NPROC inside the jail */
+	int64_t test_scratch;     /* bytes of the jail's /tmp and of its output directory */
 	/* archive to Zenodo */
 	char *zenodo_url;         /* https://sandbox.zenodo.org or https://zenodo.org */
 	char *zenodo_token;       /* personal access token; empty = archiving is off */

@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		   "  env-example                         print an env file with every option\n"
 		   "  routes                              list the HTTP endpoints\n"
 		   "  storage create-bucket               create the configured S3 bucket (storage=s3)\n"
+		   "  sandbox check                       exit 0 when the bubblewrap jail for model code works here\n"
 		   "  user add --name N --email E [--role uploader|reviewer|admin] [--orcid O]\n"
 		   "  user list                           users as JSON\n"
 		   "  user disable EMAIL|ID               disable a user and revoke their tokens\n"
@@ -191,6 +192,8 @@ static int cmd_serve(struct cli *cli)
 	rc = app_open(&a, cli->cfg, 1, &err);
 	if (!rc)
 		rc = bootstrap_admin(a, &err);
+	if (!rc)
+		rc = test_sandbox_start(cli->cfg, &err);
 	if (!rc) {
 		rc = jobs_recover(a->jobs, 1, &err);
 		rc = rc < 0 ? rc : 0;
@@ -440,6 +443,19 @@ static int cmd_check_config(struct cli *cli)
 {
 	config_print(cli->cfg, stdout);
 	printf("configuration ok\n");
+	return 0;
+}
+
+/* `sandbox check`: exit 0 when the bubblewrap jail works here (tests and operators). */
+static int cmd_sandbox_check(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	if (test_sandbox_check(cli->cfg, &err)) {
+		printf("sandbox unavailable: %s\n", err.detail);
+		bo_error_cleanup(&err);
+		return 1;
+	}
+	printf("sandbox: the bubblewrap jail works (%s)\n", cli->cfg->bwrap_path);
 	return 0;
 }
 
@@ -914,6 +930,7 @@ out:
 
 static const struct command commands[] = {
 	{"storage", "create-bucket", cmd_create_bucket, NULL},
+	{"sandbox", "check", cmd_sandbox_check, NULL},
 	{"routes", NULL, cmd_routes, NULL},
 	{"serve", NULL, cmd_serve, NULL},
 	{"migrate", NULL, cmd_migrate, NULL},

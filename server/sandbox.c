@@ -30,6 +30,8 @@
 #define TICK_MS 100         /* how often the parent looks at the child while pipes are quiet */
 #define DRAIN_MS 1000       /* after the child died: how long stragglers may hold the pipes */
 #define REMOVE_MAX_DEPTH 256
+#define SANDBOX_PRLIMIT "/usr/bin/prlimit" /* util-linux (Essential in Debian) */
+#define STATUS_MAX 4096     /* bytes of bwrap's JSON status we keep */
 
 const char *const sandbox_default_env[] = {
 	"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/nonexistent", "OMP_NUM_THREADS=1", NULL,
@@ -86,6 +88,9 @@ int sandbox_remove_tree(const char *path)
 
 /* ---------------------------------------------------------------- the child */
 
+#define PASS_FDS_MAX (SANDBOX_JAIL_FILES_MAX + 6) /* descriptors bwrap gets, from fd 4 on */
+#define HIGH_FD 32 /* where the child parks descriptors before numbering them */
+
 /* What the child needs, prepared before fork. */
 struct child_plan {
 	const char *path;
@@ -97,6 +102,11 @@ struct child_plan {
 	pid_t parent;
 	char uid_map[64], gid_map[64];
 	struct rlimit cpu, as, fsize, nofile, core;
+	/* the jail: bwrap is path/argv; pass[i] becomes fd 4 + i in the child */
+	int jail, drop;
+	unsigned uid, gid;
+	int pass[PASS_FDS_MAX];
+	int npass;
 };
 
 static void child_write_file(const char *path, const char *text)
@@ -118,7 +128,18 @@ static void child_report(int st, char tag, int code)
 
 static int child_high_fd(int fd)
 {
-	return fcntl(fd, F_DUPFD, 10);
+	return fcntl(fd, F_DUPFD, HIGH_FD);
+}
+
+/* A server running as root becomes the jail's uid before bwrap: raw system calls, since
+ * this is the only thread of the child and glibc's wrappers would try to signal the
+ * parent's other threads. Then no_new_privs, so nothing exec'd can gain rights. */
+static int child_drop(const struct child_plan *p)
+{
+	if (p->drop && (syscall(SYS_setgroups, 0, NULL) || syscall(SYS_setresgid, p->gid, p->gid, p->gid) ||
+			syscall(SYS_setresuid, p->uid, p->uid, p->uid)))
+		return -1;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
 static void child_close_from(int lowest)
@@ -148,14 +169,29 @@ static _Noreturn void child_run(const struct child_plan *p)
 	/* out of the way of 0..3 whatever numbers the pipes got */
 	int in_r = child_high_fd(p->in_r), out_w = child_high_fd(p->out_w);
 	int err_w = child_high_fd(p->err_w), st_w = child_high_fd(p->st_w);
+	int pass[PASS_FDS_MAX];
 	if (in_r < 0 || out_w < 0 || err_w < 0 || st_w < 0)
 		_exit(127);
+	for (int i = 0; i < p->npass; i++)
+		if ((pass[i] = child_high_fd(p->pass[i])) < 0)
+			_exit(127);
 	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0 || dup3(st_w, 3, O_CLOEXEC) < 0)
 		_exit(127);
-	child_close_from(4);
+	/* dup2 leaves the new descriptors open across exec: bwrap reads them */
+	for (int i = 0; i < p->npass; i++)
+		if (dup2(pass[i], 4 + i) < 0)
+			_exit(127);
+	child_close_from(4 + p->npass);
 
 	char net = 'n';
-	if (p->unshare_net) {
+	if (p->jail) {
+		/* bwrap makes every namespace; it runs unprivileged */
+		if (child_drop(p)) {
+			child_report(3, 'U', errno);
+			_exit(127);
+		}
+		net = 'N';
+	} else if (p->unshare_net) {
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) {
 			/* same ids inside: without a mapping the child could not create files */
 			child_write_file("/proc/self/setgroups", "deny");
@@ -186,6 +222,280 @@ static _Noreturn void child_run(const struct child_plan *p)
 	execve(p->path, p->argv, p->env);
 	child_report(3, 'E', errno);
 	_exit(127);
+}
+
+/* ---------------------------------------------------------------- the jail's plan */
+
+#define JAIL_ARGS_MAX 128
+#define JAIL_STRS_MAX 48
+
+/* bwrap's command line and the descriptors it reads, built before fork. */
+struct jail_plan {
+	char *argv[JAIL_ARGS_MAX];
+	int argc;
+	char *owned[JAIL_STRS_MAX]; /* strings of argv this plan allocated */
+	int nowned;
+	int fds[PASS_FDS_MAX];      /* fds[i] is fd 4 + i in the child */
+	int nfds;
+	int status_r;               /* bwrap's --json-status-fd, read side */
+	int overflow;
+};
+
+static void jail_arg(struct jail_plan *jp, const char *a)
+{
+	if (jp->argc >= JAIL_ARGS_MAX - 1) {
+		jp->overflow = 1;
+		return;
+	}
+	jp->argv[jp->argc++] = (char *)(uintptr_t)a; /* execve's prototype; never written */
+}
+
+static const char *jail_own(struct jail_plan *jp, char *str)
+{
+	if (!str || jp->nowned >= JAIL_STRS_MAX) {
+		free(str);
+		jp->overflow = 1;
+		return "";
+	}
+	jp->owned[jp->nowned++] = str;
+	return str;
+}
+
+static const char *jail_number(struct jail_plan *jp, unsigned long long v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%llu", v);
+	return jail_own(jp, strdup(buf));
+}
+
+/* Hands fd to bwrap; returns its number in the child ("" on overflow). */
+static const char *jail_fd(struct jail_plan *jp, int fd)
+{
+	if (fd < 0 || jp->nfds >= PASS_FDS_MAX) {
+		if (fd >= 0)
+			close(fd);
+		jp->overflow = 1;
+		return "";
+	}
+	jp->fds[jp->nfds] = fd;
+	return jail_number(jp, (unsigned long long)(4 + jp->nfds++));
+}
+
+/* A pipe holding text, for bwrap's --ro-bind-data (far below the pipe's capacity). */
+static int data_pipe(const char *text)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	size_t len = strlen(text);
+	ssize_t n = write(p[1], text, len);
+	close(p[1]);
+	if (n < 0 || (size_t)n != len) {
+		close(p[0]);
+		return -1;
+	}
+	return p[0];
+}
+
+static void jail_plan_clear(struct jail_plan *jp)
+{
+	for (int i = 0; i < jp->nowned; i++)
+		free(jp->owned[i]);
+	for (int i = 0; i < jp->nfds; i++)
+		close(jp->fds[i]);
+	if (jp->status_r >= 0)
+		close(jp->status_r);
+	memset(jp, 0, sizeof(*jp));
+	jp->status_r = -1;
+}
+
+/* The system part of the root: /usr read-only and the top-level links into it (merged
+ * /usr), or the directories themselves on a system without it. */
+static void jail_system(struct jail_plan *jp)
+{
+	static const char *const tops[] = {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"};
+	jail_arg(jp, "--ro-bind");
+	jail_arg(jp, "/usr");
+	jail_arg(jp, "/usr");
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		struct stat st;
+		char target[PATH_MAX];
+		if (lstat(tops[i], &st))
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t n = readlink(tops[i], target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			jail_arg(jp, "--symlink");
+			jail_arg(jp, jail_own(jp, strdup(target)));
+		} else if (S_ISDIR(st.st_mode)) {
+			jail_arg(jp, "--ro-bind");
+			jail_arg(jp, tops[i]);
+		} else
+			continue;
+		jail_arg(jp, tops[i]);
+	}
+	/* /etc: only what the dynamic linker needs (the library cache; Debian's alternatives
+	 * hold the links to the BLAS the runtimes load) and a passwd/group naming the jail's
+	 * user. Nothing else of the host's /etc exists inside. */
+	static const char *const etc[] = {"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+					  "/etc/alternatives"};
+	for (size_t i = 0; i < sizeof(etc) / sizeof(etc[0]); i++) {
+		if (access(etc[i], F_OK))
+			continue;
+		jail_arg(jp, "--ro-bind");
+		jail_arg(jp, etc[i]);
+		jail_arg(jp, etc[i]);
+	}
+	jail_arg(jp, "--ro-bind-data");
+	jail_arg(jp, jail_fd(jp, data_pipe("jail:x:65534:65534:sandboxed test:/tmp:/usr/sbin/nologin\n")));
+	jail_arg(jp, "/etc/passwd");
+	jail_arg(jp, "--ro-bind-data");
+	jail_arg(jp, jail_fd(jp, data_pipe("jail:x:65534:\n")));
+	jail_arg(jp, "/etc/group");
+}
+
+static int jail_build(struct jail_plan *jp, const struct sandbox_spec *spec, const char *scratch,
+		      struct bo_error *err)
+{
+	const struct sandbox_jail *j = spec->jail;
+	char out[4096];
+	int st[2];
+	memset(jp, 0, sizeof(*jp));
+	jp->status_r = -1;
+	jail_arg(jp, j->bwrap);
+	/* every namespace; no user namespaces inside; killed with us; a session of its own
+	 * (no TIOCSTI into a terminal); no capabilities even inside */
+	static const char *const base[] = {"--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+					   "--new-session", "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534",
+					   "--hostname", "jail"};
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		jail_arg(jp, base[i]);
+	jail_system(jp);
+	jail_arg(jp, "--proc");
+	jail_arg(jp, "/proc");
+	jail_arg(jp, "--dev");
+	jail_arg(jp, "/dev");
+	if (j->tmp_bytes) {
+		jail_arg(jp, "--size");
+		jail_arg(jp, jail_number(jp, (unsigned long long)j->tmp_bytes));
+	}
+	jail_arg(jp, "--tmpfs");
+	jail_arg(jp, "/tmp");
+	/* by descriptor: the jail's uid need not be able to reach the scratch by its path */
+	jail_arg(jp, "--ro-bind-fd");
+	jail_arg(jp, jail_fd(jp, open(scratch, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)));
+	jail_arg(jp, SANDBOX_JOB_DIR);
+	if ((size_t)snprintf(out, sizeof(out), "%s/out", scratch) < sizeof(out) && !access(out, F_OK)) {
+		jail_arg(jp, "--bind-fd");
+		jail_arg(jp, jail_fd(jp, open(out, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)));
+		jail_arg(jp, SANDBOX_JOB_DIR "/out");
+	}
+	for (int i = 0; i < SANDBOX_JAIL_FILES_MAX && j->files[i]; i++) {
+		if (j->files[i][0] != '/') {
+			jail_plan_clear(jp);
+			return bo_error_set(err, BO_EINTERNAL, "sandbox: %s is not an absolute path", j->files[i]);
+		}
+		int fd = open(j->files[i], O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			jail_plan_clear(jp);
+			return bo_error_set(err, BO_EINTERNAL, "sandbox: cannot open %s: %s", j->files[i], strerror(e));
+		}
+		jail_arg(jp, "--ro-bind-fd");
+		jail_arg(jp, jail_fd(jp, fd));
+		jail_arg(jp, j->files[i]);
+	}
+	jail_arg(jp, "--chdir");
+	jail_arg(jp, "/tmp");
+	if (pipe2(st, O_CLOEXEC)) {
+		jail_plan_clear(jp);
+		return bo_error_set(err, BO_EINTERNAL, "cannot create a pipe for the sandbox: %s", strerror(errno));
+	}
+	jp->status_r = st[0];
+	jail_arg(jp, "--json-status-fd");
+	jail_arg(jp, jail_fd(jp, st[1]));
+	if (j->processes > 0) {
+		/* set inside the jail's user namespace, where the count is the jail's own */
+		char buf[64];
+		snprintf(buf, sizeof(buf), "--nproc=%lld:%lld", (long long)j->processes, (long long)j->processes);
+		jail_arg(jp, SANDBOX_PRLIMIT);
+		jail_arg(jp, jail_own(jp, strdup(buf)));
+		jail_arg(jp, "--");
+	}
+	for (int i = 0; spec->argv[i]; i++)
+		jail_arg(jp, spec->argv[i]);
+	jp->argv[jp->argc] = NULL;
+	if (jp->overflow) {
+		jail_plan_clear(jp);
+		return bo_error_set(err, BO_EINTERNAL, "sandbox: cannot build the jail (out of memory or descriptors)");
+	}
+	return 0;
+}
+
+/* Gives the scratch tree to the jail's uid (a root server drops to it): nothing of it is
+ * reachable by path from outside the data directory, and the jail needs to read it. */
+static int chown_tree(int at, const char *name, unsigned uid, unsigned gid, int depth)
+{
+	if (fchownat(at, name, uid, gid, AT_SYMLINK_NOFOLLOW))
+		return -1;
+	struct stat st;
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode))
+		return 0;
+	if (depth > REMOVE_MAX_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (!rc && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rc = chown_tree(dirfd(d), e->d_name, uid, gid, depth + 1);
+	closedir(d);
+	return rc;
+}
+
+/* Bytes under dir (allocated blocks, so sparse files count what they use), or UINT64_MAX
+ * when it holds more than a few thousand entries (more is itself an abuse). */
+static uint64_t tree_bytes(int at, const char *name, int depth, int *entries)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	uint64_t sum = 0;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (++*entries > 4096 || depth > 16) {
+			sum = UINT64_MAX;
+			break;
+		}
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		sum += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode)) {
+			uint64_t sub = tree_bytes(dirfd(d), e->d_name, depth + 1, entries);
+			sum = sub == UINT64_MAX ? UINT64_MAX : sum + sub;
+			if (sum == UINT64_MAX)
+				break;
+		}
+	}
+	closedir(d);
+	return sum;
 }
 
 /* ---------------------------------------------------------------- the parent */
@@ -264,6 +574,33 @@ static uint64_t resident_bytes(pid_t pid)
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* Resident bytes of pid and its descendants (children lists of /proc; a tree deeper or
+ * wider than a test worker's is cut off, which only undercounts). */
+static uint64_t tree_resident_bytes(pid_t pid, int depth, int *visited)
+{
+	char path[64], buf[4096];
+	uint64_t sum = resident_bytes(pid);
+	if (depth > 8 || ++*visited > 512)
+		return sum;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sum;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return sum;
+	buf[n] = '\0';
+	for (char *p = buf, *end; *p; p = end) {
+		long c = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (c > 0)
+			sum += tree_resident_bytes((pid_t)c, depth + 1, visited);
+	}
+	return sum;
+}
+
 static int set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -300,7 +637,7 @@ static int mentions_memory(const char *s)
 }
 
 static void classify(struct sandbox_result *res, const struct sandbox_limits *lim, int status,
-		     int timed_out, int output_over)
+		     int timed_out, int output_over, int out_over)
 {
 	int near_as = lim->memory_bytes && (uint64_t)res->peak_rss_kb * 1024 >= lim->memory_bytes / 4 * 3;
 	int memory_hint = lim->memory_bytes && (near_as || mentions_memory(res->errout));
@@ -310,10 +647,19 @@ static void classify(struct sandbox_result *res, const struct sandbox_limits *li
 		res->exit_code = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
 		res->signal = WTERMSIG(status);
+	if (res->jailed && WIFEXITED(status) && res->exit_code > 128 && res->exit_code < 128 + NSIG) {
+		/* bwrap exits 128 + N when its child died by signal N (the worker itself exits
+		 * 0..2): judge it as that signal */
+		res->signal = res->exit_code - 128;
+		res->exit_code = -1;
+		status = res->signal; /* a wait status "killed by signal N" */
+	}
 	if (timed_out)
 		res->reason = SANDBOX_TIMEOUT;
 	else if (output_over)
 		res->reason = SANDBOX_OUTPUT_LIMIT;
+	else if (out_over)
+		res->reason = SANDBOX_OUT_LIMIT;
 	else if (res->rss_killed)
 		res->reason = SANDBOX_MEMORY;
 	else if (WIFEXITED(status))
@@ -391,6 +737,7 @@ static int start_child(struct child_plan *plan, int st_r, pid_t *pid, int *netwo
 		;
 	const char *what = got < sizeof(buf) ? "the child died before exec"
 			   : buf[1] == 'C'      ? "cannot enter the scratch directory"
+			   : buf[1] == 'U'      ? "cannot drop to the jail's uid"
 			   : buf[1] == 'R'      ? "cannot set resource limits"
 						: "cannot execute";
 	return bo_error_set(err, BO_EINTERNAL, "sandbox: %s %s: %s", what, plan->path,
@@ -404,10 +751,15 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 	struct capture out = {.fd = -1, .max = SANDBOX_STDOUT_MAX}, er = {.fd = -1, .max = SANDBOX_STDERR_MAX};
 	const struct sandbox_limits *lim = &spec->limits;
 	sigset_t pipe_set, old_mask;
-	int rc = 0, timed_out = 0, killed = 0, status = 0, epipe = 0, mask_set = 0;
+	int rc = 0, timed_out = 0, killed = 0, status = 0, epipe = 0, mask_set = 0, out_over = 0;
 	pid_t pid = -1;
 	size_t written = 0;
 	int64_t start = now_ms();
+	struct jail_plan jp = {.status_r = -1};
+	char jstatus[STATUS_MAX + 1] = "";
+	size_t jstatus_len = 0;
+	char out_dir[4096 + 8];
+	snprintf(out_dir, sizeof(out_dir), "%s/out", scratch);
 
 	if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(st_p, O_CLOEXEC)) {
 		rc = bo_error_set(err, BO_EINTERNAL, "cannot create pipes for the sandbox: %s", strerror(errno));
@@ -429,6 +781,34 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 		.cpu = {RLIM_INFINITY, RLIM_INFINITY},
 	};
 	in_p[0] = out_p[1] = err_p[1] = st_p[1] = -1; /* owned by plan now */
+	if (spec->jail) {
+		const char *bw = spec->jail->bwrap;
+		if (!bw || bw[0] != '/' || access(bw, X_OK)) {
+			/* a verdict, not a failure of ours: the program does not run unconfined */
+			char why[512];
+			snprintf(why, sizeof(why), "%s is not installed (apt-get install bubblewrap)\n", bw ? bw : "bwrap");
+			res->jailed = 1;
+			res->reason = SANDBOX_UNAVAILABLE;
+			res->out = strdup("");
+			res->errout = strdup(why);
+			res->errout_len = res->errout ? strlen(res->errout) : 0;
+			if (!res->out || !res->errout)
+				rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = jail_build(&jp, spec, scratch, err)))
+			goto out;
+		plan.path = jp.argv[0];
+		plan.argv = jp.argv;
+		plan.cwd = "/";
+		plan.jail = 1;
+		plan.drop = geteuid() == 0;
+		plan.uid = spec->jail->uid;
+		plan.gid = spec->jail->gid;
+		memcpy(plan.pass, jp.fds, sizeof(int) * (size_t)jp.nfds);
+		plan.npass = jp.nfds;
+		res->jailed = 1;
+	}
 	if (lim->cpu_seconds > 0) {
 		plan.cpu.rlim_cur = (rlim_t)lim->cpu_seconds;
 		plan.cpu.rlim_max = (rlim_t)lim->cpu_seconds + 1; /* SIGXCPU first, SIGKILL a second later */
@@ -443,6 +823,9 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 	mask_set = 1;
 
 	rc = start_child(&plan, st_p[0], &pid, &res->network_cut, err);
+	for (int i = 0; i < jp.nfds; i++)
+		close_fd(&jp.fds[i]); /* the child has its copies */
+	jp.nfds = 0;
 	close_fd(&plan.in_r);
 	close_fd(&plan.out_w);
 	close_fd(&plan.err_w);
@@ -450,6 +833,8 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 	close_fd(&st_p[0]);
 	if (rc)
 		goto out;
+	if (jp.status_r >= 0)
+		set_nonblock(jp.status_r);
 	out.fd = out_p[0];
 	er.fd = err_p[0];
 	out_p[0] = err_p[0] = -1;
@@ -460,9 +845,26 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 		close_fd(&in_p[1]);
 
 	int exited = 0;
-	int64_t drain_until = 0, last_tick = start;
+	int64_t drain_until = 0, last_tick = start, last_out = start;
 	for (;;) {
 		int64_t t = now_ms();
+		if (jp.status_r >= 0) {
+			/* {"child-pid": N, …} once bwrap has made the jail and started its init, then
+			 * {"exit-code": …} */
+			ssize_t n;
+			while (jstatus_len < STATUS_MAX &&
+			       (n = read(jp.status_r, jstatus + jstatus_len, STATUS_MAX - jstatus_len)) > 0)
+				jstatus_len += (size_t)n;
+			jstatus[jstatus_len] = '\0';
+		}
+		if (!exited && !killed && lim->out_bytes && t - last_out >= TICK_MS) {
+			int entries = 0;
+			last_out = t;
+			if (tree_bytes(AT_FDCWD, out_dir, 0, &entries) > lim->out_bytes) {
+				kill(-pid, SIGKILL);
+				out_over = killed = 1;
+			}
+		}
 		if (spec->tick && t - last_tick >= 1000) {
 			spec->tick(spec->ctx);
 			last_tick = t;
@@ -471,7 +873,8 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 			kill(-pid, SIGKILL);
 			timed_out = killed = 1;
 		}
-		if (!exited && !killed && lim->rss_bytes && resident_bytes(pid) > lim->rss_bytes) {
+		int visited = 0;
+		if (!exited && !killed && lim->rss_bytes && tree_resident_bytes(pid, 0, &visited) > lim->rss_bytes) {
 			kill(-pid, SIGKILL);
 			res->rss_killed = killed = 1;
 		}
@@ -548,8 +951,18 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 		res->out[res->out_len] = '\0';
 		res->errout[res->errout_len] = '\0';
 	}
-	classify(res, lim, status, timed_out, out.over);
+	if (jp.status_r >= 0) {
+		ssize_t n;
+		while (jstatus_len < STATUS_MAX &&
+		       (n = read(jp.status_r, jstatus + jstatus_len, STATUS_MAX - jstatus_len)) > 0)
+			jstatus_len += (size_t)n;
+		jstatus[jstatus_len] = '\0';
+	}
+	classify(res, lim, status, timed_out, out.over, out_over);
+	if (res->jailed && !strstr(jstatus, "\"child-pid\":") && !timed_out)
+		res->reason = SANDBOX_UNAVAILABLE; /* bwrap could not make the jail; errout says why */
 out:
+	jail_plan_clear(&jp);
 	if (mask_set) {
 		if (epipe) {
 			struct timespec zero = {0, 0};
@@ -586,7 +999,11 @@ int sandbox_run(const struct sandbox_spec *spec, struct sandbox_result *res, str
 	const void *input = spec->input;
 	size_t input_len = spec->input_len;
 	if (spec->prepare)
-		rc = spec->prepare(spec->ctx, scratch, &input, &input_len, err);
+		rc = spec->prepare(spec->ctx, scratch, spec->jail ? SANDBOX_JOB_DIR : scratch, &input, &input_len, err);
+	if (!rc && spec->jail && geteuid() == 0 &&
+	    chown_tree(AT_FDCWD, scratch, spec->jail->uid, spec->jail->gid, 0))
+		rc = bo_error_set(err, BO_EINTERNAL, "cannot give the scratch directory %s to uid %u: %s", scratch,
+				  spec->jail->uid, strerror(errno));
 	if (!rc)
 		rc = run_child(spec, scratch, input, input_len, res, err);
 	if (!rc && spec->collect)
@@ -658,5 +1075,49 @@ void sandbox_describe(const struct sandbox_result *res, const struct sandbox_lim
 	case SANDBOX_CRASHED:
 		snprintf(buf, n, "crashed (killed by SIG%s)", sig ? sig : "?");
 		break;
+	case SANDBOX_OUT_LIMIT:
+		human_bytes(lim->out_bytes, mem, sizeof(mem));
+		snprintf(buf, n, "wrote more than %s into its output directory (the limit) and was killed", mem);
+		break;
+	case SANDBOX_UNAVAILABLE:
+		snprintf(buf, n, "did not run: sandbox unavailable (%.*s)", (int)strcspn(res->errout ? res->errout : "", "\n"),
+			 res->errout ? res->errout : "");
+		break;
 	}
+}
+
+int sandbox_probe_jail(const struct sandbox_jail *jail, struct bo_error *err)
+{
+	const char *argv[] = {"/usr/bin/true", NULL};
+	struct sandbox_spec spec = {.argv = argv, .jail = jail, .limits = {.timeout_ms = 30000}};
+	struct sandbox_result res;
+	int rc = sandbox_run(&spec, &res, err);
+	if (rc)
+		return rc;
+	if (res.reason != SANDBOX_EXITED || res.exit_code != 0) {
+		char why[512];
+		sandbox_describe(&res, &spec.limits, why, sizeof(why));
+		rc = bo_error_set(err, BO_EINTERNAL, "the jail %s", why);
+	}
+	sandbox_result_clear(&res);
+	return rc;
+}
+
+int sandbox_remove_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	int n = 0, rc = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "bo-sandbox-", 11))
+			continue;
+		if (remove_at(dirfd(d), e->d_name, 0))
+			rc = -1;
+		else
+			n++;
+	}
+	closedir(d);
+	return rc ? -1 : n;
 }

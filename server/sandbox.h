@@ -1,9 +1,18 @@
 /* sandbox: runs one untrusted program (the dynamic-test worker) as a child process with
  * resource limits, no inherited descriptors, a minimal environment, its own process
- * group, no network where the kernel lets us unshare one, and a fresh scratch directory
- * as its working directory that is removed afterwards. The parent enforces a wall-clock
- * timeout and captures stdout/stderr up to fixed limits. Safe to call from several
- * threads at once (only async-signal-safe calls between fork and exec). */
+ * group, and a fresh scratch directory that is removed afterwards. The parent enforces a
+ * wall-clock timeout and captures stdout/stderr up to fixed limits. Safe to call from
+ * several threads at once (only async-signal-safe calls between fork and exec).
+ *
+ * With a jail (struct sandbox_jail; DESIGN §8.5) the program runs inside bubblewrap:
+ * its own user, mount, PID, network, IPC, UTS and cgroup namespaces; a root of /usr
+ * (read-only), a synthetic /etc without secrets, its own /proc and a minimal /dev; the
+ * scratch directory read-only at SANDBOX_JOB_DIR with only its out/ writable; a
+ * size-limited tmpfs /tmp as its working directory; an unprivileged uid (a server
+ * running as root drops to jail->uid first), no_new_privs, no capabilities, a process
+ * limit that counts only the jail's own processes, and every descendant killed with it.
+ * Without a jail the program runs unconfined: only for an operator's explicit choice
+ * (config sandbox=none) and for tests of this module. */
 #ifndef BO_SANDBOX_H
 #define BO_SANDBOX_H
 
@@ -26,6 +35,23 @@ enum sandbox_reason {
 	SANDBOX_FILE_LIMIT,  /* SIGXFSZ: a file grew past the file-size limit */
 	SANDBOX_OUTPUT_LIMIT,/* stdout passed SANDBOX_STDOUT_MAX; the group was killed */
 	SANDBOX_CRASHED,     /* killed by another signal (SIGSEGV, SIGABRT, …) */
+	SANDBOX_OUT_LIMIT,   /* scratch/out held more than limits.out_bytes; the group was killed */
+	SANDBOX_UNAVAILABLE, /* the jail could not be made (bwrap missing, namespaces refused):
+			      * the program did not run; errout has bwrap's reason */
+};
+
+#define SANDBOX_JOB_DIR "/job"   /* where the scratch directory appears inside a jail */
+#define SANDBOX_JAIL_FILES_MAX 4 /* extra host files a jail shows */
+
+struct sandbox_jail {
+	const char *bwrap;     /* absolute path of bubblewrap's bwrap */
+	unsigned uid, gid;     /* a server running as root becomes this uid/gid before bwrap */
+	uint64_t tmp_bytes;    /* size of the jail's /tmp (tmpfs, the program's cwd) */
+	int64_t processes;     /* most processes and threads at once inside (RLIMIT_NPROC, which
+				* counts per user namespace: only the jail's own) */
+	/* host files shown read-only at the same path: the program and what it loads
+	 * (NULL-terminated; at most SANDBOX_JAIL_FILES_MAX) */
+	const char *files[SANDBOX_JAIL_FILES_MAX + 1];
 };
 
 struct sandbox_limits {
@@ -34,22 +60,25 @@ struct sandbox_limits {
 	int64_t cpu_seconds;   /* RLIMIT_CPU soft limit (hard = soft + 1); 0 = unlimited */
 	uint64_t file_bytes;   /* RLIMIT_FSIZE; 0 = unlimited */
 	int64_t open_files;    /* RLIMIT_NOFILE; 0 = 256 */
-	uint64_t rss_bytes;    /* the parent kills the group when the child's resident memory
-				* passes this (checked every 100 ms; the child itself only, not its
-				* descendants); 0 = not watched. For children that cannot run under
+	uint64_t out_bytes;    /* the parent kills the group when scratch/out holds more than
+				* this (checked every 100 ms; 0 = not watched) */
+	uint64_t rss_bytes;    /* the parent kills the group when the resident memory of the
+				* child and its descendants passes this (checked every 100 ms); 0 = not
+				* watched. For children that cannot run under
 				* RLIMIT_AS (sanitizer builds reserve terabytes of address space). */
 };
 
-/* prepare: called with the fresh scratch directory (absolute path) before the child
- * starts, to fill it (e.g. download the package); *input and *input_len start as the spec's
+/* prepare: called with the fresh scratch directory (absolute path) and the path under
+ * which the child will see it (SANDBOX_JOB_DIR in a jail, else the same path) before the
+ * child starts, to fill it (e.g. download the package); *input and *input_len start as the spec's
  * and may be replaced (e.g. by a job spec naming the scratch path; the bytes stay owned
  * by the caller until sandbox_run returns). collect: called after the child ended and
  * before the directory is removed, to pick up produced files. A non-zero return stops
  * the run with that code (prepare) or is passed on (collect); err must be set. tick:
  * called about once a second while the child runs (e.g. to extend a job lease). Any of
  * them may be NULL. */
-typedef int (*sandbox_prepare_fn)(void *ctx, const char *scratch, const void **input, size_t *input_len,
-				  struct bo_error *err);
+typedef int (*sandbox_prepare_fn)(void *ctx, const char *scratch, const char *seen_as, const void **input,
+				  size_t *input_len, struct bo_error *err);
 typedef int (*sandbox_collect_fn)(void *ctx, const char *scratch, struct bo_error *err);
 typedef void (*sandbox_tick_fn)(void *ctx);
 
@@ -61,6 +90,7 @@ struct sandbox_spec {
 	const char *scratch_parent; /* where the scratch directory is made (NULL: $TMPDIR or /tmp) */
 	struct sandbox_limits limits;
 	int no_network_namespace; /* 1 = do not try to unshare (the result says the network was kept) */
+	const struct sandbox_jail *jail; /* NULL = unconfined (see the top of this file) */
 	sandbox_prepare_fn prepare;
 	sandbox_collect_fn collect;
 	sandbox_tick_fn tick;
@@ -81,6 +111,7 @@ struct sandbox_result {
 	size_t errout_len;
 	int errout_truncated;
 	int rss_killed;       /* the parent killed it for passing limits.rss_bytes */
+	int jailed;           /* 1 when it ran in the jail */
 };
 
 /* Runs spec->argv[0] in the sandbox and waits for it (or kills it at the timeout). The
@@ -102,6 +133,14 @@ void sandbox_describe(const struct sandbox_result *res, const struct sandbox_lim
 /* The environment given when spec->env is NULL: PATH=/usr/bin:/bin, LANG=C.UTF-8,
  * HOME=/nonexistent, OMP_NUM_THREADS=1. Static storage. */
 extern const char *const sandbox_default_env[];
+
+/* Checks that bwrap can make the jail here, by running /usr/bin/true in it. 0, or
+ * BO_EINTERNAL with the reason (bwrap missing, namespaces refused by the kernel). */
+int sandbox_probe_jail(const struct sandbox_jail *jail, struct bo_error *err);
+
+/* Removes every bo-sandbox-* directory directly under parent: the scratch of a killed
+ * server. Call at start, before any run. Returns how many were removed, -1 on error. */
+int sandbox_remove_stale(const char *parent);
 
 /* Removes path and everything under it (also directories the child made unreadable).
  * Returns 0 or -1 with errno set when something could not be removed. */

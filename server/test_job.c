@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
@@ -111,6 +112,109 @@ static void slots_give(test_slots *s)
 
 /* ---------------------------------------------------------------- the worker run */
 
+/* The jail of config (DESIGN §8.5), without its extra files. */
+static struct sandbox_jail jail_of(const struct config *cfg)
+{
+	struct sandbox_jail j = {
+		.bwrap = cfg->bwrap_path,
+		.uid = (unsigned)cfg->sandbox_uid,
+		.gid = (unsigned)cfg->sandbox_gid,
+		.tmp_bytes = (uint64_t)cfg->test_scratch,
+		.processes = cfg->test_processes,
+	};
+	return j;
+}
+
+/* mkdir that accepts an existing directory and sets the mode either way (umask aside). */
+static int mkdir_mode(const char *path, mode_t mode, struct bo_error *err)
+{
+	if (mkdir(path, mode) && errno != EEXIST)
+		return bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", path, strerror(errno));
+	if (chmod(path, mode))
+		return bo_error_set(err, BO_EINTERNAL, "cannot set the mode of %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int test_sandbox_dir(const struct config *cfg, char *buf, size_t n, struct bo_error *err)
+{
+	char real[PATH_MAX];
+	if (geteuid() != 0 || !strcmp(cfg->sandbox, "none")) {
+		if ((size_t)snprintf(buf, n, "%s/" TEST_SANDBOX_DIR, cfg->data_dir) >= n)
+			return bo_error_set(err, BO_EINTERNAL, "data directory path too long");
+		return mkdir_mode(buf, 0700, err);
+	}
+	/* bwrap, run as the jail's uid, resolves what it mounts by path: the scratch must lie
+	 * where that uid may pass (0711 all the way, nothing listable), which a data directory
+	 * need not be. One directory per data directory, so that a server removes only its own
+	 * leftovers. */
+	if (!realpath(cfg->data_dir, real))
+		return bo_error_set(err, BO_EINTERNAL, "cannot resolve the data directory %s: %s", cfg->data_dir,
+				    strerror(errno));
+	uint64_t h = 1469598103934665603ull; /* FNV-1a: a name, not a secret */
+	for (const char *p = real; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	int rc = mkdir_mode(TEST_SANDBOX_ROOT, 0711, err);
+	if (rc)
+		return rc;
+	if ((size_t)snprintf(buf, n, TEST_SANDBOX_ROOT "/%016llx", (unsigned long long)h) >= n)
+		return bo_error_set(err, BO_EINTERNAL, "sandbox path too long");
+	return mkdir_mode(buf, 0711, err);
+}
+
+int test_sandbox_check(const struct config *cfg, struct bo_error *err)
+{
+	struct sandbox_jail j = jail_of(cfg);
+	char worker[PATH_MAX];
+	/* with the worker shown, as a test run shows it: the jail's uid must reach it */
+	test_worker_path(cfg, worker, sizeof(worker));
+	if (worker[0] == '/' && !access(worker, X_OK))
+		j.files[0] = worker;
+	return sandbox_probe_jail(&j, err);
+}
+
+int test_sandbox_start(const struct config *cfg, struct bo_error *err)
+{
+	char dir[PATH_MAX];
+	int rc = test_sandbox_dir(cfg, dir, sizeof(dir), err);
+	if (rc)
+		return rc;
+	int n = sandbox_remove_stale(dir);
+	if (n < 0)
+		return bo_error_set(err, BO_EINTERNAL, "cannot remove old sandbox directories in %s: %s", dir,
+				    strerror(errno));
+	if (n > 0)
+		log_info("sandbox: removed %d scratch director%s a previous server left in %s", n, n == 1 ? "y" : "ies",
+			 dir);
+	if (!strcmp(cfg->sandbox, "none")) {
+		log_warnx("sandbox=none: uploaded model code (pytorch_state_dict architectures, weights parsed by "
+			  "the runtimes) runs UNCONFINED, with the rights of this server, as the operator chose");
+		return 0;
+	}
+	struct bo_error perr = BO_ERROR_INIT;
+	if (test_sandbox_check(cfg, &perr))
+		log_warnx("sandbox unavailable: %s. Uploaded code will not run: every dynamic test is an error run "
+			  "until the jail works (or the operator sets sandbox=none to run it unconfined)",
+			  perr.detail);
+	else
+		log_info("sandbox: the bubblewrap jail works (%s; uid %lld when started as root)", cfg->bwrap_path,
+			 (long long)cfg->sandbox_uid);
+	bo_error_cleanup(&perr);
+	return 0;
+}
+
+void test_ort_path(const struct config *cfg, const char *worker, char *buf, size_t n)
+{
+	char dir[PATH_MAX];
+	buf[0] = '\0';
+	if (cfg->onnxruntime_lib && *cfg->onnxruntime_lib) {
+		snprintf(buf, n, "%s", cfg->onnxruntime_lib);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s", worker);
+	if ((size_t)snprintf(buf, n, "%s%s", dirname(dir), TEST_ORT_REL) >= n || access(buf, R_OK))
+		buf[0] = '\0';
+}
+
 void test_worker_path(const struct config *cfg, char *buf, size_t n)
 {
 	char exe[PATH_MAX];
@@ -129,6 +233,8 @@ void test_worker_path(const struct config *cfg, char *buf, size_t n)
 
 struct run_ctx {
 	const struct test_worker_request *rq;
+	char ort[PATH_MAX]; /* libonnxruntime the worker loads ("" = none found) */
+	int jailed;
 	char *spec;      /* the job spec sent on stdin */
 	char out_dir[PATH_MAX];
 	struct sandbox_result *res;
@@ -210,6 +316,7 @@ static cJSON *summary_from(const struct test_worker_request *rq, const struct sa
 done:
 	if (s) {
 		cJSON *sb = cJSON_AddObjectToObject(s, "sandbox");
+		cJSON_AddBoolToObject(sb, "jailed", res->jailed);
 		cJSON_AddBoolToObject(sb, "network_cut", res->network_cut);
 		cJSON_AddNumberToObject(sb, "wall_ms", (double)res->wall_ms);
 		cJSON_AddNumberToObject(sb, "cpu_ms", (double)res->cpu_ms);
@@ -222,19 +329,82 @@ done:
 	return s;
 }
 
-static int run_prepare(void *ctx, const char *scratch, const void **input, size_t *input_len, struct bo_error *err)
+/* Copies the regular files and directories under src into dst (an existing directory);
+ * symlinks and other entries are left out, as staging refuses them. */
+static int copy_tree(const char *src, const char *dst, int depth, struct bo_error *err)
+{
+	DIR *d = opendir(src);
+	if (!d)
+		return bo_error_set(err, BO_EINTERNAL, "cannot read %s: %s", src, strerror(errno));
+	if (depth > 32) {
+		closedir(d);
+		return bo_error_set(err, BO_EINTERNAL, "%s: directories nested too deep", src);
+	}
+	struct dirent *e;
+	int rc = 0;
+	char from[PATH_MAX], to[PATH_MAX], buf[65536];
+	while (!rc && (e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(from, sizeof(from), "%s/%s", src, e->d_name) >= sizeof(from) ||
+		    (size_t)snprintf(to, sizeof(to), "%s/%s", dst, e->d_name) >= sizeof(to)) {
+			rc = bo_error_set(err, BO_EINTERNAL, "%s: path too long", src);
+			break;
+		}
+		if (lstat(from, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdir(to, 0700))
+				rc = bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", to, strerror(errno));
+			else
+				rc = copy_tree(from, to, depth + 1, err);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		ssize_t n = 0;
+		while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+		if (in < 0 || out < 0 || n < 0)
+			rc = bo_error_set(err, BO_EINTERNAL, "cannot copy %s: %s", from, strerror(errno));
+		if (in >= 0)
+			close(in);
+		if (out >= 0 && close(out) && !rc)
+			rc = bo_error_set(err, BO_EINTERNAL, "cannot write %s: %s", to, strerror(errno));
+	}
+	closedir(d);
+	return rc;
+}
+
+static int run_prepare(void *ctx, const char *scratch, const char *seen_as, const void **input,
+		       size_t *input_len, struct bo_error *err)
 {
 	struct run_ctx *rc = ctx;
 	const struct test_worker_request *rq = rc->rq;
 	const struct config *cfg = rq->cfg;
-	char pkg[PATH_MAX];
+	char pkg[PATH_MAX], pkg_seen[PATH_MAX], out_seen[PATH_MAX];
 	int r = 0;
 	if ((size_t)snprintf(rc->out_dir, sizeof(rc->out_dir), "%s/out", scratch) >= sizeof(rc->out_dir) ||
-	    (size_t)snprintf(pkg, sizeof(pkg), "%s/pkg", scratch) >= sizeof(pkg))
+	    (size_t)snprintf(pkg, sizeof(pkg), "%s/pkg", scratch) >= sizeof(pkg) ||
+	    (size_t)snprintf(pkg_seen, sizeof(pkg_seen), "%s/pkg", seen_as) >= sizeof(pkg_seen) ||
+	    (size_t)snprintf(out_seen, sizeof(out_seen), "%s/out", seen_as) >= sizeof(out_seen))
 		return bo_error_set(err, BO_EINTERNAL, "scratch path too long: %s", scratch);
 	if (mkdir(rc->out_dir, 0700))
 		return bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", rc->out_dir, strerror(errno));
-	if (!rq->package_dir) {
+	if (rq->package_dir && rc->jailed) {
+		/* the jail's uid may not reach a package given in place (a 0700 home or temp
+		 * directory): it gets a copy in the scratch like a server run */
+		if (mkdir(pkg, 0700))
+			return bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", pkg, strerror(errno));
+		if ((r = copy_tree(rq->package_dir, pkg, 0, err)))
+			return r;
+	} else if (!rq->package_dir) {
 		if (mkdir(pkg, 0700))
 			return bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", pkg, strerror(errno));
 		if (rq->fill && (r = rq->fill(rq->ctx, pkg, err)))
@@ -243,13 +413,15 @@ static int run_prepare(void *ctx, const char *scratch, const void **input, size_
 	cJSON *spec = cJSON_CreateObject();
 	if (!spec)
 		return oom(err);
-	cJSON_AddStringToObject(spec, "package_dir", rq->package_dir ? rq->package_dir : pkg);
+	/* paths as the worker sees them (in the jail: under SANDBOX_JOB_DIR; a package given
+	 * in place is shown at its own path) */
+	cJSON_AddStringToObject(spec, "package_dir", rq->package_dir && !rc->jailed ? rq->package_dir : pkg_seen);
 	cJSON_AddStringToObject(spec, "rdf_file", rq->rdf_file);
 	cJSON_AddStringToObject(spec, "weight_format", rq->weight_format);
-	cJSON_AddStringToObject(spec, "output_dir", rc->out_dir);
+	cJSON_AddStringToObject(spec, "output_dir", out_seen);
 	cJSON_AddNullToObject(spec, "tolerance");
-	if (cfg->onnxruntime_lib && *cfg->onnxruntime_lib)
-		cJSON_AddStringToObject(spec, "onnxruntime_lib", cfg->onnxruntime_lib);
+	if (rc->ort[0])
+		cJSON_AddStringToObject(spec, "onnxruntime_lib", rc->ort);
 	else
 		cJSON_AddNullToObject(spec, "onnxruntime_lib");
 	cJSON_AddStringToObject(spec, "python", cfg->python);
@@ -299,12 +471,27 @@ int test_worker_run(const struct test_worker_request *rq, cJSON **summary_out, s
 		.cpu_seconds = cfg->test_cpu_seconds,
 		.file_bytes = WORKER_FILE_BYTES,
 		.open_files = WORKER_OPEN_FILES,
+		.out_bytes = (uint64_t)cfg->test_scratch,
 		.rss_bytes = (uint64_t)cfg->test_memory,
 	};
 	struct run_ctx rc = {.rq = rq, .res = &res, .lim = &lim};
 	const char *env_fault[] = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/nonexistent", "OMP_NUM_THREADS=1",
 				   "BO_WORKER_FAULTS=1", NULL};
+	char torch_so[PATH_MAX], dir[PATH_MAX];
+	struct sandbox_jail jail = jail_of(cfg);
+	int nfiles = 0;
 	test_worker_path(cfg, worker, sizeof(worker));
+	test_ort_path(cfg, worker, rc.ort, sizeof(rc.ort));
+	rc.jailed = strcmp(cfg->sandbox, "none") != 0;
+	/* what the jail shows besides /usr and the scratch: the worker, the torch runtime next
+	 * to it, ONNX Runtime */
+	jail.files[nfiles++] = worker;
+	snprintf(dir, sizeof(dir), "%s", worker);
+	if ((size_t)snprintf(torch_so, sizeof(torch_so), "%s/backoffice-torch.so", dirname(dir)) < sizeof(torch_so) &&
+	    !access(torch_so, R_OK))
+		jail.files[nfiles++] = torch_so;
+	if (rc.ort[0])
+		jail.files[nfiles++] = rc.ort;
 	*summary_out = NULL;
 	if (worker[0] != '/' || access(worker, X_OK)) {
 		/* an operator problem, but a verdict all the same: the queue goes on */
@@ -319,6 +506,8 @@ int test_worker_run(const struct test_worker_request *rq, cJSON **summary_out, s
 		.argv = argv,
 		.env = cfg->test_fault && *cfg->test_fault ? env_fault : NULL,
 		.limits = lim,
+		.jail = rc.jailed ? &jail : NULL,
+		.scratch_parent = rq->scratch_parent,
 		.prepare = run_prepare,
 		.collect = run_collect,
 		.tick = run_tick,
@@ -433,25 +622,6 @@ out:
 
 /* ---------------------------------------------------------------- the verdict */
 
-static int count_unfinished(sqlite3 *c, const char *id, const char *rev, int *n, struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = db_prepare(c, &st,
-			    "SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
-			    "AND status IN ('queued', 'running')",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*n = sqlite3_column_int(st, 0);
-	else
-		rc = db_fail(c, "count unfinished test runs", err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* The run's status ("" when there is no such run). */
 static int run_status(sqlite3 *c, const char *id, const char *rev, const char *format, char *out, size_t n,
 		      struct bo_error *err)
@@ -508,7 +678,7 @@ static int record(struct app *a, const char *id, int revision, const char *forma
 	sqlite3 *c = NULL;
 	sqlite3_stmt *st = NULL;
 	char state[32] = "", rev[16], finished[40];
-	int go = 0, unfinished = 0;
+	int go = 0, moved = 0;
 	snprintf(rev, sizeof(rev), "%d", revision);
 	db_now_iso(finished, sizeof(finished));
 	int rc = db_acquire(a->db, &c, err);
@@ -537,16 +707,9 @@ static int record(struct app *a, const char *id, int revision, const char *forma
 	if (!rc)
 		rc = lifecycle_event(c, id, "draft", 0, "tested", message, NULL, err);
 	if (!rc)
-		rc = count_unfinished(c, id, rev, &unfinished, err);
+		rc = lifecycle_finish_testing(a, c, id, revision, &moved, err);
 	if (rc)
 		goto fail;
-	if (unfinished == 0 && !strcmp(state, "testing")) {
-		rc = lifecycle_transition(c, a->cfg, id, revision, "awaiting review", NULL, 0, err);
-		if (!rc)
-			rc = lifecycle_write_draft_json(a, c, id, err);
-		if (rc)
-			goto fail;
-	}
 	rc = db_commit(c, err);
 	if (!rc)
 		log_info("test: %s revision %d: %s", id, revision, message);
@@ -797,8 +960,13 @@ int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	rc = storage_delete_prefix(a->storage, prefix, err);
 	if (rc)
 		goto fail;
+	char sandbox_dir[PATH_MAX];
+	rc = test_sandbox_dir(a->cfg, sandbox_dir, sizeof(sandbox_dir), err);
+	if (rc)
+		goto fail;
 	struct test_worker_request rq = {
 		.cfg = a->cfg,
+		.scratch_parent = sandbox_dir,
 		.rdf_file = RDF_PATH,
 		.weight_format = format,
 		.fill = job_fill,

@@ -17,6 +17,15 @@ struct job;
 struct bo_error;
 struct cJSON;
 
+/* Where the server's sandbox scratch directories go (a killed server's are removed at
+ * the next start): DATA_DIR/sandbox, or, for a server running as root (which drops to the
+ * jail's uid, who must be able to pass), TEST_SANDBOX_ROOT/<hash of the data directory>. */
+#define TEST_SANDBOX_DIR "sandbox"
+#define TEST_SANDBOX_ROOT "/var/tmp/backoffice-sandbox"
+
+/* The scratch parent for cfg into buf, created (mode 0700, or 0711 for the root case). */
+int test_sandbox_dir(const struct config *cfg, char *buf, size_t n, struct bo_error *err);
+
 /* The tool name written into test_runs for dynamic tests (its version: BO_VERSION). */
 #define TEST_JOB_TOOL "backoffice-worker"
 
@@ -62,6 +71,7 @@ int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, stru
 struct test_worker_request {
 	const struct config *cfg;   /* worker_path, onnxruntime_lib, python, test_* limits, test_fault */
 	const char *package_dir;    /* absolute; NULL: <scratch>/pkg, filled by fill */
+	const char *scratch_parent; /* where the sandbox's scratch directory goes (NULL: $TMPDIR or /tmp) */
 	const char *rdf_file;       /* relative to the package directory */
 	const char *weight_format;
 	/* puts the package files into pkg_dir (already created); may be NULL */
@@ -83,5 +93,23 @@ int test_worker_run(const struct test_worker_request *rq, struct cJSON **summary
 /* The worker binary: cfg->worker_path, or backoffice-worker next to the running binary.
  * Writes into buf (n bytes). */
 void test_worker_path(const struct config *cfg, char *buf, size_t n);
+
+/* At server start: removes the scratch directories a killed server left under
+ * DATA_DIR/sandbox, and says in the log whether the jail works here (or that the operator
+ * chose sandbox=none). A jail that does not work is logged, not fatal: test runs then end
+ * `error` with "sandbox unavailable". BO_EINTERNAL when the old directories stay. */
+int test_sandbox_start(const struct config *cfg, struct bo_error *err);
+
+/* Whether the jail of cfg works here, showing the worker as a test run does (for
+ * `backoffice sandbox check` and the start-up log). 0, or BO_EINTERNAL with the reason. */
+int test_sandbox_check(const struct config *cfg, struct bo_error *err);
+
+/* Where make deps-onnx puts libonnxruntime, relative to the worker's directory (the
+ * worker's own default too). */
+#define TEST_ORT_REL "/../deps/npm/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+
+/* The libonnxruntime a worker at `worker` loads: cfg->onnxruntime_lib, or TEST_ORT_REL
+ * from its directory when that exists, else "" (onnx runs then say it is missing). */
+void test_ort_path(const struct config *cfg, const char *worker, char *buf, size_t n);
 
 #endif

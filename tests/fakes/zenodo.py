@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """A Zenodo double for the archive tests: the legacy deposit API as Zenodo implements it
 (quirks included), on loopback, standard library only.
 

@@ -12,7 +12,7 @@ upload() { req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: applica
 copy_pkg() { rm -rf "$2"; mkdir -p "$2"; cp -r "$1/." "$2/"; chmod -R u+w "$2"; }
 # png_make OUT W H: an RGB gradient PNG written with zlib only (no PIL here)
 png_make() {
-  python3 - "$1" "$2" "$3" <<'EOF'
+  /usr/bin/python3 - "$1" "$2" "$3" <<'EOF'
 import struct, sys, zlib
 out, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 row = lambda y: b"\0" + bytes((x * 255 // w, y * 255 // h, 128)[c] for x in range(w) for c in range(3))
@@ -25,7 +25,7 @@ EOF
 }
 # png_size FILE: "W H" from the IHDR of a PNG, or fails when FILE is not a PNG
 png_size() {
-  python3 - "$1" <<'EOF'
+  /usr/bin/python3 - "$1" <<'EOF'
 import struct, sys
 d = open(sys.argv[1], "rb").read(24)
 if d[:8] != b"\x89PNG\r\n\x1a\n" or d[12:16] != b"IHDR":

@@ -35,7 +35,7 @@ for pkg in $(jq -r '.onnx[] | select(.package) | .package' "$PK/DYNAMIC_CHECKS.j
   for ref in $(jq -r --arg p "$pkg" '.onnx[] | select(.package == $p) | .results[].max_abs_diff' "$PK/DYNAMIC_CHECKS.json"); do
     ours=$(jq -r --argjson i "$i" '[.details[] | select(.name | startswith("output "))][$i].context.max_abs_diff' "$T/res.json")
     echo "$pkg output $i: max |diff| ours $ours, DYNAMIC_CHECKS $ref"
-    python3 -c "import sys; a, b = float('$ours'), float('$ref'); sys.exit(0 if abs(a - b) <= 1e-5 else 1)" \
+    /usr/bin/python3 -c "import sys; a, b = float('$ours'), float('$ref'); sys.exit(0 if abs(a - b) <= 1e-5 else 1)" \
       || fail "$pkg output $i: max diff $ours far from $ref"
     i=$((i + 1))
   done
@@ -46,7 +46,7 @@ done
 
 # --- 2. a test output perturbed by 0.5 at [0, 0, 12, 7]: failed, that index, that difference
 copy_pkg $NUCLEI
-python3 - "$T/pkg/test_output.npy" <<'PY'
+/usr/bin/python3 - "$T/pkg/test_output.npy" <<'PY'
 import struct, sys
 p = sys.argv[1]
 b = bytearray(open(p, 'rb').read())
@@ -77,7 +77,7 @@ jq -e '.status == "failed" and ([.details[] | select(.status == "failed") | .nam
 
 # --- 4. a test input with the wrong number of dimensions
 write_npy() { # path descr shape-tuple count itemsize
-  python3 - "$@" <<'PY'
+  /usr/bin/python3 - "$@" <<'PY'
 import struct, sys
 path, descr, shape, count, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
@@ -121,7 +121,7 @@ jq -e '.status == "skipped" and .details[0].errors[0].msg == "no TensorFlow runt
 # onnx files have fixed sizes (the nuclei one refuses other sizes, which is reported), so
 # the 0.5 two-input model runs through torchscript here.
 copy_pkg $NUCLEI
-python3 - "$T/pkg/bioimageio.yaml" <<'PY'
+/usr/bin/python3 - "$T/pkg/bioimageio.yaml" <<'PY'
 import sys
 p = sys.argv[1]
 s = open(p).read()

@@ -11,14 +11,15 @@ need_corpus
 setup_env
 
 # The fake worker: onnx passes, torchscript fails (producing a tensor), anything else is
-# skipped; faults as in PROTOCOL.md when BO_WORKER_FAULTS=1. It logs start/end times so
-# the test can see that runs never overlap, and what it saw of its sandbox.
+# skipped; faults as in PROTOCOL.md when BO_WORKER_FAULTS=1. It reports (in "seen") its
+# start/end times in ms, so the test can see that runs never overlap, and what it saw of
+# its jail. It can write nowhere outside the jail, so the result is its only report.
 cat >"$T/worker" <<EOF
 #!/bin/sh
 spec=\$(cat)
 get() { printf '%s' "\$spec" | /usr/bin/jq -r "\$1"; }
 fmt=\$(get .weight_format); pkg=\$(get .package_dir); rdf=\$(get .rdf_file); out=\$(get .output_dir)
-echo "start \$fmt \$(date +%s%N)" >>"$T/worker.log"
+t0=\$(date +%s%3N)
 if [ "\${BO_WORKER_FAULTS:-}" = 1 ]; then
   case \$(get '.fault // ""') in
     segfault) echo "about to crash" >&2; kill -SEGV \$\$ ;;
@@ -28,7 +29,8 @@ while True: a.append(b"x" * (1 << 26))' ;;
   esac
 fi
 sleep 0.4
-fds=\$(ls /proc/self/fd | wc -l); env=\$(env | sort | tr '\n' ' '); cwd=\$(pwd)
+fds=\$(ls /proc/self/fd | wc -l); env=\$(env | sort | tr '\n' ' '); cwd=\$(pwd); id=\$(id -u)
+host=\$(ls -d /work /root /home /var "$BO_DATA_DIR" "$T/n.zip" /etc/shadow 2>/dev/null | tr '\n' ' ')
 [ -f "\$pkg/\$rdf" ] && [ -f "\$pkg/test_output.npy" ] || { echo '{"status":"error","details":[]}'; exit 0; }
 case \$fmt in
   onnx) st=passed; det='{"name":"output matches","status":"passed","errors":[],"warnings":[]}' ;;
@@ -36,9 +38,9 @@ case \$fmt in
     det='{"name":"output output0 matches test_output.npy","status":"failed","errors":[{"loc":["outputs",0],"msg":"3 of 262144 elements differ","type":"mismatch"}],"context":{"max_abs_diff":0.5,"produced":"out/output0.npy"}}' ;;
   *) st=skipped; det='{"name":"runtime","status":"skipped","errors":[],"warnings":[{"msg":"no runtime here"}]}' ;;
 esac
-printf '{"name":"reproduce test outputs (%s)","weight_format":"%s","status":"%s","details":[%s],"env":{"runtime":"fake"},"seen":{"fds":%s,"env":"%s","cwd":"%s","pkg":"%s"}}\n' \
-  "\$fmt" "\$fmt" "\$st" "\$det" "\$fds" "\$env" "\$cwd" "\$pkg"
-echo "end \$fmt \$(date +%s%N)" >>"$T/worker.log"
+t1=\$(date +%s%3N)
+printf '{"name":"reproduce test outputs (%s)","weight_format":"%s","status":"%s","details":[%s],"env":{"runtime":"fake"},"seen":{"fds":%s,"env":"%s","cwd":"%s","pkg":"%s","uid":%s,"host":"%s","t0":%s,"t1":%s}}\n' \
+  "\$fmt" "\$fmt" "\$st" "\$det" "\$fds" "\$env" "\$cwd" "\$pkg" "\$id" "\$host" "\$t0" "\$t1"
 EOF
 chmod +x "$T/worker"
 export BO_WORKER_PATH=$T/worker
@@ -64,9 +66,16 @@ expect_jq '[.tests[].weight_format] | sort == ["onnx", "pytorch_state_dict", "to
 expect_jq '[.tests[] | select(.weight_format == "onnx")][0] | .status == "passed" and .tool == "backoffice-worker"
   and .summary.details[0].status == "passed" and .summary.sandbox.wall_ms >= 400 and .summary.sandbox.peak_rss_kb > 0'
 expect_jq '[.tests[] | select(.weight_format == "pytorch_state_dict")][0].status == "skipped"'
-# the sandbox as the worker saw it: a scratch cwd holding the package, stdio only, a minimal env
-expect_jq '[.tests[] | select(.weight_format == "onnx")][0].summary.seen |
-  (.pkg == .cwd + "/pkg") and .fds <= 5 and (.env | test("BO_|S3|TOKEN") | not) and (.env | test("PATH=/usr/bin:/bin"))'
+# the jail as the worker saw it: the package at /job/pkg, /tmp as its cwd, stdio only, a
+# minimal env, nothing of the host's directories, an unprivileged uid
+if jailed; then
+  expect_jq '[.tests[] | select(.weight_format == "onnx")][0].summary | .sandbox.jailed and (.seen |
+    .pkg == "/job/pkg" and .cwd == "/tmp" and .fds <= 5 and (.env | test("BO_|S3|TOKEN") | not) and
+    (.env | test("PATH=/usr/bin:/bin")) and .host == "" and .uid != 0)'
+else # unconfined (tests/run said why): a scratch cwd holding the package, stdio only, a minimal env
+  expect_jq '[.tests[] | select(.weight_format == "onnx")][0].summary | (.sandbox.jailed | not) and (.seen |
+    .pkg == .cwd + "/pkg" and .fds <= 5 and (.env | test("BO_|S3|TOKEN") | not) and (.env | test("PATH=/usr/bin:/bin")))'
+fi
 # a failed comparison: the produced tensor is kept next to the draft and the summary points at it
 KEY="$ID/draft/test_outputs/torchscript/output0.npy"
 expect_jq '[.tests[] | select(.weight_format == "torchscript")][0] | .status == "failed" and
@@ -74,13 +83,12 @@ expect_jq '[.tests[] | select(.weight_format == "torchscript")][0] | .status == 
 get_object "$KEY" "$T/produced.npy" || fail "the produced tensor is not in storage"
 cmp "$T/produced.npy" "$N/test_output.npy" || fail "the stored tensor differs from what the worker wrote"
 # the scratch directories are gone
-for d in $(jq -r '.tests[].summary.seen.cwd // empty' "$T/body"); do
-  [ ! -e "$d" ] || fail "scratch directory $d left behind"
-done
+left=$(find "$BO_DATA_DIR/sandbox" /var/tmp/backoffice-sandbox -maxdepth 2 -name 'bo-sandbox-*' 2>/dev/null |
+  while read -r d; do if [ -n "$(find "$d" -newer "$T/n.zip" -print -quit)" ]; then echo "$d"; fi; done || true)
+[ -z "$left" ] || fail "scratch directories left behind: $left"
 # three runs, never two at once (max_test_workers = 1 with two job runners)
-[ "$(grep -c '^end' "$T/worker.log")" = 3 ] || { cat "$T/worker.log"; fail "expected 3 worker runs"; }
-awk '$1 == "start" { if (running) bad = 1; running = 1 } $1 == "end" { running = 0 } END { exit bad }' "$T/worker.log" ||
-  { cat "$T/worker.log"; fail "test workers overlapped"; }
+expect_jq '[.tests[].summary.seen | select(. != null)] | length == 3'
+expect_jq '[.tests[].summary.seen | [.t0, .t1]] | sort | . as $r | [range(1; length) | select($r[.][0] < $r[. - 1][1])] | length == 0'
 req GET "/api/v1/resources/$ID/draft/events"; expect_status 200
 expect_jq '[.[] | select(.kind == "tested")] | length == 3'
 expect_jq '[.[] | select(.kind == "state") | .details.to] | index("testing") < index("awaiting review")'
@@ -93,12 +101,13 @@ expect_problem 422 tests-failed
 # re-run: reviewers only; runs back to queued, the draft back to testing, then a verdict again
 rerun "$ID" "$UP"; expect_problem 403 forbidden
 rerun nonexistent-id "$REV"; expect_problem 404 not-found
-: >"$T/worker.log"
+before=$(date +%s%3N)
 rerun "$ID" "$REV"; expect_status 202
 expect_jq '.state == "testing" and ([.tests[].status] | unique == ["queued"]) and (.tests | length == 3)'
 rerun "$ID" "$REV"; expect_problem 409 state-conflict
 wait_state "$ID" "awaiting review" 90
-[ "$(grep -c '^end' "$T/worker.log")" = 3 ] || { cat "$T/worker.log"; fail "the re-run did not run 3 workers"; }
+draft "$ID"
+expect_jq '[.tests[].summary.seen.t0 | select(. > '"$before"')] | length == 3'
 req GET "/api/v1/resources/$ID/draft/events"; expect_status 200
 expect_jq '[.[] | select(.kind == "tests re-run")] | length == 1'
 

@@ -10,7 +10,8 @@
 need_corpus
 PW=${BO_PLAYWRIGHT_CORE:-$BO_SOURCE_DIR/build/deps/npm/node_modules/playwright-core}
 CHROMIUM=${BO_CHROMIUM:-/usr/bin/chromium}
-command -v node >/dev/null || fail "node is missing (make deps-browser)"
+NODE=${BO_NODE:-node}
+command -v "$NODE" >/dev/null || fail "node is missing (make deps-browser)"
 [ -x "$CHROMIUM" ] || fail "$CHROMIUM is missing (make deps-browser)"
 [ -f "$PW/package.json" ] || fail "playwright-core is missing at $PW (make deps-browser)"
 ART=$BO_SOURCE_DIR/build/test-artifacts/170-browser-${BO_TEST_STORAGE:-fs}
@@ -77,7 +78,7 @@ zip_dir "$BAD" "$T/bad.zip"
 
 BASE=$BASE MAILDIR=$MB ARTIFACTS=$ART GOOD_ZIP=$T/good.zip BAD_ZIP=$T/bad.zip PLAYWRIGHT_CORE=$PW \
   CHROMIUM=$CHROMIUM UP_EMAIL=new.scientist@example.org REV_EMAIL=rev@example.org HOME=$T \
-  node "$BO_SOURCE_DIR/tests/browser/170-browser.mjs" >"$T/browser.log" 2>&1 &
+  "$NODE" "$BO_SOURCE_DIR/tests/browser/170-browser.mjs" >"$T/browser.log" 2>&1 &
 NODE_PID=$!
 EXTRA_PIDS+=("$NODE_PID")
 wait "$NODE_PID" || { cat "$T/browser.log"; fail "the browser test failed (screenshots in $ART)"; }

@@ -5,6 +5,8 @@ set -euo pipefail
 : "${BO_BIN:?run through tests/run (BO_BIN is the server binary)}"
 : "${BO_SOURCE_DIR:?}"
 T=$(mktemp -d /tmp/bo-http-XXXXXX)
+# the jail's uid (a root server drops to it) must be able to pass to a worker copied here
+chmod 0711 "$T"
 SERVER_PID=
 EXTRA_PIDS=()
 CORPUS=${BO_CORPUS_DIR:-$BO_SOURCE_DIR/../shared/corpus}
@@ -23,6 +25,10 @@ cleanup_all() {
 trap cleanup_all EXIT
 
 fail() { echo "ASSERTION FAILED: $*" >&2; exit 1; }
+# the script cannot run here (tests/run counts it as skipped, never as passed)
+skip_script() { echo "SKIP $*"; exit 77; }
+# jailed: 0 when the bubblewrap jail works here (tests/run probed it)
+jailed() { [ -z "${BO_TEST_NO_JAIL:-}" ]; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 

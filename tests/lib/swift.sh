@@ -12,7 +12,7 @@
 
 # Prints N distinct free loopback TCP ports (held open together so they differ).
 swift__free_ports() {
-	python3 - "$1" <<'EOF'
+	/usr/bin/python3 - "$1" <<'EOF'
 import socket, sys
 socks = []
 for _ in range(int(sys.argv[1])):

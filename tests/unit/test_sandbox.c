@@ -102,9 +102,11 @@ static void tick(void *ctx)
 
 static int collect(void *ctx, const char *scratch, struct bo_error *err);
 
-static int prepare(void *ctx, const char *scratch, const void **input, size_t *input_len, struct bo_error *err)
+static int prepare(void *ctx, const char *scratch, const char *seen_as, const void **input, size_t *input_len,
+		   struct bo_error *err)
 {
 	struct dirs *d = ctx;
+	(void)seen_as;
 	*input = d->input;
 	*input_len = strlen(d->input);
 	d->ticks = 0;
@@ -135,9 +137,10 @@ static int collect(void *ctx, const char *scratch, struct bo_error *err)
 	return 0;
 }
 
-static int prepare_fails(void *ctx, const char *scratch, const void **input, size_t *input_len, struct bo_error *err)
+static int prepare_fails(void *ctx, const char *scratch, const char *seen_as, const void **input, size_t *input_len,
+			 struct bo_error *err)
 {
-	(void)input, (void)input_len;
+	(void)seen_as, (void)input, (void)input_len;
 	return collect(ctx, scratch, err);
 }
 
@@ -490,6 +493,223 @@ static void test_sandbox__remove_tree(void)
 	check(sandbox_remove_tree("t") == 0, "removing a missing tree is fine");
 }
 
+
+/* ---------------------------------------------------------------- the jail */
+
+/* A jail with the test's own scratch parent. The cwd of a unit test is a 0700 temp dir;
+ * the jail's uid (a root test drops to it) must be able to pass it. */
+static struct sandbox_jail jail_for_test(void)
+{
+	struct sandbox_jail j = {.bwrap = "/usr/bin/bwrap", .uid = 65534, .gid = 65534, .tmp_bytes = 1 << 20,
+				 .processes = 32};
+	chmod(".", 0711);
+	return j;
+}
+
+/* 1 when bwrap can make the jail here; else the test is skipped with bwrap's reason. */
+static int jail_works(const struct sandbox_jail *j, char *why, size_t n)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	int ok = access(j->bwrap, X_OK) == 0 && sandbox_probe_jail(j, &err) == 0;
+	snprintf(why, n, "%s", access(j->bwrap, X_OK) ? "bubblewrap is not installed" : err.detail);
+	bo_error_cleanup(&err);
+	return ok;
+}
+
+static int make_out(void *ctx, const char *scratch, const char *seen_as, const void **input, size_t *input_len,
+		    struct bo_error *err)
+{
+	char path[4200];
+	(void)ctx, (void)input, (void)input_len;
+	snprintf(path, sizeof(path), "%s/out", scratch);
+	if (mkdir(path, 0700))
+		return bo_error_set(err, BO_EINTERNAL, "mkdir %s", path);
+	snprintf(path, sizeof(path), "%s/pkg.txt", scratch);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return bo_error_set(err, BO_EINTERNAL, "cannot write %s", path);
+	fprintf(f, "package seen as %s\n", seen_as);
+	fclose(f);
+	return 0;
+}
+
+/* What an architecture file would try first, each attempt printing OK (it worked) or NO. */
+static void test_sandbox__jail_holds(void)
+{
+	struct sandbox_jail j = jail_for_test();
+	char why[512], secret[64];
+	if (!jail_works(&j, why, sizeof(why)))
+		skip_test("the jail cannot be made here: %s", why);
+	/* a host file next to the scratch, and one in the host's /tmp */
+	FILE *f = fopen("secret.txt", "w");
+	require(f, "secret");
+	fputs("host secret\n", f);
+	fclose(f);
+	snprintf(secret, sizeof(secret), "/tmp/bo-jail-test-%d", (int)getpid());
+	f = fopen(secret, "w");
+	require(f, "tmp secret");
+	fputs("tmp secret\n", f);
+	fclose(f);
+	char script[2048];
+	snprintf(script, sizeof(script),
+		 "t() { if eval \"$2\" >/dev/null 2>&1; then echo \"$1 OK\"; else echo \"$1 NO\"; fi; }\n"
+		 "echo \"uid $(id -u) cwd $(pwd)\"\n"
+		 "t shadow 'cat /etc/shadow'\n"
+		 "t hostname 'test -e /etc/hostname'\n"
+		 "t hostsecret 'cat %s/secret.txt'\n"
+		 "t hosttmp 'cat %s'\n"
+		 "t root 'ls /root/.'\n"
+		 "t home 'ls /home/.'\n"
+		 "t var 'ls /var/.'\n"
+		 "t jobwrite 'echo x > /job/new.txt'\n"
+		 "t jobread 'grep -q \"seen as /job\" /job/pkg.txt'\n"
+		 "t outwrite 'echo x > /job/out/made.txt'\n"
+		 "t tmpwrite 'echo x > /tmp/x'\n"
+		 "t tmpfill 'head -c 2000000 /dev/zero > /tmp/big'\n"
+		 "t usrwrite 'touch /usr/x'\n"
+		 "t net 'exec 3<>/dev/tcp/127.0.0.1/22'\n"
+		 "t procs 'test $(ls -d /proc/[0-9]* | wc -l) -gt 6'\n"
+		 "t userns 'unshare -U true'\n"
+		 "setsid sh -c 'sleep 30' & echo \"grandchild $!\"\n"
+		 "/usr/bin/python3 -c 'import os, time\n"
+		 "n = 0\n"
+		 "try:\n"
+		 "    for i in range(300):\n"
+		 "        if os.fork() == 0:\n"
+		 "            time.sleep(5); os._exit(0)\n"
+		 "        n += 1\n"
+		 "except OSError: pass\n"
+		 "print(\"forked\", n)'\n",
+		 getcwd(why, sizeof(why)) ? why : ".", secret);
+	const char *argv[] = {"/bin/bash", "-c", script, NULL};
+	struct sandbox_spec s = spec_of(argv, 20000);
+	s.jail = &j;
+	s.prepare = make_out;
+	struct sandbox_result r;
+	struct bo_error err = BO_ERROR_INIT;
+	require(sandbox_run(&s, &r, &err) == 0, "run: %s", err.detail);
+	check(r.jailed && r.reason == SANDBOX_EXITED && r.exit_code == 0, "reason %d exit %d: %s", r.reason,
+	      r.exit_code, r.errout);
+	const char *o = r.out;
+	check(strstr(o, "uid 65534 cwd /tmp"), "identity: %s", o);
+	static const char *const refused[] = {"shadow", "hostname", "hostsecret", "hosttmp", "root", "home",
+					      "var", "jobwrite", "tmpfill", "usrwrite", "net", "procs", "userns"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "%s NO\n", refused[i]);
+		check(strstr(o, want), "%s was let through:\n%s", refused[i], o);
+	}
+	check(strstr(o, "jobread OK") && strstr(o, "outwrite OK") && strstr(o, "tmpwrite OK"),
+	      "the jail cannot do its work:\n%s", o);
+	const char *fk = strstr(o, "forked ");
+	check(fk && atoi(fk + 7) < 32, "the process limit did not hold: %s", o);
+	/* the setsid grandchild died with the jail */
+	const char *gc = strstr(o, "grandchild ");
+	check(gc, "no grandchild line: %s", o);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "pgrep -u 65534 -f 'sleep 30' >/dev/null");
+	check(system(cmd) != 0, "a grandchild survived the jail");
+	check(leftover_scratch() == 0, "scratch left");
+	unlink(secret);
+	sandbox_result_clear(&r);
+	bo_error_cleanup(&err);
+}
+
+/* A program that fills its output directory is killed at the limit. */
+static void test_sandbox__jail_out_limit(void)
+{
+	struct sandbox_jail j = jail_for_test();
+	char why[512];
+	if (!jail_works(&j, why, sizeof(why)))
+		skip_test("the jail cannot be made here: %s", why);
+	const char *argv[] = {"/bin/sh", "-c", "while :; do head -c 1000000 /dev/zero > /job/out/f$$$(date +%N); done",
+			      NULL};
+	struct sandbox_spec s = spec_of(argv, 20000);
+	s.jail = &j;
+	s.prepare = make_out;
+	s.limits.out_bytes = 8 << 20;
+	struct sandbox_result r;
+	struct bo_error err = BO_ERROR_INIT;
+	require(sandbox_run(&s, &r, &err) == 0, "run: %s", err.detail);
+	check(r.reason == SANDBOX_OUT_LIMIT, "reason %d (%s)", r.reason, r.errout);
+	sandbox_describe(&r, &s.limits, why, sizeof(why));
+	check(strstr(why, "8 MiB into its output directory"), "describe '%s'", why);
+	check(r.wall_ms < 10000, "killed only after %lld ms", (long long)r.wall_ms);
+	sandbox_result_clear(&r);
+	bo_error_cleanup(&err);
+}
+
+/* The resident-memory watch sees the program inside the jail, not bwrap. */
+static void test_sandbox__jail_memory_watch(void)
+{
+	struct sandbox_jail j = jail_for_test();
+	char why[512];
+	if (!jail_works(&j, why, sizeof(why)))
+		skip_test("the jail cannot be made here: %s", why);
+	const char *argv[] = {"/usr/bin/python3", "-c", "a = []\nwhile True: a.append(b'x' * (1 << 24))", NULL};
+	struct sandbox_spec s = spec_of(argv, 20000);
+	s.jail = &j;
+	s.limits.rss_bytes = 128 << 20;
+	struct sandbox_result r;
+	struct bo_error err = BO_ERROR_INIT;
+	require(sandbox_run(&s, &r, &err) == 0, "run: %s", err.detail);
+	check(r.reason == SANDBOX_MEMORY && r.rss_killed, "reason %d (%s)", r.reason, r.errout);
+	check(r.wall_ms < 15000, "killed only after %lld ms", (long long)r.wall_ms);
+	sandbox_result_clear(&r);
+	bo_error_cleanup(&err);
+}
+
+/* No bwrap, or a kernel that refuses: the program does not run, and the result says so. */
+static void test_sandbox__jail_unavailable(void)
+{
+	struct sandbox_jail j = jail_for_test();
+	j.bwrap = "/nonexistent/bwrap";
+	const char *argv[] = {"/bin/sh", "-c", "touch ran", NULL};
+	struct sandbox_spec s = spec_of(argv, 5000);
+	s.jail = &j;
+	struct sandbox_result r;
+	struct bo_error err = BO_ERROR_INIT;
+	char why[512];
+	require(sandbox_run(&s, &r, &err) == 0, "run: %s", err.detail);
+	check(r.reason == SANDBOX_UNAVAILABLE, "reason %d", r.reason);
+	sandbox_describe(&r, &s.limits, why, sizeof(why));
+	check(strstr(why, "sandbox unavailable") && strstr(why, "bubblewrap"), "describe '%s'", why);
+	check(access("ran", F_OK) != 0, "the program ran unconfined");
+	sandbox_result_clear(&r);
+	check(sandbox_probe_jail(&j, &err) == BO_EINTERNAL && strstr(err.detail, "sandbox unavailable"), "probe: %s",
+	      err.detail);
+	/* a bwrap that cannot make the namespaces: a fake that fails as bwrap does */
+	FILE *f = fopen("fakebwrap", "w");
+	require(f, "fake");
+	fputs("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n", f);
+	fclose(f);
+	chmod("fakebwrap", 0755);
+	char fake[4200];
+	require(getcwd(why, sizeof(why)), "cwd");
+	snprintf(fake, sizeof(fake), "%s/fakebwrap", why);
+	j.bwrap = fake;
+	require(sandbox_run(&s, &r, &err) == 0, "run: %s", err.detail);
+	check(r.reason == SANDBOX_UNAVAILABLE, "reason %d", r.reason);
+	sandbox_describe(&r, &s.limits, why, sizeof(why));
+	check(strstr(why, "No permissions to create new namespace"), "describe '%s'", why);
+	sandbox_result_clear(&r);
+	bo_error_cleanup(&err);
+}
+
+/* Stale scratch directories of a killed server go; other entries stay. */
+static void test_sandbox__remove_stale(void)
+{
+	mkdir("p", 0700);
+	mkdir("p/bo-sandbox-aaaaaa", 0700);
+	mkdir("p/bo-sandbox-bbbbbb", 0700);
+	mkdir("p/bo-sandbox-bbbbbb/deep", 0000);
+	mkdir("p/other", 0700);
+	check(sandbox_remove_stale("p") == 2, "two removed");
+	check(access("p/other", F_OK) == 0, "other entries stay");
+	check(access("p/bo-sandbox-aaaaaa", F_OK) != 0, "stale left");
+	check(sandbox_remove_stale("nonexistent") == 0, "a missing parent is nothing to remove");
+}
+
 static const struct check_test tests[] = {
 	TEST(test_sandbox__normal_run),
 	TEST(test_sandbox__large_stdin_and_unread_stdin),
@@ -506,6 +726,11 @@ static const struct check_test tests[] = {
 	TEST(test_sandbox__network),
 	TEST(test_sandbox__cannot_exec),
 	TEST(test_sandbox__remove_tree),
+	TEST(test_sandbox__jail_holds),
+	TEST(test_sandbox__jail_out_limit),
+	TEST(test_sandbox__jail_memory_watch),
+	TEST(test_sandbox__jail_unavailable),
+	TEST(test_sandbox__remove_stale),
 };
 
 int main(int argc, char **argv)

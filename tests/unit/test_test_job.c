@@ -56,6 +56,8 @@ static int setup(struct fixture *f)
 	fputs(worker_script, w);
 	fclose(w);
 	chmod("worker.sh", 0755);
+	/* the jail's uid (a root test drops to it) must be able to pass to the worker */
+	chmod(cwd, 0711);
 	snprintf(dd, sizeof(dd), "--data-dir=var");
 	snprintf(md, sizeof(md), "--migrations-dir=%s", check_src("migrations"));
 	snprintf(sd, sizeof(sd), "--schema-dir=%s", check_src("schema"));
