@@ -15,6 +15,7 @@
 #include "metrics.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -54,6 +55,7 @@ struct http_req {
 	struct bo_error err;
 	char request_id[40];
 	const char *method, *path;
+	int uri_control; /* the raw request target holds a control byte (%00-%1f, %7f or raw) */
 	const struct route *route;
 	const char *param_names[MAX_PARAMS];
 	const char *param_values[MAX_PARAMS];
@@ -260,15 +262,28 @@ int http_add_header(http_req *r, const char *name, const char *value)
 	return 0;
 }
 
+/* Paths that carry a secret (sign-in links) are shown by their prefix in logs and errors,
+ * whatever the method or status. */
+static const char *shown_path(const char *path)
+{
+	static const char *const secret[] = {"/api/v1/signin/", "/signin/"};
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		size_t n = strlen(secret[i]);
+		if (!strncmp(path, secret[i], n) && path[n])
+			return i == 0 ? "/api/v1/signin/{token}" : "/signin/{token}";
+	}
+	return path;
+}
+
 static void reply_problem(http_req *r)
 {
 	if (!r->err.code)
 		bo_error_set(&r->err, BO_EINTERNAL, "handler failed without saying why");
 	int status = bo_error_status(r->err.code);
 	if (status >= 500)
-		log_rerror(r->request_id, "%s %s: %s %s", r->method, r->path, bo_error_name(r->err.code),
+		log_rerror(r->request_id, "%s %s: %s %s", r->method, shown_path(r->path), bo_error_name(r->err.code),
 			   r->err.detail);
-	char *body = bo_error_render(&r->err, r->path, r->request_id);
+	char *body = bo_error_render(&r->err, shown_path(r->path), r->request_id);
 	struct MHD_Response *resp = NULL;
 	if (body) {
 		resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -669,8 +684,8 @@ static int begin(http_req *r)
 	int method_mismatch = 0;
 	if (http_route_match(r->srv->tables, r->srv->ntables, r->method, r->path, &r->route, &method_mismatch)) {
 		if (method_mismatch)
-			return bo_error_set(&r->err, BO_EMETHOD, "%s is not allowed on %s", r->method, r->path);
-		return bo_error_set(&r->err, BO_ENOTFOUND, "no such endpoint: %s", r->path);
+			return bo_error_set(&r->err, BO_EMETHOD, "%s is not allowed on %s", r->method, shown_path(r->path));
+		return bo_error_set(&r->err, BO_ENOTFOUND, "no such endpoint: %s", shown_path(r->path));
 	}
 	if (!match_pattern(r->route->pattern, r->path, r))
 		return bo_error_set(&r->err, BO_ENOMEM, "out of memory");
@@ -703,6 +718,37 @@ static void req_free(http_req *r)
 	free(r);
 }
 
+/* 1 when the raw request target holds a control byte, raw or percent-encoded: libmicrohttpd
+ * decodes %00 into a NUL that would cut the path short (/files/x/rdf.yaml%00.png) */
+static int uri_has_control(const char *uri)
+{
+	for (const unsigned char *p = (const unsigned char *)uri; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+		if (*p == '%' && isxdigit(p[1]) && isxdigit(p[2])) {
+			int v = (isdigit(p[1]) ? p[1] - '0' : (tolower(p[1]) - 'a' + 10)) * 16 +
+				(isdigit(p[2]) ? p[2] - '0' : (tolower(p[2]) - 'a' + 10));
+			if (v < 0x20 || v == 0x7f)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* MHD's URI log callback sees the request target before it is decoded; what it returns
+ * becomes the connection's request (on_request fills in the rest) */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)conn;
+	http_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->srv = cls;
+	r->fd = -1;
+	r->uri_control = uri_has_control(uri);
+	return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -710,9 +756,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	http_server *srv = cls;
 	http_req *r = *con_cls;
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (!r)
+	if (!r || !r->method) {
+		if (!r && !(r = calloc(1, sizeof(*r))))
 			return MHD_NO;
 		r->arena = arena_create();
 		r->fd = -1;
@@ -727,6 +772,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		make_request_id(r);
 		if (!r->method || !r->path)
 			return MHD_NO;
+		if (r->uri_control) {
+			bo_error_set(&r->err, BO_EBADREQUEST,
+				     "the request path holds a control character (a NUL or another byte below 0x20, "
+				     "raw or percent-encoded); no path of this server has one");
+			return send_problem(r);
+		}
 		if (begin(r))
 			return send_problem(r); /* answered before the body is read */
 		return MHD_YES;
@@ -739,7 +790,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		int drop = take_body(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		if (drop) {
-			log_rwarnx(r->request_id, "%s %s: %s; closing the connection", r->method, r->path, r->err.detail);
+			log_rwarnx(r->request_id, "%s %s: %s; closing the connection", r->method, shown_path(r->path), r->err.detail);
 			return MHD_NO;
 		}
 		return MHD_YES;
@@ -768,8 +819,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status = r->answered ? r->status : 0;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->answered == 0)
 		status = 499; /* client went away or we dropped the connection */
-	/* a path that carries a secret (a sign-in link's token) is logged as its route pattern */
-	const char *logged = r->path ? r->path : "-";
+	/* a path that carries a secret (a sign-in link's token) is logged as its route pattern,
+	 * or by its prefix when no route matched (another method, a 404) */
+	const char *logged = r->path ? shown_path(r->path) : "-";
 	if (r->route && strstr(r->route->pattern, "{token}"))
 		logged = r->route->pattern;
 	log_access(r->request_id, r->method ? r->method : "-", logged, status,
@@ -815,6 +867,7 @@ int http_start(http_server **out, struct app *app, const struct route_table *con
 				     0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				     MHD_OPTION_SOCK_ADDR, &addr,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				     MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_threads_max,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_END);

@@ -21,4 +21,9 @@ extern const size_t routes_all_count;
 /* public_url + printf-formatted path, on the request arena (NULL on allocation failure). */
 const char *routes_url(http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* 1 when a browser shows a file of this Content-Type without running anything in it
+ * (images that are not SVG, plain text, JSON, YAML); /files/ serves every other type as
+ * an attachment. */
+int routes_inert_type(const char *type);
+
 #endif

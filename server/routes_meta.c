@@ -112,6 +112,18 @@ static int get_openapi(http_req *r)
 }
 
 /* Local backend: stream the file. S3: redirect to a short-lived presigned URL. */
+int routes_inert_type(const char *type)
+{
+	static const char *const inert[] = {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
+					    "text/markdown", "text/csv", "text/x-python", "application/json",
+					    "application/yaml"};
+	size_t n = strcspn(type, ";");
+	for (size_t i = 0; i < sizeof(inert) / sizeof(inert[0]); i++)
+		if (strlen(inert[i]) == n && !strncmp(type, inert[i], n))
+			return 1;
+	return 0;
+}
+
 static int get_file(http_req *r)
 {
 	struct app *a = http_app(r);
@@ -135,7 +147,20 @@ static int get_file(http_req *r)
 	int rc = storage_open_fd(a->storage, key, &fd, &size, err);
 	if (rc)
 		return rc;
-	return http_reply_fd(r, 200, package_content_type(key), fd, size);
+	const char *type = package_content_type(key);
+	/* uploaders' bytes on our origin, where the pages keep the session token: nothing in
+	 * them may run here. A sandboxed CSP with no sources stops scripts of any type the
+	 * browser renders; types that are not plainly inert (SVG, XML, PDF, anything
+	 * unknown) are downloads, never rendered */
+	rc = http_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'");
+	rc |= http_add_header(r, "X-Content-Type-Options", "nosniff");
+	if (!routes_inert_type(type))
+		rc |= http_add_header(r, "Content-Disposition", "attachment");
+	if (rc) {
+		close(fd);
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	}
+	return http_reply_fd(r, 200, type, fd, size);
 }
 
 static const struct route table[] = {

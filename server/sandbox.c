@@ -555,12 +555,25 @@ static int capture_read(struct capture *c)
 	}
 }
 
-/* Resident bytes of pid, or 0 when it cannot be read (the child is gone). */
+/* Proportional resident bytes of pid (Pss: pages shared with its forks count once over
+ * all of them, so a tree of forks is not charged many times for the same pages), or its
+ * RSS where smaps_rollup is missing; 0 when it cannot be read (the process is gone). */
 static uint64_t resident_bytes(pid_t pid)
 {
-	char path[64], buf[128];
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		const char *pss = strstr(buf, "\nPss:");
+		unsigned long long kb = 0;
+		if (pss && sscanf(pss + 5, "%llu", &kb) == 1)
+			return (uint64_t)kb * 1024;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);

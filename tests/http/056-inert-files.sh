@@ -1,0 +1,44 @@
+# Uploaded files served on our origin never run there: a package holding an SVG with a
+# script, an HTML page and an XML file is staged; /files/ serves each with a sandboxed CSP
+# without sources and nosniff, every type that is not plainly inert as an attachment, HTML
+# as plain text, while images and text still display inline (with the same CSP). Local backend (the S3
+# backend redirects to the bucket, another origin).
+. "$BO_SOURCE_DIR/tests/lib/common.sh"
+setup_env
+start_server
+UP=$(new_user up@example.org uploader)
+P=$T/p
+mkdir -p "$P"
+cat >"$P/rdf.yaml" <<'YAML'
+type: dataset
+format_version: 0.2.4
+name: inert files
+description: files a browser would run if we let it
+authors: [{name: Mallory}]
+license: CC0-1.0
+YAML
+cat >"$P/evil.svg" <<'SVG'
+<svg xmlns="http://www.w3.org/2000/svg"><script>fetch('/api/v1/me')</script></svg>
+SVG
+echo '<html><script>alert(document.cookie)</script></html>' >"$P/page.html"
+echo '<?xml version="1.0"?><x xmlns="http://www.w3.org/1999/xhtml"><script>1</script></x>' >"$P/data.xml"
+echo '# readme' >"$P/README.md"
+printf '\x89PNG\r\n\x1a\n' >"$P/pic.png"
+zip_dir "$P" "$T/p.zip"
+req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/p.zip"
+expect_status 202
+ID=$(jqb .id)
+wait_state "$ID" "awaiting review" 60
+for f in evil.svg page.html data.xml README.md pic.png rdf.yaml; do
+  req GET "/files/$ID/draft/files/$f"; expect_status 200
+  [ "$(header Content-Security-Policy)" = "sandbox; default-src 'none'" ] || fail "$f: CSP '$(header Content-Security-Policy)'"
+  [ "$(header X-Content-Type-Options)" = nosniff ] || fail "$f: no nosniff"
+  case $f in
+    evil.svg|data.xml)
+      header Content-Disposition | grep -q '^attachment' || fail "$f ($(header Content-Type)) is not an attachment" ;;
+    *)
+      [ -z "$(header Content-Disposition)" ] || fail "$f ($(header Content-Type)) should display inline" ;;
+  esac
+done
+# the HTML page is not served as HTML at all: it shows as text
+req GET "/files/$ID/draft/files/page.html"; header Content-Type | grep -q '^text/plain' || fail "page.html as $(header Content-Type)"
