@@ -18,7 +18,7 @@ MARK=/tmp/bo-jail-mark-$$
 echo "host secret $$" >"$MARK"
 EXFIL=/tmp/bo-jail-exfil-$$
 GRAND=bo-grandchild-$$
-trap 'rc=$?; rm -f "$MARK" "$EXFIL"; pkill -f "$GRAND" 2>/dev/null || true; (exit $rc); cleanup_all' EXIT
+trap 'rc=$?; set +e; rm -f "$MARK" "$EXFIL"; pkill -f "$GRAND" 2>/dev/null; (exit $rc); cleanup_all' EXIT
 
 P=$T/p
 mkdir -p "$P" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_nuclei_broad/." "$P/" && chmod -R u+w "$P"
