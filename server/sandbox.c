@@ -796,7 +796,8 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 	in_p[0] = out_p[1] = err_p[1] = st_p[1] = -1; /* owned by plan now */
 	if (spec->jail) {
 		const char *bw = spec->jail->bwrap;
-		if (!bw || bw[0] != '/' || access(bw, X_OK)) {
+		struct stat bst;
+		if (!bw || bw[0] != '/' || stat(bw, &bst) || !S_ISREG(bst.st_mode) || access(bw, X_OK)) {
 			/* a verdict, not a failure of ours: the program does not run unconfined */
 			char why[512];
 			snprintf(why, sizeof(why), "%s is not installed (apt-get install bubblewrap)\n", bw ? bw : "bwrap");

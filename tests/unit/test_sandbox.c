@@ -678,6 +678,11 @@ static void test_sandbox__jail_unavailable(void)
 	sandbox_result_clear(&r);
 	check(sandbox_probe_jail(&j, &err) == BO_EINTERNAL && strstr(err.detail, "sandbox unavailable"), "probe: %s",
 	      err.detail);
+	/* a directory is not a bwrap either (access(X_OK) alone would say yes) */
+	j.bwrap = "/usr";
+	require(sandbox_run(&s, &r, &err) == 0, "run: %s", err.detail);
+	check(r.reason == SANDBOX_UNAVAILABLE, "a directory as bwrap: reason %d", r.reason);
+	sandbox_result_clear(&r);
 	/* a bwrap that cannot make the namespaces: a fake that fails as bwrap does */
 	FILE *f = fopen("fakebwrap", "w");
 	require(f, "fake");
