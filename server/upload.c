@@ -466,7 +466,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 		goto fail;
 	char msg[600];
 	snprintf(msg, sizeof(msg), "revision %d uploaded by %s from %s (%llu bytes, sha256 %s)", revision,
-		 req->user->email, req->source ? req->source : "upload", (unsigned long long)req->size, req->sha256);
+		 req->user->name, req->source ? req->source : "upload", (unsigned long long)req->size, req->sha256);
 	rc = lifecycle_event(c, id, "draft", req->user->id, "upload", msg, NULL, err);
 	if (rc)
 		goto fail;

@@ -56,6 +56,9 @@ expect_status 200
 expect_jq '[.[].kind] | index("upload") != null and index("staged") != null'
 expect_jq 'map(select(.kind == "state")) | .[0].details.to == "unpacked"'
 expect_jq '.[0].actor == "Test sci"'
+# the public log names the uploader, never their address
+expect_jq '[.[] | .message, (.details | tostring)] | map(test("@")) | any | not'
+expect_jq '[.[] | select(.kind == "upload") | .message | contains("uploaded by Test sci")] == [true]'
 
 # the uploader sees the stage job; another uploader does not
 JOB=$(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT id FROM jobs WHERE subject = '$ID' AND kind = 'stage'")
