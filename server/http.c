@@ -5,6 +5,7 @@
  *   last callback:  the handler, then exactly one response;
  *   completion:     access log, metrics, and the one place the context is freed. */
 #include "http.h"
+#include "utf8.h"
 
 #include "app.h"
 #include "arena.h"
@@ -161,6 +162,41 @@ int http_authenticate(http_req *r)
 	return rc;
 }
 
+/* Every string and key of a parsed body is valid UTF-8 (cJSON passes raw bytes through
+ * and turns \u escapes into bytes) and no object repeats a key: the first offence's key
+ * path is written into where (n bytes). 0 when the tree is clean. */
+static int json_offence(const cJSON *j, int depth, char *where, size_t n, const char **what)
+{
+	if (depth > 64) {
+		*what = "is nested too deep";
+		snprintf(where, n, "(depth %d)", depth);
+		return 1;
+	}
+	if (cJSON_IsString(j) && j->valuestring && !utf8_valid(j->valuestring, strlen(j->valuestring))) {
+		*what = "holds a string that is not valid UTF-8";
+		return 1;
+	}
+	for (const cJSON *c = j->child; c; c = c->next) {
+		if (c->string && !utf8_valid(c->string, strlen(c->string))) {
+			*what = "holds a key that is not valid UTF-8";
+			return 1;
+		}
+		if (cJSON_IsObject(j) && c->string)
+			for (const cJSON *d = j->child; d != c; d = d->next)
+				if (d->string && !strcmp(d->string, c->string)) {
+					*what = "repeats a key";
+					snprintf(where, n, "'%.60s'", c->string);
+					return 1;
+				}
+		if (json_offence(c, depth + 1, where, n, what)) {
+			if (!where[0] && c->string && utf8_valid(c->string, strlen(c->string)))
+				snprintf(where, n, "'%.60s'", c->string);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 cJSON *http_json(http_req *r)
 {
 	if (r->json_parsed)
@@ -188,6 +224,13 @@ cJSON *http_json(http_req *r)
 		return NULL;
 	}
 	arena_defer(r->arena, (void (*)(void *))cJSON_Delete, r->json);
+	char where[80] = "";
+	const char *what = NULL;
+	if (json_offence(r->json, 0, where, sizeof(where), &what)) {
+		bo_error_set(&r->err, BO_EBADREQUEST, "request body %s%s%s", what, where[0] ? " at " : "", where);
+		r->json = NULL;
+		return NULL;
+	}
 	return r->json;
 }
 

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "utf8.h"
 #include "limits.h"
 #include "rdf.h"
 
@@ -65,42 +66,6 @@ static uint32_t get32(const unsigned char *p)
 }
 static uint64_t get64(const unsigned char *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid (overlong
- * forms, surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp_out)
-{
-	uint32_t cp;
-	size_t need;
-	if (s[0] < 0x80) {
-		*cp_out = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		need = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		need = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		need = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t k = 1; k < need; k++) {
-		if ((s[k] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3F);
-	}
-	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	*cp_out = cp;
-	return need;
-}
-
 /* A printable rendering of an untrusted name for messages and JSON: valid printable
  * UTF-8 is kept, every other byte becomes \xNN; long names are cut with "...". */
 static void display_name(char *dst, size_t cap, const char *name, size_t len)
@@ -109,7 +74,7 @@ static void display_name(char *dst, size_t cap, const char *name, size_t len)
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp = 0;
-		size_t k = utf8_len(s + i, len - i, &cp);
+		size_t k = utf8_seq_len(s + i, len - i, &cp);
 		if (o + 8 >= cap || o >= DISPLAY_MAX) {
 			snprintf(dst + o, cap - o, "...");
 			return;
@@ -311,7 +276,7 @@ static const char *name_problem(const struct raw_entry *r, const struct package_
 	}
 	for (size_t i = 0; i < r->len;) {
 		uint32_t cp = 0;
-		size_t k = utf8_len(s + i, r->len - i, &cp);
+		size_t k = utf8_seq_len(s + i, r->len - i, &cp);
 		if (k == 0)
 			return "the name is not valid UTF-8";
 		if (cp == 0)

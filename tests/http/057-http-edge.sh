@@ -1,7 +1,7 @@
 # The HTTP edge as an attacker probes it: control bytes in the request path (raw or
 # percent-encoded) are refused with 400 before any route sees a truncated path; a
 # sign-in link's token never reaches the access log or a problem body, whatever the
-# method or status.
+# method or status; JSON bodies with invalid UTF-8 or a repeated key are refused.
 . "$BO_SOURCE_DIR/tests/lib/common.sh"
 setup_env
 start_server
@@ -37,4 +37,21 @@ grep -q "$TOK" "$T/body" && fail "the token is in the 401 body"
 sleep 0.3
 grep -q "$TOK" "$T/server.log" && fail "the token is in the server log: $(grep "$TOK" "$T/server.log" | head -2)"
 grep -q 'GET /api/v1/signin/{token} 405' "$T/server.log" || fail "the GET is not logged by its prefix"
+true
+
+# JSON bodies: invalid UTF-8 (raw or by escapes) and repeated keys are refused with 400,
+# before anything is stored or mailed
+printf '{"email":"\xff\xfe@x.org"}' >"$T/bad.json"
+req POST /api/v1/signin -H 'Content-Type: application/json' --data-binary @"$T/bad.json"
+expect_problem 400 bad-request; jqb .detail | grep -q "not valid UTF-8" || fail "detail: $(jqb .detail)"
+req POST /api/v1/signin -H 'Content-Type: application/json' -d '{"email":"a\udcffb@x.org"}'
+expect_problem 400 bad-request
+req POST /api/v1/signin -H 'Content-Type: application/json' -d '{"email":"a@x.org","email":"b@x.org"}'
+expect_problem 400 bad-request; jqb .detail | grep -q "repeats a key at 'email'" || fail "detail: $(jqb .detail)"
+req POST "/api/v1/resources/$ID/draft/chat" -H "$(auth "$UP")" -H 'Content-Type: application/json' --data-binary $'{"text":"ok \xc3\x28"}'
+expect_problem 400 bad-request
+sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT count(*) FROM signin_links" | grep -qx 0 || fail "a sign-in link was stored for a refused body"
+# valid UTF-8 passes
+req POST /api/v1/signin -H 'Content-Type: application/json' -d '{"email":"jürgen@example.org"}'
+expect_status 202
 true
