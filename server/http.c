@@ -57,6 +57,7 @@ struct http_req {
 	char request_id[40];
 	const char *method, *path;
 	int uri_control; /* the raw request target holds a control byte (%00-%1f, %7f or raw) */
+	int close;       /* answer with Connection: close (the rest of the stream is not framed) */
 	const struct route *route;
 	const char *param_names[MAX_PARAMS];
 	const char *param_values[MAX_PARAMS];
@@ -365,6 +366,8 @@ static enum MHD_Result send_reply(http_req *r)
 	MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
 	for (int i = 0; i < r->nhdrs; i++)
 		MHD_add_response_header(r->resp, r->hdr_names[i], r->hdr_values[i]);
+	if (r->close)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r->answered = 1;
 	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
 	MHD_destroy_response(r->resp);
@@ -719,6 +722,21 @@ static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char
 /* Everything decided from the request line and headers. */
 static int begin(http_req *r)
 {
+	/* RFC 9112 6.1: both framings at once is how requests are smuggled past proxies; a
+	 * coding we do not decode would leave the body unread. Refused, and the connection
+	 * closed, since what follows on it cannot be framed. */
+	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (te && MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		r->close = 1;
+		return bo_error_set(&r->err, BO_EBADREQUEST,
+				    "the request has both Content-Length and Transfer-Encoding; send one of them");
+	}
+	if (te && strcasecmp(te, "chunked")) {
+		r->close = 1;
+		return bo_error_set(&r->err, BO_EBADREQUEST,
+				    "Transfer-Encoding other than chunked is not supported; send the body chunked or "
+				    "with a Content-Length");
+	}
 	struct header_sum hs = {0};
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, sum_header, &hs);
 	if (hs.total > (size_t)r->srv->app->cfg->max_header_bytes)

@@ -55,3 +55,40 @@ sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT count(*) FROM signin_links" | grep 
 req POST /api/v1/signin -H 'Content-Type: application/json' -d '{"email":"jürgen@example.org"}'
 expect_status 202
 true
+
+# request framing (RFC 9112 6.1): Content-Length with Transfer-Encoding is refused and the
+# connection closed, so bytes after a chunked body never run as a second request; a
+# coding other than chunked is refused at once, not after a timeout
+raw() { # raw BYTES-FILE: what the server answers on one connection (5 s at most)
+  /usr/bin/python3 - "$BO_PORT" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(open(sys.argv[2], "rb").read())
+s.settimeout(5)
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    out += b"\n<<timeout>>"
+sys.stdout.write(out.decode("latin-1"))
+PY
+}
+printf 'POST /api/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /api/v1/users HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/smuggle"
+raw "$T/smuggle" >"$T/ans"
+[ "$(grep -c '^HTTP/1.1 ' "$T/ans")" = 1 ] || { cat "$T/ans"; fail "a second request was answered on the smuggling connection"; }
+grep -q '^HTTP/1.1 400' "$T/ans" || { cat "$T/ans"; fail "CL+TE not refused with 400"; }
+grep -q 'both Content-Length and Transfer-Encoding' "$T/ans" || fail "no clear detail: $(cat "$T/ans")"
+grep -q '<<timeout>>' "$T/ans" && fail "the connection stayed open"
+printf 'POST /api/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip\r\n\r\nxxxx' >"$T/gzip"
+raw "$T/gzip" >"$T/ans"
+grep -q '^HTTP/1.1 400' "$T/ans" || { cat "$T/ans"; fail "Transfer-Encoding gzip not refused"; }
+grep -q 'application/problem+json' "$T/ans" || fail "not problem+json: $(cat "$T/ans")"
+# plain chunked still works
+printf 'POST /api/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1e\r\n{"email":"chunk@example.org"}\r\n0\r\n\r\n' >"$T/chunked"
+raw "$T/chunked" >"$T/ans"
+grep -q '^HTTP/1.1 202' "$T/ans" || { cat "$T/ans"; fail "a chunked body was refused"; }
+true
