@@ -58,6 +58,7 @@ struct http_req {
 	const char *method, *path;
 	int uri_control; /* the raw request target holds a control byte (%00-%1f, %7f or raw) */
 	int close;       /* answer with Connection: close (the rest of the stream is not framed) */
+	uint64_t package_bytes; /* bytes of the multipart 'package' part so far */
 	const struct route *route;
 	const char *param_names[MAX_PARAMS];
 	const char *param_values[MAX_PARAMS];
@@ -520,6 +521,12 @@ static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const c
 	if (r->err.code)
 		return MHD_YES; /* keep parsing so the answer comes after the body */
 	if (!strcmp(key, "package")) {
+		/* a value restarts at offset 0: a second part, which would be glued onto the first */
+		if (r->saw_package && off == 0 && r->package_bytes > 0) {
+			bo_error_set(&r->err, BO_EBADREQUEST, "the form has more than one 'package' part; send one");
+			return MHD_YES;
+		}
+		r->package_bytes += size;
 		if (!r->saw_package) {
 			r->saw_package = 1;
 			if (filename)
@@ -530,6 +537,10 @@ static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const c
 		if (size)
 			write_file_chunk(r, data, size);
 	} else if (!strcmp(key, "id")) {
+		if (off == 0 && r->form_id_len > 0) {
+			bo_error_set(&r->err, BO_EBADREQUEST, "the form has more than one 'id' field; send one");
+			return MHD_YES;
+		}
 		if (r->form_id_len + size >= FORM_ID_MAX) {
 			bo_error_set(&r->err, BO_EBADREQUEST, "form field 'id' is longer than %d bytes", FORM_ID_MAX - 1);
 			return MHD_YES;

@@ -92,3 +92,13 @@ printf 'POST /api/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/jso
 raw "$T/chunked" >"$T/ans"
 grep -q '^HTTP/1.1 202' "$T/ans" || { cat "$T/ans"; fail "a chunked body was refused"; }
 true
+
+# multipart: two 'package' parts were concatenated into one zip; two 'id' fields likewise
+req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/p.zip;type=application/zip" -F "package=@$T/p.zip;type=application/zip"
+expect_problem 400 bad-request; jqb .detail | grep -q "more than one 'package' part" || fail "detail: $(jqb .detail)"
+req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/p.zip;type=application/zip" -F id=aa -F id=bb
+expect_problem 400 bad-request; jqb .detail | grep -q "more than one 'id'" || fail "detail: $(jqb .detail)"
+# one part still uploads
+req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/p.zip;type=application/zip"
+expect_status 202
+true
