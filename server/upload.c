@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 static const char *const accepted_types[] = {"model", "dataset", "notebook", "application", "generic"};
@@ -561,7 +563,29 @@ static int ip_is_internal(const char *ip)
 	return 1; /* unparseable: refuse */
 }
 
-/* Runs after each connection is made (redirects included), before the request is sent. */
+/* libcurl asks us for every socket it would connect (each address of each hop, redirects
+ * included): an internal address is refused before any packet leaves, so a closed and an
+ * open internal port look the same (no port scan through package URLs). */
+static curl_socket_t fetch_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	struct fetch *f = ud;
+	char ip[INET6_ADDRSTRLEN] = "";
+	(void)purpose;
+	if (address->family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)&address->addr)->sin_addr, ip, sizeof(ip));
+	else if (address->family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)&address->addr)->sin6_addr, ip,
+			  sizeof(ip));
+	if (!f->allow_private && ip_is_internal(ip)) {
+		f->refused = 1;
+		snprintf(f->refused_ip, sizeof(f->refused_ip), "%s", ip[0] ? ip : "an address of an unknown family");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* Runs after each connection is made (redirects included), before the request is sent:
+ * the second look, should a connection ever be made without fetch_opensocket. */
 static int fetch_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
 			int conn_local_port)
 {
@@ -614,6 +638,8 @@ int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "bioimageio-backoffice");
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, fetch_opensocket);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &f);
 	curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, fetch_prereq);
 	curl_easy_setopt(curl, CURLOPT_PREREQDATA, &f);
 	CURLcode cc = curl_easy_perform(curl);

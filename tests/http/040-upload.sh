@@ -122,6 +122,17 @@ expect_problem 400 bad-request
 jqb .detail | grep -q "internal address" || fail "SSRF refusal unclear: $(jqb .detail)"
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://localhost:$WEBPORT/pkg.zip\"}"
 expect_problem 400 bad-request
+# no port scan: a closed internal port answers exactly as an open one, and the open one
+# never saw a connection (the address is judged before connecting)
+: >"$T/web.log"
+CLOSED=$(free_port)
+req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:$CLOSED/pkg.zip\"}"
+expect_problem 400 bad-request
+jqb .detail | grep -q "internal address" || fail "closed port: $(jqb .detail)"
+req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:$WEBPORT/pkg.zip\"}"
+expect_problem 400 bad-request
+sleep 0.3
+[ ! -s "$T/web.log" ] || fail "the internal web server was contacted: $(cat "$T/web.log")"
 stop_server
 export BO_FETCH_ALLOW_PRIVATE=1
 start_server
