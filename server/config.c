@@ -47,6 +47,8 @@ static const struct option_row options[] = {
 	 "base URL of stored objects in collection.json & co. (default PUBLIC_URL/files; e.g. the bucket's public URL)"},
 	{"log_level", S(log_level), "info", 0, 0, "|error|warn|info|debug|", "error, warn, info or debug"},
 	{"http_threads_max", I(http_threads_max), "256", 1, 10000, NULL, "concurrent HTTP connections"},
+	{"http_per_ip_max", I(http_per_ip_max), "32", 0, 10000, NULL,
+	 "concurrent HTTP connections from one client address (0 = no limit), so slow clients from one address cannot take every connection"},
 	{"storage", S(storage), "fs", 0, 0, "|fs|s3|", "storage backend: fs (local directory) or s3"},
 	{"storage_dir", S(storage_dir), "", 0, 0, NULL, "root of the fs backend (default DATA_DIR/storage)"},
 	{"s3_endpoint", S(s3_endpoint), "", 0, 0, NULL, "S3 endpoint URL, e.g. https://s3.example.org"},

@@ -23,6 +23,7 @@ struct config {
 	char *files_url;     /* base URL of stored objects in collection files (default PUBLIC_URL/files) */
 	char *log_level;
 	int64_t http_threads_max; /* concurrent connections */
+	int64_t http_per_ip_max;  /* concurrent connections per client address (0 = no limit) */
 	/* storage */
 	char *storage;       /* "fs" or "s3" */
 	char *storage_dir;   /* derived from data_dir when empty */

@@ -102,3 +102,39 @@ expect_problem 400 bad-request; jqb .detail | grep -q "more than one 'id'" || fa
 req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/p.zip;type=application/zip"
 expect_status 202
 true
+
+# slowloris from one address (127.0.0.2): its connections beyond http_per_ip_max are
+# refused, and /healthz still answers everyone else
+stop_server
+export BO_HTTP_PER_IP_MAX=8 BO_HTTP_THREADS_MAX=16
+start_server
+/usr/bin/python3 - "$BO_PORT" >"$T/slow.txt" <<'PY' &
+import socket, sys, time
+held, refused = [], 0
+for i in range(14):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never ends its headers
+    held.append(s)
+time.sleep(1)
+for s in held:
+    s.settimeout(0.2)
+    try:
+        if s.recv(1) == b"":
+            refused += 1
+    except socket.timeout:
+        pass
+    except OSError:
+        refused += 1
+print(len(held) - refused, refused, flush=True)
+time.sleep(15)
+PY
+SLOW=$!
+EXTRA_PIDS+=("$SLOW")
+for _ in $(seq 100); do [ -s "$T/slow.txt" ] && break; sleep 0.1; done
+OPEN=$(cut -d' ' -f1 "$T/slow.txt"); REFUSED=$(cut -d' ' -f2 "$T/slow.txt")
+[ "$OPEN" = 8 ] && [ "$REFUSED" = 6 ] || fail "one address kept $OPEN connections, $REFUSED refused (limit 8 of 14)"
+for i in 1 2 3; do req GET /healthz; expect_status 200; done
+kill "$SLOW" 2>/dev/null || true
+true
