@@ -862,15 +862,6 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 	int64_t drain_until = 0, last_tick = start, last_out = start;
 	for (;;) {
 		int64_t t = now_ms();
-		if (jp.status_r >= 0) {
-			/* {"child-pid": N, …} once bwrap has made the jail and started its init, then
-			 * {"exit-code": …} */
-			ssize_t n;
-			while (jstatus_len < STATUS_MAX &&
-			       (n = read(jp.status_r, jstatus + jstatus_len, STATUS_MAX - jstatus_len)) > 0)
-				jstatus_len += (size_t)n;
-			jstatus[jstatus_len] = '\0';
-		}
 		if (!exited && !killed && lim->out_bytes && t - last_out >= TICK_MS) {
 			int entries = 0;
 			last_out = t;
@@ -966,6 +957,9 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 		res->errout[res->errout_len] = '\0';
 	}
 	if (jp.status_r >= 0) {
+		/* {"child-pid": N, …} once bwrap has made the jail and started its init, then
+		 * {"exit-code": …}: a few hundred bytes, far below a pipe's capacity, so it is
+		 * read once the child is gone */
 		ssize_t n;
 		while (jstatus_len < STATUS_MAX &&
 		       (n = read(jp.status_r, jstatus + jstatus_len, STATUS_MAX - jstatus_len)) > 0)

@@ -8,15 +8,7 @@ setup_env
 start_server
 UP=$(new_user up@example.org uploader)
 P=$T/p
-mkdir -p "$P"
-cat >"$P/rdf.yaml" <<'YAML'
-type: dataset
-format_version: 0.2.4
-name: inert files
-description: files a browser would run if we let it
-authors: [{name: Mallory}]
-license: CC0-1.0
-YAML
+tiny_dataset "$P" "inert files"
 cat >"$P/evil.svg" <<'SVG'
 <svg xmlns="http://www.w3.org/2000/svg"><script>fetch('/api/v1/me')</script></svg>
 SVG

@@ -7,8 +7,7 @@ setup_env
 start_server
 UP=$(new_user up@example.org uploader)
 P=$T/p
-mkdir -p "$P"
-printf 'type: dataset\nformat_version: 0.2.4\nname: edge\ndescription: d\nauthors: [{name: A}]\nlicense: CC0-1.0\n' >"$P/rdf.yaml"
+tiny_dataset "$P" edge
 zip_dir "$P" "$T/p.zip"
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/p.zip"
 expect_status 202

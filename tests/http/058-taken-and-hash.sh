@@ -9,8 +9,7 @@ start_server
 ALICE=$(new_user alice@example.org uploader)
 MALLORY=$(new_user mallory@example.org uploader)
 P=$T/p
-mkdir -p "$P"
-printf 'type: dataset\nformat_version: 0.2.4\nname: mine\ndescription: d\nauthors: [{name: Alice, email: alice@example.org}]\nlicense: CC0-1.0\n' >"$P/rdf.yaml"
+tiny_dataset "$P" mine
 zip_dir "$P" "$T/a.zip"
 req POST /api/v1/uploads -H "$(auth "$ALICE")" -H 'Content-Type: application/zip' --data-binary @"$T/a.zip"
 expect_status 202

@@ -106,6 +106,13 @@ new_user() {
   "$BO_BIN" token create "$1" --label test
 }
 
+# tiny_dataset DIR NAME [EXTRA_YAML]: a minimal valid dataset RDF in DIR/rdf.yaml
+tiny_dataset() {
+  mkdir -p "$1"
+  printf 'type: dataset\nformat_version: 0.2.4\nname: %s\ndescription: d\nauthors: [{name: A, email: up@example.org}]\nlicense: CC0-1.0\n%s' \
+    "$2" "${3:-}" >"$1/rdf.yaml"
+}
+
 # zip_dir DIR OUT.zip: zips a folder's contents (top level = the folder's files)
 zip_dir() { (cd "$1" && zip -q -r -X "$2" .); }
 
