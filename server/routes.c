@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct route_table *const routes_all[] = {
 	&routes_meta, &routes_ids, &routes_uploads, &routes_resources, &routes_review, &routes_admin,
@@ -22,5 +23,9 @@ const char *routes_url(http_req *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	return arena_printf(http_arena(r), "%s%s", http_app(r)->cfg->public_url, path);
+	const struct config *cfg = http_app(r)->cfg;
+	/* files_url has no trailing slash (config) and defaults to PUBLIC_URL/files */
+	if (cfg->files_url && *cfg->files_url && !strncmp(path, "/files/", 7))
+		return arena_printf(http_arena(r), "%s/%s", cfg->files_url, path + 7);
+	return arena_printf(http_arena(r), "%s%s", cfg->public_url, path);
 }

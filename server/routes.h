@@ -19,6 +19,8 @@ extern const struct route_table *const routes_all[];
 extern const size_t routes_all_count;
 
 /* public_url + printf-formatted path, on the request arena (NULL on allocation failure). */
+/* PUBLIC_URL + the formatted path; a path under /files/ is made under FILES_URL (a separate
+ * origin for user files when the operator sets one). */
 const char *routes_url(http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* 1 when a browser shows a file of this Content-Type without running anything in it

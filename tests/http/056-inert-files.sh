@@ -1,7 +1,8 @@
 # Uploaded files served on our origin never run there: a package holding an SVG with a
 # script, an HTML page and an XML file is staged; /files/ serves each with a sandboxed CSP
 # without sources and nosniff, every type that is not plainly inert as an attachment, HTML
-# as plain text, while images and text still display inline (with the same CSP). Local backend (the S3
+# as plain text, while images and text still display inline (with the same CSP); with
+# files_url set, the API's file links point at that separate origin. Local backend (the S3
 # backend redirects to the bucket, another origin).
 . "$BO_SOURCE_DIR/tests/lib/common.sh"
 setup_env
@@ -34,3 +35,9 @@ for f in evil.svg page.html data.xml README.md pic.png rdf.yaml; do
 done
 # the HTML page is not served as HTML at all: it shows as text
 req GET "/files/$ID/draft/files/page.html"; header Content-Type | grep -q '^text/plain' || fail "page.html as $(header Content-Type)"
+
+# a separate origin for user files: the API's file links point there
+stop_server
+BO_FILES_URL=https://files.example.org start_server
+req GET "/api/v1/resources/$ID/draft"; expect_status 200
+expect_jq '([.files[].url | startswith("https://files.example.org/'"$ID"'/draft/files/")] | all) and (.links.files | startswith("https://files.example.org/"))'
