@@ -720,6 +720,7 @@ static void make_request_id(http_req *r)
 
 struct header_sum {
 	size_t total;
+	int content_length, transfer_encoding; /* how many of each framing header */
 };
 
 static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -727,6 +728,8 @@ static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char
 	(void)kind;
 	struct header_sum *s = cls;
 	s->total += strlen(key) + (value ? strlen(value) : 0) + 4;
+	s->content_length += !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	s->transfer_encoding += !strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	return MHD_YES;
 }
 
@@ -736,6 +739,13 @@ static int begin(http_req *r)
 	/* RFC 9112 6.1: both framings at once is how requests are smuggled past proxies; a
 	 * coding we do not decode would leave the body unread. Refused, and the connection
 	 * closed, since what follows on it cannot be framed. */
+	struct header_sum hs = {0};
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, sum_header, &hs);
+	if (hs.content_length > 1 || hs.transfer_encoding > 1) {
+		r->close = 1;
+		return bo_error_set(&r->err, BO_EBADREQUEST, "the request repeats its %s header; send it once",
+				    hs.content_length > 1 ? "Content-Length" : "Transfer-Encoding");
+	}
 	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	if (te && MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
 		r->close = 1;
@@ -748,8 +758,6 @@ static int begin(http_req *r)
 				    "Transfer-Encoding other than chunked is not supported; send the body chunked or "
 				    "with a Content-Length");
 	}
-	struct header_sum hs = {0};
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, sum_header, &hs);
 	if (hs.total > (size_t)r->srv->app->cfg->max_header_bytes)
 		return bo_error_set(&r->err, BO_EHEADERS, "request headers total %zu bytes; the limit is %lld (max_header_bytes)",
 				    hs.total, (long long)r->srv->app->cfg->max_header_bytes);

@@ -86,6 +86,10 @@ printf 'POST /api/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/jso
 raw "$T/gzip" >"$T/ans"
 grep -q '^HTTP/1.1 400' "$T/ans" || { cat "$T/ans"; fail "Transfer-Encoding gzip not refused"; }
 grep -q 'application/problem+json' "$T/ans" || fail "not problem+json: $(cat "$T/ans")"
+printf 'POST /api/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}GET /api/v1/users HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/twocl"
+raw "$T/twocl" >"$T/ans"
+grep -q '^HTTP/1.1 400' "$T/ans" && grep -q 'repeats its Content-Length' "$T/ans" || { cat "$T/ans"; fail "two Content-Length headers not refused"; }
+grep -q '<<timeout>>' "$T/ans" && fail "the connection stayed open after two Content-Length headers"
 # plain chunked still works
 printf 'POST /api/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1e\r\n{"email":"chunk@example.org"}\r\n0\r\n\r\n' >"$T/chunked"
 raw "$T/chunked" >"$T/ans"
