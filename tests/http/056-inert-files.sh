@@ -36,6 +36,16 @@ done
 # the HTML page is not served as HTML at all: it shows as text
 req GET "/files/$ID/draft/files/page.html"; header Content-Type | grep -q '^text/plain' || fail "page.html as $(header Content-Type)"
 
+# in Chromium: the SVG is a download, the HTML page's script never runs
+PW=${BO_PLAYWRIGHT_CORE:-$BO_SOURCE_DIR/build/deps/npm/node_modules/playwright-core}
+[ -f "$PW/package.json" ] && [ -x /usr/bin/chromium ] || fail "playwright-core or chromium missing (make deps-browser)"
+BASE=$BASE ID=$ID PLAYWRIGHT_CORE=$PW CHROMIUM=/usr/bin/chromium HOME=$T \
+  "${BO_NODE:-node}" "$BO_SOURCE_DIR/tests/browser/056-inert.mjs" >"$T/browser.log" 2>&1 &
+NODE_PID=$!
+EXTRA_PIDS+=("$NODE_PID")
+wait "$NODE_PID" || { cat "$T/browser.log"; fail "uploaded files ran in the browser"; }
+cat "$T/browser.log"
+
 # a separate origin for user files: the API's file links point there
 stop_server
 BO_FILES_URL=https://files.example.org start_server
