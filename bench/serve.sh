@@ -102,4 +102,4 @@ ng=$(rps "http://127.0.0.1:$NPORT/collection.json")
 ours304=$(wrk -t2 -c64 -d"${SECS}s" -H "If-None-Match: $(curl -fsSI "http://127.0.0.1:$BO_PORT/collection.json" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag" {print $2}')" \
 	"http://127.0.0.1:$BO_PORT/collection.json" | awk '/^Requests\/sec/ {print $2}')
 printf 'ours:  %10.0f req/s\nnginx: %10.0f req/s\nratio: %10.2f  (goal >= 0.5)\nours, If-None-Match (304): %.0f req/s\n' \
-	"$ours" "$ng" "$(echo "$ours / $ng" | bc -l)" "$ours304"
+	"$ours" "$ng" "$(awk -v a="$ours" -v b="$ng" 'BEGIN { print a / b }')" "$ours304"
