@@ -136,6 +136,79 @@ $(BUILD)/tests/test_torch: tests/unit/test_torch.c tests/unit/check.h $(TORCH_RT
 
 unit: $(UNIT_BIN)
 
+# --- libFuzzer harnesses of the untrusted-input parsers (tests/fuzz/, README "Tests").
+# `make fuzz` builds each tests/fuzz/fuzz_<name>.c with clang, libFuzzer, ASan and UBSan
+# against its own clang-built copy of the server objects (build/fuzz/, with coverage
+# instrumentation) and runs it for FUZZ_SECONDS on its committed corpus
+# tests/fuzz/corpus/<name>/. libFuzzer writes what it adds to the first corpus directory
+# given, build/fuzz/<name>/corpus, and findings (crash-*, leak-*, timeout-*, oom-*) to
+# build/fuzz/<name>/: never into the committed corpus, which only grows by hand.
+# `make unit` builds the replay of each committed corpus, test_fuzz_<name> (harness +
+# replay.c + libbo.a, gcc, the normal flags and sanitizers), which tests/run runs like
+# every unit binary.
+FUZZ_NAMES      := rdf npy zip json
+FUZZ_SECONDS    ?= 60
+FUZZ_FLAGS      ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_CC         ?= clang
+FUZZ_DIR        := build/fuzz
+# -Wno-format-nonliteral: clang's -Wformat=2 also flags the vsnprintf inside our printf-like
+# wrappers (bo_error_setv, ...), whose callers gcc and clang both check already
+FUZZ_CFLAGS      = $(CFLAGS_BASE) -Wno-format-nonliteral -O1 -g -fsanitize=address,undefined \
+                   -fno-sanitize-recover=all -fno-omit-frame-pointer \
+                   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_SERVER_OBJ := $(patsubst server/%.c,$(FUZZ_DIR)/server/%.o,$(SERVER_SRC))
+FUZZ_BIN        := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_REPLAY_BIN := $(patsubst %,$(BUILD)/tests/test_fuzz_%,$(FUZZ_NAMES))
+FUZZ_HARNESS    := tests/fuzz/harness.c tests/fuzz/harness.h
+# clang 14 of Debian 12; libFuzzer and the sanitizer runtimes are in libclang-rt-dev
+APT_FUZZ        := clang libclang-rt-dev
+
+unit: $(FUZZ_REPLAY_BIN)
+
+$(FUZZ_REPLAY_BIN): $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+		    $(FUZZ_HARNESS) $(BUILD)/libbo.a | $(STAMP)-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' -DFUZZ_SOURCE_DIR='"$(CURDIR)"' -o $@ \
+	  tests/fuzz/fuzz_$*.c tests/fuzz/replay.c tests/fuzz/harness.c $(BUILD)/libbo.a \
+	  $(LDFLAGS) $(LDLIBS)
+
+# fuzzer-no-link: coverage instrumentation without libFuzzer's main, which only the
+# harness links
+$(FUZZ_DIR)/server/%.o: server/%.c | $(STAMP)-fuzz
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libbo.a: $(FUZZ_SERVER_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BIN): $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HARNESS) $(FUZZ_DIR)/libbo.a \
+	     | $(STAMP)-fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ tests/fuzz/fuzz_$*.c \
+	  tests/fuzz/harness.c $(FUZZ_DIR)/libbo.a $(LDLIBS)
+
+# every harness runs even when an earlier one found something; the exit status says
+# whether any did
+fuzz: $(FUZZ_BIN)
+	@fail=; for n in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_DIR)/$$n/corpus; \
+	  echo "== fuzz_$$n: $(FUZZ_SECONDS) s on tests/fuzz/corpus/$$n (new inputs: $(FUZZ_DIR)/$$n/corpus)"; \
+	  dict=; if [ -f tests/fuzz/$$n.dict ]; then dict=-dict=tests/fuzz/$$n.dict; fi; \
+	  $(FUZZ_DIR)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) $$dict \
+	    -artifact_prefix=$(FUZZ_DIR)/$$n/ $(FUZZ_DIR)/$$n/corpus tests/fuzz/corpus/$$n \
+	    || fail="$$fail $$n"; \
+	done; \
+	if [ -n "$$fail" ]; then \
+	  echo "fuzz: findings in:$$fail (the inputs are in $(FUZZ_DIR)/<name>/)"; exit 1; fi
+
+$(STAMP)-fuzz: $(STAMP)-build
+	@$(call apt_install,$(APT_FUZZ),deps-fuzz)
+	@touch $@
+
+deps-fuzz: $(STAMP)-fuzz
+
+.PHONY: fuzz deps-fuzz
+
 # --- installs (idempotent: a stamp per set, checked against dpkg so a fresh machine installs;
 # the stamps depend on this Makefile so a package added to a list is installed on the next run)
 # apt_install: installs the Debian packages of $(1) that dpkg does not list as installed;

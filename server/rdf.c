@@ -275,6 +275,7 @@ struct frame {
 	size_t nmerges;
 	struct anchor *anchor; /* anchored here, completed at the end event */
 	int64_t nodes_at_start;
+	int64_t bytes_at_start;
 	int height; /* container height of the children */
 };
 
@@ -283,6 +284,7 @@ struct anchor {
 	struct mnode *mark;
 	const char *text; /* scalars: the source text (for keys) */
 	int64_t count;    /* nodes in the anchored subtree */
+	int64_t bytes;    /* scalar text in the anchored subtree, keys included */
 	int height;       /* containers on the longest path, 0 for a scalar */
 	int complete;
 };
@@ -296,12 +298,24 @@ struct parser {
 	struct htab anchors; /* (NULL, name) -> struct anchor*, names in the arena */
 	cJSON *spares;       /* discarded nodes, kept alive because anchors may point in */
 	int64_t nodes, alias_nodes;
+	int64_t bytes, alias_bytes; /* scalar text in the tree (keys, copies included); copies' */
 	int docs;
 	int stop;  /* a fatal problem: no more events are read */
 	int nomem;
 	int nerr;
 	char first[512];
 };
+
+/* Bytes of s to print with "%.*s" for at most max: never ends inside a UTF-8 sequence,
+ * since messages go into problem+json, which must stay valid UTF-8. */
+static int utf8_cut(const char *s, int max)
+{
+	int n = (int)strnlen(s, (size_t)max);
+	if (n == max)
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	return n;
+}
 
 static struct frame *top(struct parser *st)
 {
@@ -511,8 +525,8 @@ static void take_key(struct parser *st, struct frame *f, const char *text, int p
 			loc = NULL;
 		}
 		report(st, loc, line, column, "duplicate_key",
-		       "duplicate key '%.200s' (first at line %d, column %d); keep only one",
-		       text, prev->line, prev->column);
+		       "duplicate key '%.*s' (first at line %d, column %d); keep only one",
+		       utf8_cut(text, 200), text, prev->line, prev->column);
 		f->key_state = KEY_SKIP;
 		return;
 	}
@@ -542,6 +556,7 @@ static void on_scalar(struct parser *st, yaml_event_t *ev)
 	}
 	if (count_node(st, ym, 1))
 		return;
+	st->bytes += (int64_t)len;
 	if (ev->data.scalar.anchor) {
 		an = new_anchor(st, (const char *)ev->data.scalar.anchor);
 		if (!an)
@@ -552,6 +567,7 @@ static void on_scalar(struct parser *st, yaml_event_t *ev)
 			return;
 		}
 		an->count = 1;
+		an->bytes = (int64_t)len;
 	}
 	if (f && f->is_map && f->want_key) {
 		if (an) {
@@ -643,6 +659,7 @@ static void on_start(struct parser *st, yaml_event_t *ev, int is_map)
 	nf.mark = mnode_new(st->doc->a, is_map ? K_MAP : K_SEQ, (int)ym->line + 1,
 			    (int)ym->column + 1);
 	nf.nodes_at_start = st->nodes;
+	nf.bytes_at_start = st->bytes;
 	if (!nf.node || !nf.mark) {
 		cJSON_Delete(nf.node);
 		st->nomem = 1;
@@ -660,12 +677,14 @@ static void on_start(struct parser *st, yaml_event_t *ev, int is_map)
 	st->frames[st->nframes++] = nf;
 }
 
-/* Walks a subtree: node count and container height. */
-static void measure(const cJSON *n, int64_t *count, int *height)
+/* Walks a subtree: node count, string bytes (keys included) and container height. */
+static void measure(const cJSON *n, int64_t *count, int64_t *bytes, int *height)
 {
 	int h = 0;
 	const cJSON *c;
 	(*count)++;
+	if (cJSON_IsString(n))
+		*bytes += (int64_t)strlen(n->valuestring);
 	if (!cJSON_IsArray(n) && !cJSON_IsObject(n)) {
 		*height = 0;
 		return;
@@ -673,16 +692,21 @@ static void measure(const cJSON *n, int64_t *count, int *height)
 	cJSON_ArrayForEach(c, n)
 	{
 		int ch = 0;
-		measure(c, count, &ch);
+		if (c->string)
+			*bytes += (int64_t)strlen(c->string);
+		measure(c, count, bytes, &ch);
 		if (ch > h)
 			h = ch;
 	}
 	*height = h + 1;
 }
 
-/* Accounts for nodes that a copy adds: both the node limit and the alias budget. */
-static int budget(struct parser *st, const yaml_mark_t *ym, int64_t count, int height,
-		  size_t depth)
+/* Accounts for what a copy adds: nodes against the node limit and the alias budget, and
+ * scalar text against max_bytes. The node budget alone would let 100,000 aliases of one
+ * 1 MiB scalar build 100 GB from a 1.4 MiB document: copies may add at most one
+ * document's worth of text. */
+static int budget(struct parser *st, const yaml_mark_t *ym, int64_t count, int64_t bytes,
+		  int height, size_t depth)
 {
 	if ((int64_t)depth + height > st->lim->max_depth) {
 		limit_hit(st, ym, "nesting depth", (long long)st->lim->max_depth, "max_yaml_depth");
@@ -692,6 +716,13 @@ static int budget(struct parser *st, const yaml_mark_t *ym, int64_t count, int h
 	if (st->alias_nodes > st->lim->alias_budget) {
 		limit_hit(st, ym, "alias expansion budget", (long long)st->lim->alias_budget,
 			  "max_yaml_alias_budget");
+		return -1;
+	}
+	st->alias_bytes += bytes;
+	st->bytes += bytes;
+	if (st->alias_bytes > st->lim->max_bytes) {
+		limit_hit(st, ym, "alias expansion size (bytes)", (long long)st->lim->max_bytes,
+			  "max_yaml_bytes");
 		return -1;
 	}
 	return count_node(st, ym, count);
@@ -714,11 +745,14 @@ static void apply_merges(struct parser *st, struct frame *f, const yaml_mark_t *
 			{
 				if (htab_get(&st->doc->keys, f->mark->body, c->string))
 					continue;
-				int64_t count = 0;
+				int64_t count = 0, bytes = (int64_t)strlen(c->string);
 				int height = 0;
-				measure(c, &count, &height);
-				if (budget(st, ym, count, height, st->nframes))
+				measure(c, &count, &bytes, &height);
+				if (budget(st, ym, count, bytes, height, st->nframes))
 					return;
+				/* the mapping's own height, which its anchor and parent get */
+				if (height > f->height)
+					f->height = height;
 				struct mnode *km = htab_get(&st->doc->keys, m->body, c->string);
 				if (!km)
 					km = m;
@@ -748,6 +782,7 @@ static void on_end(struct parser *st, yaml_event_t *ev)
 	free(fr.merges);
 	if (fr.anchor) {
 		fr.anchor->count = st->nodes - fr.nodes_at_start + 1;
+		fr.anchor->bytes = st->bytes - fr.bytes_at_start;
 		fr.anchor->height = fr.height + 1;
 		fr.anchor->complete = 1;
 	}
@@ -793,6 +828,9 @@ static void on_alias(struct parser *st, yaml_event_t *ev)
 		if (count_node(st, ym, 1))
 			return;
 		if (an->text) {
+			/* a key copy is text too: [{*k : 1}, {*k : 1}, …] with a 1 MiB k */
+			if (budget(st, ym, 0, (int64_t)strlen(an->text), 0, st->nframes))
+				return;
 			take_key(st, f, an->text, 0, ym);
 		} else {
 			report(st, current_loc(st, 0), line, column, "non_scalar_key",
@@ -816,7 +854,7 @@ static void on_alias(struct parser *st, yaml_event_t *ev)
 		f->n++;
 		return;
 	}
-	if (budget(st, ym, an->count, an->height, st->nframes))
+	if (budget(st, ym, an->count, an->bytes, an->height, st->nframes))
 		return;
 	if (f && f->is_map && f->key_state == KEY_SKIP) {
 		f->want_key = 1;

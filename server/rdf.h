@@ -12,7 +12,8 @@ struct config;
 struct cJSON;
 
 struct rdf_limits {
-	int64_t max_bytes;        /* document size */
+	int64_t max_bytes;        /* document size; also the scalar text (keys included) that
+				     alias expansion (and merges) may add */
 	int64_t max_depth;        /* nesting of mappings/sequences, the root is depth 1 */
 	int64_t max_nodes;        /* nodes in the result, alias copies and keys included */
 	int64_t max_scalar_bytes; /* one scalar */
@@ -37,9 +38,9 @@ typedef struct rdf_doc rdf_doc;
  *   "yaml_syntax" (libyaml's problem and mark), "duplicate_key" (the second key's mark),
  *   "non_scalar_key", "invalid_merge", "recursive_alias", "unknown_alias",
  *   "multiple_documents", "rdf_not_mapping" (top level not a mapping, or empty),
- *   "limit" (document bytes, depth, nodes, scalar length, alias budget — the message
- *   names the limit and its value; parsing stops there, so a billion-laughs document
- *   fails in milliseconds); or BO_ENOMEM. */
+ *   "limit" (document bytes, depth, nodes, scalar length, alias budget, bytes added by
+ *   aliases — the message names the limit and its value; parsing stops there, so a
+ *   billion-laughs document fails in milliseconds); or BO_ENOMEM. */
 int rdf_parse(rdf_doc **out, const char *text, size_t len, const struct rdf_limits *lim,
 	      struct bo_error *err);
 /* Frees the document and its root unless taken. NULL ok. */
