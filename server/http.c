@@ -187,12 +187,12 @@ static int json_offence(const cJSON *j, int depth, char *where, size_t n, const 
 			for (const cJSON *d = j->child; d != c; d = d->next)
 				if (d->string && !strcmp(d->string, c->string)) {
 					*what = "repeats a key";
-					snprintf(where, n, "'%.60s'", c->string);
+					snprintf(where, n, "'%.*s'", utf8_prefix(c->string, 60), c->string);
 					return 1;
 				}
 		if (json_offence(c, depth + 1, where, n, what)) {
 			if (!where[0] && c->string && utf8_valid(c->string, strlen(c->string)))
-				snprintf(where, n, "'%.60s'", c->string);
+				snprintf(where, n, "'%.*s'", utf8_prefix(c->string, 60), c->string);
 			return 1;
 		}
 	}

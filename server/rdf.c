@@ -9,6 +9,7 @@
 #include "config.h"
 #include "error.h"
 #include "limits.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -306,17 +307,6 @@ struct parser {
 	char first[512];
 };
 
-/* Bytes of s to print with "%.*s" for at most max: never ends inside a UTF-8 sequence,
- * since messages go into problem+json, which must stay valid UTF-8. */
-static int utf8_cut(const char *s, int max)
-{
-	int n = (int)strnlen(s, (size_t)max);
-	if (n == max)
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	return n;
-}
-
 static struct frame *top(struct parser *st)
 {
 	return st->nframes ? &st->frames[st->nframes - 1] : NULL;
@@ -526,7 +516,7 @@ static void take_key(struct parser *st, struct frame *f, const char *text, int p
 		}
 		report(st, loc, line, column, "duplicate_key",
 		       "duplicate key '%.*s' (first at line %d, column %d); keep only one",
-		       utf8_cut(text, 200), text, prev->line, prev->column);
+		       utf8_prefix(text, 200), text, prev->line, prev->column);
 		f->key_state = KEY_SKIP;
 		return;
 	}

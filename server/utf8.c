@@ -1,6 +1,8 @@
 /* utf8: see utf8.h. */
 #include "utf8.h"
 
+#include <string.h>
+
 size_t utf8_seq_len(const unsigned char *s, size_t n, uint32_t *cp_out)
 {
 	uint32_t cp;
@@ -46,4 +48,13 @@ int utf8_valid(const char *s, size_t n)
 		i += k;
 	}
 	return 1;
+}
+
+int utf8_prefix(const char *s, int max)
+{
+	int n = (int)strnlen(s, (size_t)max);
+	if (n == max)
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	return n;
 }

@@ -50,6 +50,12 @@ expect_problem 400 bad-request; jqb .detail | grep -q "repeats a key at 'email'"
 req POST "/api/v1/resources/$ID/draft/chat" -H "$(auth "$UP")" -H 'Content-Type: application/json' --data-binary $'{"text":"ok \xc3\x28"}'
 expect_problem 400 bad-request
 sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT count(*) FROM signin_links" | grep -qx 0 || fail "a sign-in link was stored for a refused body"
+# a long repeated key is quoted in the detail without cutting a character in half
+K=$(printf 'x%.0s' 1; for _ in $(seq 40); do printf '\xc3\xa9'; done)
+printf '{"%s": 1, "%s": 2}' "$K" "$K" >"$T/dupkey.json"
+req POST /api/v1/signin -H 'Content-Type: application/json' --data-binary @"$T/dupkey.json"
+expect_problem 400 bad-request
+iconv -f UTF-8 -t UTF-8 "$T/body" >/dev/null 2>&1 || fail "the problem body is not valid UTF-8: $(od -c "$T/body" | tail -3)"
 # valid UTF-8 passes
 req POST /api/v1/signin -H 'Content-Type: application/json' -d '{"email":"jürgen@example.org"}'
 expect_status 202
