@@ -10,6 +10,7 @@
 #include "ops.h"
 #include "rdf.h"
 #include "runtime.h"
+#include "test_job.h" /* TEST_ORT_REL: the server resolves the same default */
 #include "version.h"
 
 #include <cjson/cJSON.h>
@@ -28,7 +29,6 @@
 #define SPEC_MAX (1 << 20)      /* job spec bytes on stdin */
 #define PATH_MAX 4096           /* server/limits.h shadows <limits.h> on the include path */
 #define TENSOR_DEFAULT_MAX ((size_t)1 << 30)
-#define ORT_REL "/../deps/npm/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
 
 /* LeakSanitizer (sanitizer builds): ONNX Runtime allocates a few bytes at load time that it
  * never frees (PLATFORM-NOTES); they are not ours to fix. Unused in other builds. */
@@ -886,7 +886,7 @@ static void default_ort(char *buf, size_t len)
 	exe_dir(exe, sizeof(exe));
 	if (!exe[0])
 		return;
-	if ((size_t)snprintf(buf, len, "%s%s", exe, ORT_REL) >= len || access(buf, R_OK))
+	if ((size_t)snprintf(buf, len, "%s%s", exe, TEST_ORT_REL) >= len || access(buf, R_OK))
 		buf[0] = 0;
 }
 
