@@ -18,10 +18,7 @@ echo '<?xml version="1.0"?><x xmlns="http://www.w3.org/1999/xhtml"><script>1</sc
 echo '# readme' >"$P/README.md"
 printf '\x89PNG\r\n\x1a\n' >"$P/pic.png"
 zip_dir "$P" "$T/p.zip"
-req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/p.zip"
-expect_status 202
-ID=$(jqb .id)
-wait_state "$ID" "awaiting review" 60
+upload_reviewable "$UP" "$T/p.zip"
 for f in evil.svg page.html data.xml README.md pic.png rdf.yaml; do
   req GET "/files/$ID/draft/files/$f"; expect_status 200
   [ "$(header Content-Security-Policy)" = "sandbox; default-src 'none'" ] || fail "$f: CSP '$(header Content-Security-Policy)'"

@@ -9,10 +9,7 @@ UP=$(new_user up@example.org uploader)
 P=$T/p
 tiny_dataset "$P" edge
 zip_dir "$P" "$T/p.zip"
-req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/p.zip"
-expect_status 202
-ID=$(jqb .id)
-wait_state "$ID" "awaiting review" 60
+upload_reviewable "$UP" "$T/p.zip"
 req GET "/files/$ID/draft/files/rdf.yaml"; expect_status 200
 # %00 used to cut the path at the NUL: rdf.yaml%00.png served rdf.yaml
 for p in "/files/$ID/draft/files/rdf.yaml%00.png" "/api/v1/users%00/x" "/healthz%0a" "/files/$ID/draft/files/rdf.yaml%1f" "/healthz%7F"; do

@@ -11,10 +11,7 @@ MALLORY=$(new_user mallory@example.org uploader)
 P=$T/p
 tiny_dataset "$P" mine
 zip_dir "$P" "$T/a.zip"
-req POST /api/v1/uploads -H "$(auth "$ALICE")" -H 'Content-Type: application/zip' --data-binary @"$T/a.zip"
-expect_status 202
-ID=$(jqb .id)
-wait_state "$ID" "awaiting review" 60
+upload_reviewable "$ALICE" "$T/a.zip"
 req GET "/api/v1/resources/$ID/draft"; REV=$(jqb .revision)
 # Mallory names Alice's id, in the RDF and in the query
 M=$T/m

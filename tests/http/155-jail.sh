@@ -87,10 +87,7 @@ assert "hostile.py" in s and "sd.pt" in s
 open(p, "w").write(s)
 PY
 zip_dir "$P" "$T/p.zip"
-req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/p.zip"
-expect_status 202
-ID=$(jqb .id)
-wait_state "$ID" "awaiting review" 240
+upload_reviewable "$UP" "$T/p.zip" 240
 req GET "/api/v1/resources/$ID/draft"; expect_status 200
 cp "$T/body" "$T/draft.json"
 expect_jq '.validation.status == "passed"'

@@ -117,6 +117,15 @@ tiny_dataset() {
 zip_dir() { (cd "$1" && zip -q -r -X "$2" .); }
 
 # wait_state ID STATE [seconds]: polls the draft until its state is STATE
+# upload_reviewable TOKEN ZIP [SECONDS]: uploads ZIP (202), sets ID, and waits until the
+# draft is awaiting review
+upload_reviewable() {
+  req POST /api/v1/uploads -H "$(auth "$1")" -H 'Content-Type: application/zip' --data-binary @"$2"
+  expect_status 202
+  ID=$(jqb .id)
+  wait_state "$ID" "awaiting review" "${3:-60}"
+}
+
 wait_state() {
   local id=$1 want=$2 limit=${3:-60} s=
   for _ in $(seq 1 $((limit * 10))); do
