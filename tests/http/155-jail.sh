@@ -70,22 +70,28 @@ except OSError:
     report.append("fill=held at %d MiB" % (filled >> 20))
 raise RuntimeError("REPORT " + " ".join(report))
 EOF
+# point_state_dict DIR ARCH WEIGHTS: the package's pytorch_state_dict entry names its own
+# architecture file and weights (the corpus has neither: a remote URL and code not copied)
+point_state_dict() {
+  /usr/bin/python3 - "$1/bioimageio.yaml" "$2" "$(sha256sum "$1/$2" | cut -d' ' -f1)" \
+    "$3" "$(sha256sum "$1/$3" | cut -d' ' -f1)" <<'PY'
+import sys
+p, arch, arch_sha, sd, sd_sha = sys.argv[1:6]
+s = open(p).read()
+s = s.replace("source: http://files.ilastik.org/bioimageio_test/unet2d_nuclei_broad_weights.torch\n"
+              "    sha256: e4d3885bccbe41cbf6c1d825f3cd2b707c7021ead5593156007e407a16b27cf2",
+              "source: " + sd + "\n    sha256: " + sd_sha, 1)
+s = s.replace("      source: unet2d.py\n      sha256: d00721e7d00f55222e8cbf90019dd85ce9df0ae42fd46a07f0e6ea45729b310d",
+              "      source: " + arch + "\n      sha256: " + arch_sha, 1)
+assert arch in s and sd in s
+open(p, "w").write(s)
+PY
+}
 # weights for the state dict (random: the hostile run never gets to compare)
 (cd "$P" && /usr/bin/python3 -c 'import torch; torch.save(torch.nn.Conv2d(1, 1, 1).state_dict(), "c.pt")
 sd = torch.load("c.pt"); torch.save({"conv." + k: v for k, v in sd.items()}, "sd.pt")' && rm -f "$P/c.pt") ||
   fail "cannot make the state dict"
-/usr/bin/python3 - "$P/bioimageio.yaml" "$(sha256sum "$P/sd.pt" | cut -d' ' -f1)" "$(sha256sum "$P/hostile.py" | cut -d' ' -f1)" <<'PY'
-import sys
-p, sd, arch = sys.argv[1:4]
-s = open(p).read()
-s = s.replace("source: http://files.ilastik.org/bioimageio_test/unet2d_nuclei_broad_weights.torch\n"
-              "    sha256: e4d3885bccbe41cbf6c1d825f3cd2b707c7021ead5593156007e407a16b27cf2",
-              "source: sd.pt\n    sha256: " + sd, 1)
-s = s.replace("      source: unet2d.py\n      sha256: d00721e7d00f55222e8cbf90019dd85ce9df0ae42fd46a07f0e6ea45729b310d",
-              "      source: hostile.py\n      sha256: " + arch, 1)
-assert "hostile.py" in s and "sd.pt" in s
-open(p, "w").write(s)
-PY
+point_state_dict "$P" hostile.py sd.pt || fail "cannot point the RDF at the hostile architecture"
 zip_dir "$P" "$T/p.zip"
 upload_reviewable "$UP" "$T/p.zip" 240
 req GET "/api/v1/resources/$ID/draft"; expect_status 200
@@ -121,3 +127,35 @@ grep -q 'root:' "$T/draft.json" && fail "/etc/shadow reached the draft JSON"
 # the server is fine and its data intact
 req GET /healthz; expect_status 200
 sqlite3 "$BO_DATA_DIR/backoffice.db" 'PRAGMA integrity_check' | grep -qx ok || fail "database damaged"
+
+# The legitimate twin: the same package whose state-dict architecture is honest code and
+# whose state dict holds the real trained weights (taken from the package's torchscript
+# file). The architecture zeroes the scripted network's parameters, so the test outputs
+# match only if the worker really loaded the state dict, in the jail, through python.
+Q=$T/q
+mkdir -p "$Q" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_nuclei_broad/." "$Q/" && chmod -R u+w "$Q"
+cat >"$Q/twin.py" <<'PYEOF'
+import os, torch
+class UNet2d(torch.nn.Module):
+    def __init__(self, input_channels, output_channels):
+        super().__init__()
+        self.net = torch.jit.load(os.path.join(os.path.dirname(__file__), "weights.pt"), map_location="cpu")
+        with torch.no_grad():
+            for p in self.net.parameters():
+                p.zero_()
+    def forward(self, x):
+        return self.net(x)
+PYEOF
+(cd "$Q" && /usr/bin/python3 -c 'import torch
+m = torch.jit.load("weights.pt", map_location="cpu")
+torch.save({"net." + k: v for k, v in m.state_dict().items()}, "sd.pt")') || fail "cannot make the twin's state dict"
+point_state_dict "$Q" twin.py sd.pt || fail "cannot point the RDF at the twin architecture"
+zip_dir "$Q" "$T/q.zip"
+upload_reviewable "$UP" "$T/q.zip" 300
+req GET "/api/v1/resources/$ID/draft"; expect_status 200
+expect_jq '.validation.status == "passed"'
+jq -e '[.tests[] | select(.weight_format == "pytorch_state_dict")][0] | .status == "passed" and
+  .summary.sandbox.jailed and
+  ([.summary.details[] | select(.context.max_abs_diff != null) | .context.max_abs_diff < 0.0001] | (length > 0 and all))' \
+  "$T/body" >/dev/null || { jq '.tests' "$T/body"; fail "the legitimate state-dict twin did not pass in the jail"; }
+expect_jq '[.tests[] | .status == "passed"] | length == 3 and all'
