@@ -111,7 +111,6 @@ static int get_openapi(http_req *r)
 	return http_reply_fd(r, 200, "application/yaml", fd, (uint64_t)sb.st_size);
 }
 
-/* Local backend: stream the file. S3: redirect to a short-lived presigned URL. */
 int routes_inert_type(const char *type)
 {
 	static const char *const inert[] = {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
@@ -124,11 +123,15 @@ int routes_inert_type(const char *type)
 	return 0;
 }
 
+/* Local backend: stream the file. S3: redirect to a short-lived presigned URL, on the
+ * bucket's origin, that makes the bucket answer with our content type and, for types
+ * that are not plainly inert, as an attachment (whatever type the object was stored with). */
 static int get_file(http_req *r)
 {
 	struct app *a = http_app(r);
 	struct bo_error *err = http_err(r);
 	const char *key = http_param(r, "key");
+	const char *type = package_content_type(key);
 	int fd = -1;
 	uint64_t size = 0;
 	if (!strcmp(storage_backend_name(a->storage), "s3")) {
@@ -137,7 +140,8 @@ static int get_file(http_req *r)
 		if (rc)
 			return rc;
 		char *url = NULL;
-		rc = storage_presign_get(a->storage, key, 300, a->cfg->public_url, &url, err);
+		struct storage_response resp = {type, routes_inert_type(type) ? NULL : "attachment"};
+		rc = storage_presign_get(a->storage, key, 300, a->cfg->public_url, &resp, &url, err);
 		if (rc)
 			return rc;
 		rc = http_reply_redirect(r, 302, url);
@@ -147,7 +151,6 @@ static int get_file(http_req *r)
 	int rc = storage_open_fd(a->storage, key, &fd, &size, err);
 	if (rc)
 		return rc;
-	const char *type = package_content_type(key);
 	/* uploaders' bytes on our origin, where the pages keep the session token: nothing in
 	 * them may run here. A sandboxed CSP with no sources stops scripts of any type the
 	 * browser renders; types that are not plainly inert (SVG, XML, PDF, anything

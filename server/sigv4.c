@@ -461,7 +461,7 @@ int sigv4_endpoint_host(char *buf, size_t len, const char *endpoint, struct bo_e
 
 int sigv4_presign(char **url_out, const struct sigv4_credentials *cred, const char *method,
 		  const char *endpoint, const char *path, int expires, time_t now,
-		  struct bo_error *err)
+		  const struct sigv4_kv *extra, size_t n_extra, struct bo_error *err)
 {
 	int rc;
 	char host[512], amz_date[17], day[9], sig[65], exp[16];
@@ -473,6 +473,11 @@ int sigv4_presign(char **url_out, const struct sigv4_credentials *cred, const ch
 	if (expires < 1 || expires > 604800) {
 		rc = bo_error_set(err, BO_EBADREQUEST,
 				  "presigned URL lifetime %d s is outside 1..604800 (7 days)", expires);
+		goto fail;
+	}
+	if (n_extra > SIGV4_PRESIGN_EXTRA_MAX) {
+		rc = bo_error_set(err, BO_EBADREQUEST, "presigned URL with %zu extra parameters (at most %d)",
+				  n_extra, SIGV4_PRESIGN_EXTRA_MAX);
 		goto fail;
 	}
 	rc = sigv4_endpoint_host(host, sizeof(host), endpoint, err);
@@ -494,17 +499,19 @@ int sigv4_presign(char **url_out, const struct sigv4_credentials *cred, const ch
 	rc = BO_ENOMEM;
 	if (credential.oom)
 		goto fail;
-	struct sigv4_kv q[] = {
+	struct sigv4_kv q[5 + SIGV4_PRESIGN_EXTRA_MAX] = {
 		{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
 		{"X-Amz-Credential", credential.p},
 		{"X-Amz-Date", amz_date},
 		{"X-Amz-Expires", exp},
 		{"X-Amz-SignedHeaders", "host"},
 	};
+	for (size_t i = 0; i < n_extra; i++)
+		q[5 + i] = extra[i];
 	struct sigv4_kv hdr[] = {{"host", host}};
 	/* The presigned form signs only host and has no x-amz-* headers, so the canonical
 	 * request is assembled here rather than by build_canonical. */
-	rc = sigv4_canonical_query(&query, q, sizeof(q) / sizeof(q[0]), err);
+	rc = sigv4_canonical_query(&query, q, 5 + n_extra, err);
 	if (rc)
 		goto fail;
 	rc = BO_ENOMEM;

@@ -64,12 +64,14 @@ int sigv4_canonical_request(char **out, const struct sigv4_request *req, const c
 
 /* A presigned URL: endpoint ("http(s)://host[:port]", no trailing path) + encoded path +
  * the X-Amz-* query (SignedHeaders=host, UNSIGNED-PAYLOAD), valid for expires seconds
- * (1..604800) from now. The signed host is the endpoint's authority without a default
+ * (1..604800) from now, plus n_extra (at most SIGV4_PRESIGN_EXTRA_MAX) signed query
+ * parameters such as S3's response-content-disposition. The signed host is the endpoint's authority without a default
  * port (:80 for http, :443 for https), as HTTP clients send it. *url_out is malloc'd.
  * Returns 0, BO_EBADREQUEST (bad endpoint or expires) or BO_ENOMEM. */
+#define SIGV4_PRESIGN_EXTRA_MAX 4
 int sigv4_presign(char **url_out, const struct sigv4_credentials *cred, const char *method,
 		  const char *endpoint, const char *path, int expires, time_t now,
-		  struct bo_error *err);
+		  const struct sigv4_kv *extra, size_t n_extra, struct bo_error *err);
 
 /* Percent-encodes s as SigV4 wants: bytes outside A-Z a-z 0-9 - _ . ~ become %XX
  * (uppercase hex); '/' is kept when keep_slash. *out is malloc'd. 0 or BO_ENOMEM. */

@@ -391,7 +391,7 @@ int storage_copy(storage *s, const char *src_key, const char *dst_key, struct bo
 }
 
 int storage_presign_get(storage *s, const char *key, int expires, const char *base_url,
-			char **url_out, struct bo_error *err)
+			const struct storage_response *resp, char **url_out, struct bo_error *err)
 {
 	int rc = check_name(key, 0, err);
 	if (rc)
@@ -399,7 +399,7 @@ int storage_presign_get(storage *s, const char *key, int expires, const char *ba
 	if (expires < 1 || expires > 604800)
 		return bo_error_set(err, BO_EBADREQUEST,
 				    "presigned URL lifetime %d s is outside 1..604800 (7 days)", expires);
-	return counted(s, s->be->presign_get(s->impl, key, expires, base_url, url_out, err));
+	return counted(s, s->be->presign_get(s->impl, key, expires, base_url, resp, url_out, err));
 }
 
 int storage_open_fd(storage *s, const char *key, int *fd_out, uint64_t *size_out,

@@ -108,11 +108,21 @@ int storage_list(storage *s, const char *prefix, const char *start_after, int ma
  * (source missing), BO_ECONFLICT (fs), BO_ESTORAGE. */
 int storage_copy(storage *s, const char *src_key, const char *dst_key, struct bo_error *err);
 
+/* Headers a presigned GET makes the object store answer with instead of the object's own
+ * (S3's response-content-type / response-content-disposition); a NULL member leaves that
+ * header as stored. */
+struct storage_response {
+	const char *content_type;
+	const char *content_disposition;
+};
+
 /* A URL that lets anyone GET key for expires seconds (1..604800). s3: SigV4 presigned
- * URL (the object need not exist). fs: base_url + "/files/" + encoded key (base_url
- * required; expires unused). *url_out is malloc'd. Returns 0, BO_EBADREQUEST, BO_ENOMEM. */
+ * URL (the object need not exist) that signs resp's overrides (resp may be NULL). fs:
+ * base_url + "/files/" + encoded key (base_url required; expires and resp unused: our
+ * /files route sets its own headers). *url_out is malloc'd. Returns 0, BO_EBADREQUEST,
+ * BO_ENOMEM. */
 int storage_presign_get(storage *s, const char *key, int expires, const char *base_url,
-			char **url_out, struct bo_error *err);
+			const struct storage_response *resp, char **url_out, struct bo_error *err);
 
 /* fs only: opens key for reading (O_RDONLY|O_CLOEXEC; the caller closes *fd_out) and
  * gives its size. Returns 0 or BO_ENOTFOUND; on s3 always BO_ENOTFOUND (callers then
@@ -156,7 +166,7 @@ struct storage__backend {
 		    char **next_out, struct bo_error *err);
 	int (*copy)(void *impl, const char *src_key, const char *dst_key, struct bo_error *err);
 	int (*presign_get)(void *impl, const char *key, int expires, const char *base_url,
-			   char **url_out, struct bo_error *err);
+			   const struct storage_response *resp, char **url_out, struct bo_error *err);
 	int (*open_fd)(void *impl, const char *key, int *fd_out, uint64_t *size_out,
 		       struct bo_error *err);
 	int (*ping)(void *impl, struct bo_error *err);

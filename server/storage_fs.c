@@ -643,9 +643,9 @@ static int fs_copy(void *impl, const char *src_key, const char *dst_key, struct 
 }
 
 static int fs_presign_get(void *impl, const char *key, int expires, const char *base_url,
-			  char **url_out, struct bo_error *err)
+			  const struct storage_response *resp, char **url_out, struct bo_error *err)
 {
-	(void)impl, (void)expires;
+	(void)impl, (void)expires, (void)resp;
 	char *enc = NULL;
 	if (!base_url || !base_url[0])
 		return bo_error_set(err, BO_EBADREQUEST, "fs storage needs a base URL to link %.200s", key);

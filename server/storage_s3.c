@@ -1247,7 +1247,7 @@ fail:
 }
 
 static int s3_presign_get(void *impl, const char *key, int expires, const char *base_url,
-			  char **url_out, struct bo_error *err)
+			  const struct storage_response *resp, char **url_out, struct bo_error *err)
 {
 	(void)base_url;
 	struct storage_s3 *s3 = impl;
@@ -1259,7 +1259,13 @@ static int s3_presign_get(void *impl, const char *key, int expires, const char *
 		goto fail;
 	}
 	struct sigv4_credentials cred = {s3->access_key, s3->secret_key, s3->region, "s3"};
-	rc = sigv4_presign(url_out, &cred, "GET", s3->base, path.p, expires, time(NULL), err);
+	struct sigv4_kv extra[2];
+	size_t n_extra = 0;
+	if (resp && resp->content_disposition)
+		extra[n_extra++] = (struct sigv4_kv){"response-content-disposition", resp->content_disposition};
+	if (resp && resp->content_type)
+		extra[n_extra++] = (struct sigv4_kv){"response-content-type", resp->content_type};
+	rc = sigv4_presign(url_out, &cred, "GET", s3->base, path.p, expires, time(NULL), extra, n_extra, err);
 fail:
 	free(fkey);
 	free(path.p);

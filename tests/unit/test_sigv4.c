@@ -99,7 +99,7 @@ static void run_presign_vector(const cJSON *v)
 	int expires = cJSON_GetObjectItemCaseSensitive(v, "expires")->valueint;
 	char *url = NULL;
 	int rc = sigv4_presign(&url, &cred, jstr(v, "method"), jstr(v, "endpoint"), jstr(v, "path"),
-			       expires, t, &err);
+			       expires, t, NULL, 0, &err);
 	check(rc == 0, "%s: %s", jstr(v, "name"), err.detail);
 	const char *want = jstr(cJSON_GetObjectItemCaseSensitive(v, "expect"), "url");
 	if (url)
@@ -153,10 +153,24 @@ static void test_sigv4__aws_documented_examples(void)
 
 	char *url = NULL;
 	rc = sigv4_presign(&url, &cred, "GET", "https://examplebucket.s3.amazonaws.com", "/test.txt",
-			   86400, t, &err);
+			   86400, t, NULL, 0, &err);
 	require(rc == 0, "%s", err.detail);
 	check(strstr(url, "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404") != NULL,
 	      "%s", url);
+	free(url);
+	/* extra parameters join the signed canonical query in its sorted order (after the
+	 * X-Amz-* ones: lowercase sorts after uppercase) and change the signature */
+	url = NULL;
+	struct sigv4_kv extra[] = {{"response-content-type", "text/plain; charset=utf-8"},
+				   {"response-content-disposition", "attachment"}};
+	rc = sigv4_presign(&url, &cred, "GET", "https://examplebucket.s3.amazonaws.com", "/test.txt",
+			   86400, t, extra, 2, &err);
+	require(rc == 0, "%s", err.detail);
+	check(strstr(url, "X-Amz-SignedHeaders=host&response-content-disposition=attachment&"
+			  "response-content-type=text%2Fplain%3B%20charset%3Dutf-8&X-Amz-Signature=") != NULL,
+	      "%s", url);
+	check(strstr(url, "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404") == NULL,
+	      "the overrides are not signed: %s", url);
 	free(url);
 }
 
@@ -239,14 +253,18 @@ static void test_sigv4__errors(void)
 	bo_error_cleanup(&err);
 
 	char *url = NULL;
-	check(sigv4_presign(&url, &cred, "GET", "http://h", "/b/k", 0, 0, &err) == BO_EBADREQUEST,
+	check(sigv4_presign(&url, &cred, "GET", "http://h", "/b/k", 0, 0, NULL, 0, &err) == BO_EBADREQUEST,
 	      "expires 0 accepted");
 	bo_error_cleanup(&err);
-	check(sigv4_presign(&url, &cred, "GET", "http://h", "/b/k", 604801, 0, &err) == BO_EBADREQUEST,
+	struct sigv4_kv many[SIGV4_PRESIGN_EXTRA_MAX + 1] = {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}, {"e", "5"}};
+	check(sigv4_presign(&url, &cred, "GET", "http://h", "/b/k", 10, 0, many, SIGV4_PRESIGN_EXTRA_MAX + 1,
+			    &err) == BO_EBADREQUEST, "too many extra parameters accepted");
+	bo_error_cleanup(&err);
+	check(sigv4_presign(&url, &cred, "GET", "http://h", "/b/k", 604801, 0, NULL, 0, &err) == BO_EBADREQUEST,
 	      "expires > 7 days accepted");
 	bo_error_cleanup(&err);
 	struct sigv4_credentials nokey = {"", "s", "us-east-1", "s3"};
-	check(sigv4_presign(&url, &nokey, "GET", "http://h", "/b/k", 10, 0, &err) == BO_EBADREQUEST,
+	check(sigv4_presign(&url, &nokey, "GET", "http://h", "/b/k", 10, 0, NULL, 0, &err) == BO_EBADREQUEST,
 	      "empty access key accepted");
 	check(url == NULL, "url set on error");
 	bo_error_cleanup(&err);

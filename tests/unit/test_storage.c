@@ -545,10 +545,10 @@ static void test_storage__fs_presign_open_fd(void)
 	check(!strcmp(storage_backend_name(s), "fs"), "name");
 	require(storage_put_buffer(s, "a b/é.txt", "hello", 5, NULL, &err) == 0, "%s", err.detail);
 	char *url = NULL;
-	int rc = storage_presign_get(s, "a b/é.txt", 60, "http://x:1/", &url, &err);
+	int rc = storage_presign_get(s, "a b/é.txt", 60, "http://x:1/", NULL, &url, &err);
 	check(rc == 0 && url && !strcmp(url, "http://x:1/files/a%20b/%C3%A9.txt"), "url %s", url);
 	free(url);
-	check(storage_presign_get(s, "a", 60, NULL, &url, &err) == BO_EBADREQUEST, "no base url");
+	check(storage_presign_get(s, "a", 60, NULL, NULL, &url, &err) == BO_EBADREQUEST, "no base url");
 	bo_error_cleanup(&err);
 	int fd = -1;
 	uint64_t size = 0;
@@ -620,7 +620,7 @@ static void test_storage__s3_unreachable(void)
 	bo_error_cleanup(&err);
 	/* Presigning needs no server. */
 	char *url = NULL;
-	check(storage_presign_get(s, "abc/x", 60, NULL, &url, &err) == 0, "%s", err.detail);
+	check(storage_presign_get(s, "abc/x", 60, NULL, NULL, &url, &err) == 0, "%s", err.detail);
 	const char *want = "http://127.0.0.1:1/b/abc/x?X-Amz-Algorithm=AWS4-HMAC-SHA256&";
 	check(url && !strncmp(url, want, strlen(want)), "%s", url);
 	free(url);
@@ -712,7 +712,7 @@ static void test_storage__s3_presign(void)
 	require(storage_put_buffer(s, "pre/a b/é.txt", "presigned!", 10, "text/plain", &err) == 0, "%s",
 		err.detail);
 	char *url = NULL;
-	require(storage_presign_get(s, "pre/a b/é.txt", 300, NULL, &url, &err) == 0, "%s", err.detail);
+	require(storage_presign_get(s, "pre/a b/é.txt", 300, NULL, NULL, &url, &err) == 0, "%s", err.detail);
 	struct membuf m = {.n = 0};
 	long code = fetch(url, &m);
 	check(code == 200 && m.n == 10 && !memcmp(m.data, "presigned!", 10), "GET presigned: %ld %zu", code,
@@ -725,6 +725,20 @@ static void test_storage__s3_presign(void)
 	m.n = 0;
 	code = fetch(url, &m);
 	check(code == 403, "tampered URL got %ld", code);
+	free(url);
+	/* the response overrides are signed: the same URL with another disposition is refused */
+	url = NULL;
+	struct storage_response resp = {"text/plain; charset=utf-8", "attachment"};
+	require(storage_presign_get(s, "pre/a b/é.txt", 300, NULL, &resp, &url, &err) == 0, "%s", err.detail);
+	m.n = 0;
+	code = fetch(url, &m);
+	check(code == 200 && m.n == 10, "GET presigned with overrides: %ld %zu (%s)", code, m.n, url);
+	char *disp = strstr(url, "attachment");
+	require(disp, "no disposition in %s", url);
+	memcpy(disp, "inlineXXXX", 10);
+	m.n = 0;
+	code = fetch(url, &m);
+	check(code == 403, "URL with a changed disposition got %ld", code);
 	free(url);
 	check(storage_delete_prefix(s, "pre/", &err) == 0, "%s", err.detail);
 	storage_free(s);
