@@ -19,7 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-make -s BUILD="$BUILD" "$BIN" >/dev/null
+make -s BUILD="$BUILD" "$BUILD/backoffice" >/dev/null
 W=$(mktemp -d /tmp/bo-bench-serve-XXXXXX)
 SPID= NPID=
 cleanup() {
@@ -55,7 +55,8 @@ SQL
 BO_JOB_RUNNERS=0 "$BIN" serve >"$W/server.log" 2>&1 &
 SPID=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$BO_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "http://127.0.0.1:$BO_PORT/collection.json" -o "$W/ours.json"
+curl -fsS "http://127.0.0.1:$BO_PORT/collection.json" -o "$W/ours.json" ||
+	{ echo "our server did not serve collection.json; its log:" >&2; tail -20 "$W/server.log" >&2; exit 1; }
 
 # nginx on the same bytes
 NPORT=$(free_port)

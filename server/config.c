@@ -49,6 +49,8 @@ static const struct option_row options[] = {
 	{"http_threads_max", I(http_threads_max), "256", 1, 10000, NULL, "concurrent HTTP connections"},
 	{"http_per_ip_max", I(http_per_ip_max), "32", 0, 10000, NULL,
 	 "concurrent HTTP connections from one client address (0 = no limit), so slow clients from one address cannot take every connection"},
+	{"http_header_timeout", I(http_header_timeout), "20", 1, 600, NULL,
+	 "seconds from connecting to the end of the first request's headers (408 after; trickled bytes do not extend it)"},
 	{"storage", S(storage), "fs", 0, 0, "|fs|s3|", "storage backend: fs (local directory) or s3"},
 	{"storage_dir", S(storage_dir), "", 0, 0, NULL, "root of the fs backend (default DATA_DIR/storage)"},
 	{"s3_endpoint", S(s3_endpoint), "", 0, 0, NULL, "S3 endpoint URL, e.g. https://s3.example.org"},

@@ -24,6 +24,7 @@ struct config {
 	char *log_level;
 	int64_t http_threads_max; /* concurrent connections */
 	int64_t http_per_ip_max;  /* concurrent connections per client address (0 = no limit) */
+	int64_t http_header_timeout; /* seconds from accept to the end of the first header block */
 	/* storage */
 	char *storage;       /* "fs" or "s3" */
 	char *storage_dir;   /* derived from data_dir when empty */

@@ -19,6 +19,7 @@ struct cJSON;
 	X(CONFLICT, 409, "state-conflict", "Conflicts with the current state")        \
 	X(IDTAKEN, 409, "id-taken", "Id is owned by another concept")                 \
 	X(TOOLARGE, 413, "too-large", "Request exceeds a limit")                      \
+	X(TIMEOUT, 408, "request-timeout", "Request timeout")                         \
 	X(MEDIATYPE, 415, "unsupported-media-type", "Unsupported content type")       \
 	X(INVALIDPACKAGE, 422, "invalid-package", "Invalid package")                  \
 	X(INVALIDRDF, 422, "invalid-rdf", "Invalid resource description")             \

@@ -5,6 +5,8 @@
  *   last callback:  the handler, then exactly one response;
  *   completion:     access log, metrics, and the one place the context is freed. */
 #include "http.h"
+
+#include "http_gate.h"
 #include "utf8.h"
 
 #include "app.h"
@@ -41,6 +43,7 @@
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	http_gate *gate; /* owns the listening socket; hands connections to daemon */
 	struct app *app;
 	const struct route_table *const *tables;
 	size_t ntables;
@@ -923,16 +926,18 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("http: %s", msg);
 }
 
+static void gate_handoff(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	http_server *s = ctx;
+	/* on failure (MHD's connection or per-address limit) MHD has closed fd */
+	if (MHD_add_connection(s->daemon, fd, addr, len) != MHD_YES)
+		log_warnx("http: connection refused by the connection limits (http_threads_max, http_per_ip_max)");
+}
+
 int http_start(http_server **out, struct app *app, const struct route_table *const *tables, size_t ntables,
 	       struct bo_error *err)
 {
 	const struct config *cfg = app->cfg;
-	struct sockaddr_in addr;
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)cfg->port);
-	if (inet_pton(AF_INET, cfg->listen, &addr.sin_addr) != 1)
-		return bo_error_set(err, BO_EBADREQUEST, "listen: '%s' is not an IPv4 address", cfg->listen);
 	http_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return bo_error_set(err, BO_ENOMEM, "out of memory");
@@ -943,9 +948,8 @@ int http_start(http_server **out, struct app *app, const struct route_table *con
 	 * comes first for anything up to max_header_bytes * 2. */
 	size_t pool = (size_t)cfg->max_header_bytes * 2 + 65536;
 	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-					     MHD_USE_ERROR_LOG,
+					     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
 				     0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				     MHD_OPTION_SOCK_ADDR, &addr,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				     MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_threads_max,
@@ -954,11 +958,19 @@ int http_start(http_server **out, struct app *app, const struct route_table *con
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_END);
 	if (!s->daemon) {
 		free(s);
-		return bo_error_set(err, BO_EINTERNAL, "cannot listen on %s:%lld (port in use?)", cfg->listen,
-				    (long long)cfg->port);
+		return bo_error_set(err, BO_EINTERNAL, "cannot start libmicrohttpd");
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : (uint16_t)cfg->port;
+	/* the gate's own 431 only past what MHD's pool holds and http.c answers itself */
+	struct http_gate_options go = {cfg->listen, (int)cfg->port, (int)cfg->http_threads_max,
+				       (int)cfg->http_per_ip_max, (int)cfg->http_header_timeout * 1000,
+				       (size_t)cfg->max_header_bytes * 2 + 32768};
+	int rc = http_gate_start(&s->gate, &go, gate_handoff, s, err);
+	if (rc) {
+		MHD_stop_daemon(s->daemon);
+		free(s);
+		return rc;
+	}
+	s->port = http_gate_port(s->gate);
 	*out = s;
 	return 0;
 }
@@ -969,6 +981,7 @@ void http_stop(http_server *s)
 {
 	if (!s)
 		return;
+	http_gate_stop(s->gate);
 	MHD_stop_daemon(s->daemon);
 	free(s);
 }

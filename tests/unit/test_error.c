@@ -24,6 +24,7 @@ static const struct expect_kind expected[] = {
 	{BO_ECONFLICT, 409, "state-conflict", "Conflicts with the current state", "BO_ECONFLICT"},
 	{BO_EIDTAKEN, 409, "id-taken", "Id is owned by another concept", "BO_EIDTAKEN"},
 	{BO_ETOOLARGE, 413, "too-large", "Request exceeds a limit", "BO_ETOOLARGE"},
+	{BO_ETIMEOUT, 408, "request-timeout", "Request timeout", "BO_ETIMEOUT"},
 	{BO_EMEDIATYPE, 415, "unsupported-media-type", "Unsupported content type", "BO_EMEDIATYPE"},
 	{BO_EINVALIDPACKAGE, 422, "invalid-package", "Invalid package", "BO_EINVALIDPACKAGE"},
 	{BO_EINVALIDRDF, 422, "invalid-rdf", "Invalid resource description", "BO_EINVALIDRDF"},
