@@ -146,7 +146,7 @@ unit: $(UNIT_BIN)
 # `make unit` builds the replay of each committed corpus, test_fuzz_<name> (harness +
 # replay.c + libbo.a, gcc, the normal flags and sanitizers), which tests/run runs like
 # every unit binary.
-FUZZ_NAMES      := rdf npy zip json
+FUZZ_NAMES      := rdf npy zip json multipart
 FUZZ_SECONDS    ?= 60
 FUZZ_FLAGS      ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_CC         ?= clang

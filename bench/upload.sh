@@ -58,7 +58,8 @@ PY
 BO_STORAGE=s3 BO_S3_ENDPOINT=$BO_TEST_S3_ENDPOINT BO_S3_BUCKET=$BO_TEST_S3_BUCKET BO_S3_ACCESS_KEY=$BO_TEST_S3_ACCESS_KEY \
   BO_S3_SECRET_KEY=$BO_TEST_S3_SECRET_KEY "$BIN" storage create-bucket >/dev/null
 t0=$(date +%s%N)
-curl -sS -f --upload-file "$T/pkg.zip" "$REF_URL" -o /dev/null
+curl -sS -f --upload-file "$T/pkg.zip" "$REF_URL" -o /dev/null ||
+  { echo "the reference upload to Swift failed; Swift's logs:"; tail -n 20 "$SWIFT_DIR"/log/*.log; exit 1; }
 t1=$(date +%s%N)
 REF_NS=$((t1 - t0))
 

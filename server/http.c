@@ -6,6 +6,7 @@
  *   completion:     access log, metrics, and the one place the context is freed. */
 #include "http.h"
 
+#include "form.h"
 #include "http_gate.h"
 #include "utf8.h"
 
@@ -39,7 +40,6 @@
 #define MULTIPART_BUFFER 65536
 /* the multipart envelope (boundaries, part headers, small fields) on top of the file */
 #define MULTIPART_SLACK (64 * 1024)
-#define FORM_ID_MAX 128
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -61,7 +61,6 @@ struct http_req {
 	const char *method, *path;
 	int uri_control; /* the raw request target holds a control byte (%00-%1f, %7f or raw) */
 	int close;       /* answer with Connection: close (the rest of the stream is not framed) */
-	uint64_t package_bytes; /* bytes of the multipart 'package' part so far */
 	const struct route *route;
 	const char *param_names[MAX_PARAMS];
 	const char *param_values[MAX_PARAMS];
@@ -83,9 +82,7 @@ struct http_req {
 	int file_taken;
 	EVP_MD_CTX *sha;
 	struct MHD_PostProcessor *pp;
-	int saw_package;
-	char form_id[FORM_ID_MAX];
-	size_t form_id_len;
+	struct form form; /* the multipart upload form's parts so far */
 	struct http_upload upload;
 	cJSON *json;
 	int json_parsed;
@@ -519,38 +516,19 @@ static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const c
 				     const char *transfer_encoding, const char *data, uint64_t off,
 				     size_t size)
 {
-	(void)kind, (void)content_type, (void)transfer_encoding, (void)off;
+	(void)kind, (void)content_type, (void)transfer_encoding;
 	http_req *r = cls;
 	if (r->err.code)
 		return MHD_YES; /* keep parsing so the answer comes after the body */
-	if (!strcmp(key, "package")) {
-		/* a value restarts at offset 0: a second part, which would be glued onto the first */
-		if (r->saw_package && off == 0 && r->package_bytes > 0) {
-			bo_error_set(&r->err, BO_EBADREQUEST, "the form has more than one 'package' part; send one");
+	int what = form_take(&r->form, key, off, data, size, &r->err);
+	if (what == FORM_PACKAGE_FIRST) {
+		if (filename)
+			r->upload.filename = arena_strdup(r->arena, filename);
+		if (open_temp_file(r))
 			return MHD_YES;
-		}
-		r->package_bytes += size;
-		if (!r->saw_package) {
-			r->saw_package = 1;
-			if (filename)
-				r->upload.filename = arena_strdup(r->arena, filename);
-			if (open_temp_file(r))
-				return MHD_YES;
-		}
-		if (size)
-			write_file_chunk(r, data, size);
-	} else if (!strcmp(key, "id")) {
-		if (off == 0 && r->form_id_len > 0) {
-			bo_error_set(&r->err, BO_EBADREQUEST, "the form has more than one 'id' field; send one");
-			return MHD_YES;
-		}
-		if (r->form_id_len + size >= FORM_ID_MAX) {
-			bo_error_set(&r->err, BO_EBADREQUEST, "form field 'id' is longer than %d bytes", FORM_ID_MAX - 1);
-			return MHD_YES;
-		}
-		memcpy(r->form_id + r->form_id_len, data, size);
-		r->form_id_len += size;
 	}
+	if ((what == FORM_PACKAGE_FIRST || what == FORM_PACKAGE_MORE) && size)
+		write_file_chunk(r, data, size);
 	return MHD_YES;
 }
 
@@ -669,13 +647,10 @@ static int finish_body(http_req *r)
 	if (r->pp) {
 		MHD_destroy_post_processor(r->pp);
 		r->pp = NULL;
-		if (!r->err.code && !r->saw_package)
+		if (!r->err.code && !r->form.saw_package)
 			return bo_error_set(&r->err, BO_EBADREQUEST,
 					    "multipart form has no file field named 'package'");
-		if (r->form_id_len) {
-			r->form_id[r->form_id_len] = '\0';
-			r->upload.form_id = r->form_id;
-		}
+		r->upload.form_id = form_id(&r->form);
 	}
 	if (r->fd >= 0 && r->file_path) {
 		unsigned char md[32];

@@ -305,8 +305,43 @@ def json_seeds():
     put("seed-long-string.json", "json", '{"description": "' + "lorem ipsum " * 1000 + '"}')
 
 
+def part(name, value, filename=None, ctype=None, boundary="fuzzboundary"):
+    disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+    head = f"--{boundary}\r\nContent-Disposition: {disp}\r\n"
+    if ctype:
+        head += f"Content-Type: {ctype}\r\n"
+    return head.encode() + b"\r\n" + value + b"\r\n"
+
+
+def multipart_seeds():
+    """Bodies for fuzz_multipart (boundary `fuzzboundary`): what curl -F sends, the
+    repeats the form refuses, an id at and past its limit, framing edge cases."""
+    end = b"--fuzzboundary--\r\n"
+    pk = zbytes([("rdf.yaml", b"type: dataset\nname: x\n")])
+    put("seed-package", "multipart", part("package", pk, "p.zip", "application/zip") + end)
+    put("seed-package-and-id", "multipart",
+        part("package", pk, "p.zip", "application/zip") + part("id", b"affable-shark") + end)
+    put("seed-two-packages", "multipart",
+        part("package", b"PK1", "a.zip") + part("package", b"PK2", "b.zip") + end)
+    put("seed-two-ids", "multipart", part("id", b"a") + part("id", b"b") + part("package", b"PK", "p.zip") + end)
+    put("seed-id-127", "multipart", part("id", b"a" * 127) + end)
+    put("seed-id-128", "multipart", part("id", b"a" * 128) + end)
+    put("seed-other-fields", "multipart", part("note", b"hello") + part("package", b"PK", "p.zip") + end)
+    put("seed-boundary-in-data", "multipart",
+        part("package", b"--fuzzboundar\r\n--fuzzboundaryX\r\n", "p.zip") + end)
+    put("seed-no-end", "multipart", part("package", b"PK\x03\x04", "p.zip"))
+    put("seed-mixed-nested", "multipart",
+        b"--fuzzboundary\r\nContent-Disposition: form-data; name=\"files\"\r\n"
+        b"Content-Type: multipart/mixed; boundary=inner\r\n\r\n--inner\r\n"
+        b"Content-Disposition: file; filename=\"a.zip\"\r\n\r\nPK\r\n--inner--\r\n" + end)
+    put("seed-empty-then-package", "multipart", part("package", b"", "e.zip") + part("package", b"PK", "p.zip") + end)
+    put("seed-lf-only", "multipart",
+        b"--fuzzboundary\nContent-Disposition: form-data; name=\"package\"; filename=\"p\"\n\nPK\n--fuzzboundary--\n")
+    put("seed-preamble", "multipart", b"preamble text\r\n" + part("package", b"PK", "p.zip") + end + b"epilogue")
+
+
 def main():
-    for kind in ("rdf", "npy", "zip", "json"):
+    for kind in ("rdf", "npy", "zip", "json", "multipart"):
         d = os.path.join(HERE, "corpus", kind)
         if os.path.isdir(d):
             for name in os.listdir(d):
@@ -316,7 +351,8 @@ def main():
     npy_seeds()
     zip_seeds()
     json_seeds()
-    for kind in ("rdf", "npy", "zip", "json"):
+    multipart_seeds()
+    for kind in ("rdf", "npy", "zip", "json", "multipart"):
         d = os.path.join(HERE, "corpus", kind)
         print(f"{kind}: {len(os.listdir(d))} files, {sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d))} bytes")
 

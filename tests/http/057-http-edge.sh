@@ -104,6 +104,12 @@ req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/p.zip;type=applicati
 expect_problem 400 bad-request; jqb .detail | grep -q "more than one 'package' part" || fail "detail: $(jqb .detail)"
 req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/p.zip;type=application/zip" -F id=aa -F id=bb
 expect_problem 400 bad-request; jqb .detail | grep -q "more than one 'id'" || fail "detail: $(jqb .detail)"
+# a part without a name (found by tests/fuzz/fuzz_multipart: libmicrohttpd reports it with
+# no field name, and the server crashed on it)
+printf -- '--fuzzboundary\r\nContent-Disposition: form-data; filename="p.zip"\r\n\r\nPK\r\n--fuzzboundary--\r\n' >"$T/noname"
+req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: multipart/form-data; boundary=fuzzboundary' --data-binary @"$T/noname"
+expect_problem 400 bad-request; jqb .detail | grep -q "form part has no name" || fail "detail: $(jqb .detail)"
+req GET /healthz; expect_status 200
 # one part still uploads
 req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=@$T/p.zip;type=application/zip"
 expect_status 202
