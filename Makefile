@@ -14,7 +14,8 @@ BUILD   ?= build/rel
 OPT     ?= -O2 -g
 CFLAGS  = $(CFLAGS_BASE) $(OPT) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ifneq ($(SANITIZE),)
-CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+# the test build also aborts on storage or network I/O inside a write transaction (db.h)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer -DBO_CHECK_TX
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 

@@ -4,6 +4,7 @@
 -- 0002_revisions added concepts.revisions (last revision number, never restarts) and
 -- versions.revision (the revision that became the version).
 -- 0003_versions_collection_index added versions_collection (covers the collection scan).
+-- 0005_draft_json_jobs added the job kind 'draft-json' (draft.json written after the commit).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -122,10 +123,10 @@ CREATE TABLE chat (
 );
 CREATE INDEX chat_concept ON chat(concept_id, id);
 
-CREATE TABLE jobs (
+CREATE TABLE "jobs" (
   id           INTEGER PRIMARY KEY,
   kind         TEXT NOT NULL CHECK (kind IN ('stage', 'validate', 'test', 'publish', 'rebuild',
-                 'mail', 'archive', 'cleanup')),
+                 'mail', 'archive', 'cleanup', 'draft-json')),
   subject      TEXT NOT NULL,
   payload_json TEXT NOT NULL DEFAULT '{}',
   state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'dead')),

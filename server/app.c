@@ -10,6 +10,7 @@
 #include "error.h"
 #include "ids.h"
 #include "jobs.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "mail.h"
 #include "metrics.h"
@@ -40,6 +41,7 @@ static const struct jobs_kind job_kinds[] = {
 	{"rebuild", collection_job_run, NULL},
 	{"mail", mail_run, NULL},
 	{"archive", archive_run, archive_dead},
+	{"draft-json", lifecycle_draft_json_run, NULL},
 };
 
 static int make_dir(const char *path, struct bo_error *err)

@@ -75,7 +75,36 @@ const char *db_column_text(sqlite3_stmt *st, int col)
 	return t ? (const char *)t : "";
 }
 
-int db_begin(sqlite3 *c, struct bo_error *err) { return db_exec(c, "BEGIN IMMEDIATE", err); }
+#ifdef BO_CHECK_TX
+/* Test builds only: the connection on which this thread last took the write lock, for
+ * db_assert_no_write_tx. Thread-local because the rule is per thread (each thread holds
+ * one pooled connection at a time); never read for anything but the check. */
+static _Thread_local sqlite3 *check_tx_conn;
+#endif
+
+int db_begin(sqlite3 *c, struct bo_error *err)
+{
+	int rc = db_exec(c, "BEGIN IMMEDIATE", err);
+#ifdef BO_CHECK_TX
+	if (!rc)
+		check_tx_conn = c;
+#endif
+	return rc;
+}
+
+void db_assert_no_write_tx(const char *what)
+{
+#ifdef BO_CHECK_TX
+	if (check_tx_conn && !sqlite3_get_autocommit(check_tx_conn) &&
+	    sqlite3_txn_state(check_tx_conn, NULL) == SQLITE_TXN_WRITE) {
+		log_error("BUG: %s while this thread holds the database write lock (BEGIN IMMEDIATE): "
+			  "do it after the commit", what);
+		abort();
+	}
+#else
+	(void)what;
+#endif
+}
 
 int db_commit(sqlite3 *c, struct bo_error *err)
 {

@@ -36,6 +36,12 @@ int db_begin(sqlite3 *c, struct bo_error *err);
 int db_commit(sqlite3 *c, struct bo_error *err);
 void db_rollback(sqlite3 *c);
 
+/* Invariant: no storage or network I/O while this thread holds the write lock (a slow
+ * PUT would hold every other writer past the busy timeout). Storage and the outside
+ * calls (Zenodo, mail, package fetch) call this first; in builds with BO_CHECK_TX (the
+ * test build) it aborts with what was attempted, elsewhere it does nothing. */
+void db_assert_no_write_tx(const char *what);
+
 /* Prepares sql; on failure sets BO_EDATABASE with the SQLite message. */
 int db_prepare(sqlite3 *c, sqlite3_stmt **out, const char *sql, struct bo_error *err);
 /* Runs a statement without results (after binding); finalizes it. BO_EDATABASE. */

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "jobs.h"
 #include "notify.h"
 #include "storage.h"
 
@@ -139,7 +140,11 @@ int lifecycle_transition(sqlite3 *c, const struct config *cfg, const char *conce
 	snprintf(details, sizeof(details), "{\"from\":\"%s\",\"to\":\"%s\",\"revision\":%d}", from, to, revision);
 	char msg[BO_ERROR_DETAIL_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s → %s%s%s", from, to, detail && *detail ? ": " : "", detail ? detail : "");
-	return lifecycle_event(c, concept_id, "draft", actor_id, "state", msg, details, err);
+	rc = lifecycle_event(c, concept_id, "draft", actor_id, "state", msg, details, err);
+	/* draft.json follows every transition, written after the commit by its own job */
+	if (!rc)
+		rc = jobs_enqueue_coalesced(c, "draft-json", concept_id, NULL, NULL, err);
+	return rc;
 }
 
 cJSON *lifecycle_status_json(const struct app *a, const char *concept_id, const char *state,
@@ -166,11 +171,14 @@ cJSON *lifecycle_status_json(const struct app *a, const char *concept_id, const 
 	return o;
 }
 
-int lifecycle_write_draft_json(struct app *a, sqlite3 *c, const char *concept_id, struct bo_error *err)
+/* draft.json of the row as committed now: *text (malloc'd) and the row's updated_at in
+ * stamp. BO_ENOTFOUND when the draft is gone. */
+static int draft_json_text(struct app *a, sqlite3 *c, const char *concept_id, char **text, char *stamp,
+			   size_t stamp_len, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	cJSON *doc = NULL;
-	char *text = NULL;
+	*text = NULL;
 	int rc = db_prepare(c, &st,
 			    "SELECT state, state_detail, updated_at, created_at FROM drafts WHERE concept_id = ?1",
 			    err);
@@ -183,6 +191,7 @@ int lifecycle_write_draft_json(struct app *a, sqlite3 *c, const char *concept_id
 					 : db_fail(c, "read draft", err);
 		goto fail;
 	}
+	snprintf(stamp, stamp_len, "%s", db_column_text(st, 2));
 	doc = cJSON_CreateObject();
 	cJSON *status = lifecycle_status_json(a, concept_id, db_column_text(st, 0), db_column_text(st, 1),
 					      db_column_text(st, 2));
@@ -193,18 +202,55 @@ int lifecycle_write_draft_json(struct app *a, sqlite3 *c, const char *concept_id
 	}
 	cJSON_AddItemToObject(doc, "status", status);
 	cJSON_AddStringToObject(doc, "created", db_column_text(st, 3));
-	text = cJSON_Print(doc);
-	if (!text) {
+	*text = cJSON_Print(doc);
+	if (!*text)
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-		goto fail;
-	}
-	char key[512];
-	snprintf(key, sizeof(key), "%s/draft/draft.json", concept_id);
-	rc = storage_put_buffer(a->storage, key, text, strlen(text), "application/json", err);
 fail:
 	sqlite3_finalize(st);
 	cJSON_Delete(doc);
-	free(text);
+	return rc;
+}
+
+/* Two runs for one draft may overlap (a transition while one is writing): each checks
+ * after its PUT that the row did not change meanwhile and writes again if it did, so the
+ * last PUT always carries the latest committed state. */
+#define DRAFT_JSON_ROUNDS 5
+
+int lifecycle_draft_json_run(void *ctx, const struct job *job, struct bo_error *err)
+{
+	struct app *a = ctx;
+	sqlite3 *c = NULL;
+	char *text = NULL;
+	char stamp[40] = "", now_stamp[40] = "", key[512];
+	snprintf(key, sizeof(key), "%s/draft/draft.json", job->subject);
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	for (int round = 0; round < DRAFT_JSON_ROUNDS; round++) {
+		rc = draft_json_text(a, c, job->subject, &text, stamp, sizeof(stamp), err);
+		if (rc == BO_ENOTFOUND) { /* published or removed since: nothing to describe */
+			bo_error_cleanup(err);
+			rc = 0;
+			break;
+		}
+		if (!rc)
+			rc = storage_put_buffer(a->storage, key, text, strlen(text), "application/json", err);
+		free(text);
+		text = NULL;
+		if (rc)
+			break;
+		rc = draft_json_text(a, c, job->subject, &text, now_stamp, sizeof(now_stamp), err);
+		free(text);
+		text = NULL;
+		if (rc == BO_ENOTFOUND) {
+			bo_error_cleanup(err);
+			rc = 0;
+			break;
+		}
+		if (rc || !strcmp(stamp, now_stamp))
+			break;
+	}
+	db_release(a->db, c);
 	return rc;
 }
 
@@ -255,8 +301,6 @@ int lifecycle_finish_testing(struct app *a, sqlite3 *c, const char *concept_id, 
 	if (rc || !found || cur != revision || strcmp(state, "testing"))
 		return rc;
 	rc = lifecycle_transition(c, a->cfg, concept_id, revision, "awaiting review", NULL, 0, err);
-	if (!rc)
-		rc = lifecycle_write_draft_json(a, c, concept_id, err);
 	if (!rc)
 		*moved = 1;
 	return rc;

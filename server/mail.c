@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "db.h"
 #include "error.h"
 #include "jobs.h"
 #include "log.h"
@@ -333,6 +334,7 @@ static int send_smtp(const struct config *cfg, const char *to, const char *msg, 
 		curl_easy_setopt(h, CURLOPT_USERNAME, cfg->smtp_user);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, cfg->smtp_password);
 	}
+	db_assert_no_write_tx("sending mail");
 	CURLcode cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
 		long code = 0;

@@ -419,9 +419,7 @@ void publish_dead(void *ctx, const struct job *job, const char *last_error)
 		 "'backoffice jobs retry %lld'",
 		 p.version, job->attempts, last_error ? last_error : "unknown error", (long long)job->id);
 	if (db_begin(c, &err) == 0) {
-		if (lifecycle_transition(c, a->cfg, p.id, p.revision, "error", msg, 0, &err) == 0 && db_commit(c, &err) == 0)
-			lifecycle_write_draft_json(a, c, p.id, &err);
-		else
+		if (lifecycle_transition(c, a->cfg, p.id, p.revision, "error", msg, 0, &err) || db_commit(c, &err))
 			db_rollback(c);
 	}
 out:

@@ -131,13 +131,8 @@ static int fail_draft(struct app *a, const char *id, int revision, const char *d
 	rc = db_begin(c, err);
 	if (!rc)
 		rc = lifecycle_transition(c, a->cfg, id, revision, "error", detail, 0, err);
-	if (!rc) {
-		struct bo_error werr = BO_ERROR_INIT;
-		if (lifecycle_write_draft_json(a, c, id, &werr))
-			log_warnx("stage: %s: cannot write draft.json: %s", id, werr.detail);
-		bo_error_cleanup(&werr);
+	if (!rc)
 		rc = db_commit(c, err);
-	}
 	db_release(a->db, c);
 	if (!rc)
 		log_warnx("stage: %s revision %d: %s", id, revision, detail);
@@ -226,9 +221,6 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 	/* with the state change, so a staged draft always gets its verdict */
 	if (!rc)
 		rc = validate_job_enqueue(c, id, revision, err);
-	/* draft.json before commit: if the commit fails the job re-runs and rewrites it */
-	if (!rc)
-		rc = lifecycle_write_draft_json(a, c, id, err);
 	if (!rc)
 		rc = db_commit(c, err);
 fail:

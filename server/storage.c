@@ -4,6 +4,8 @@
  * Invariant: after storage_open, a storage is immutable except the atomic counter. */
 #include "storage.h"
 
+#include "db.h"
+
 #include "config.h"
 #include "error.h"
 #include "storage_fs.h"
@@ -160,6 +162,7 @@ static int counted(storage *s, int rc)
 int storage_put_file(storage *s, const char *key, const char *path, const char *content_type,
 		     char *sha256_hex, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(key, 0, err);
 	if (rc)
 		return rc;
@@ -169,6 +172,7 @@ int storage_put_file(storage *s, const char *key, const char *path, const char *
 int storage_put_buffer(storage *s, const char *key, const void *data, size_t len,
 		       const char *content_type, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(key, 0, err);
 	if (rc)
 		return rc;
@@ -178,6 +182,7 @@ int storage_put_buffer(storage *s, const char *key, const void *data, size_t len
 int storage_put_buffer_nosync(storage *s, const char *key, const void *data, size_t len,
 			      const char *content_type, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(key, 0, err);
 	if (rc)
 		return rc;
@@ -188,6 +193,7 @@ int storage_put_buffer_nosync(storage *s, const char *key, const void *data, siz
 
 int storage_sync(storage *s, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	return s->be->sync ? counted(s, s->be->sync(s->impl, err)) : 0;
 }
 
@@ -195,6 +201,7 @@ int storage_get_range(storage *s, const char *key, uint64_t offset, uint64_t len
 		      int (*sink)(void *ctx, const void *buf, size_t n), void *ctx,
 		      struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(key, 0, err);
 	if (rc)
 		return rc;
@@ -236,6 +243,7 @@ static int pass_error(struct bo_error *err, struct bo_error *inner, int rc)
 
 int storage_get_file(storage *s, const char *key, const char *path, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	struct bo_error inner = BO_ERROR_INIT;
 	int rc = check_name(key, 0, err);
 	if (rc)
@@ -291,6 +299,7 @@ static int buffer_sink(void *ctx, const void *buf, size_t n)
 int storage_get_buffer(storage *s, const char *key, size_t max, char **out, size_t *len_out,
 		       struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	struct storage_stat st;
 	struct buf_sink b = {NULL, 0, 0, max, 0, 0};
 	int rc = check_name(key, 0, err);
@@ -336,6 +345,7 @@ fail:
 
 int storage_head(storage *s, const char *key, struct storage_stat *out, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(key, 0, err);
 	if (rc)
 		return rc;
@@ -344,6 +354,7 @@ int storage_head(storage *s, const char *key, struct storage_stat *out, struct b
 
 int storage_delete(storage *s, const char *key, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(key, 0, err);
 	if (rc)
 		return rc;
@@ -352,6 +363,7 @@ int storage_delete(storage *s, const char *key, struct bo_error *err)
 
 int storage_delete_prefix(storage *s, const char *prefix, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(prefix, 1, err);
 	if (rc)
 		return rc;
@@ -366,6 +378,7 @@ int storage_list(storage *s, const char *prefix, const char *start_after, int ma
 		 int (*cb)(void *ctx, const char *key, uint64_t size), void *ctx,
 		 char **next_out, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	*next_out = NULL;
 	int rc = check_name(prefix ? prefix : "", 1, err);
 	if (rc)
@@ -381,6 +394,7 @@ int storage_list(storage *s, const char *prefix, const char *start_after, int ma
 
 int storage_copy(storage *s, const char *src_key, const char *dst_key, struct bo_error *err)
 {
+	db_assert_no_write_tx(__func__);
 	int rc = check_name(src_key, 0, err);
 	if (rc)
 		return rc;
@@ -411,4 +425,8 @@ int storage_open_fd(storage *s, const char *key, int *fd_out, uint64_t *size_out
 	return counted(s, s->be->open_fd(s->impl, key, fd_out, size_out, err));
 }
 
-int storage_ping(storage *s, struct bo_error *err) { return counted(s, s->be->ping(s->impl, err)); }
+int storage_ping(storage *s, struct bo_error *err)
+{
+	db_assert_no_write_tx(__func__);
+	return counted(s, s->be->ping(s->impl, err));
+}

@@ -1097,8 +1097,6 @@ int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, cJSO
 	rc = lifecycle_transition(c, a->cfg, concept_id, revision, "testing", NULL, actor_id, err);
 	if (!rc)
 		rc = lifecycle_event(c, concept_id, "draft", actor_id, "tests re-run", "dynamic tests re-run", NULL, err);
-	if (!rc)
-		rc = lifecycle_write_draft_json(a, c, concept_id, err);
 	if (rc)
 		goto fail;
 	o = cJSON_CreateObject();

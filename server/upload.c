@@ -642,6 +642,7 @@ int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &f);
 	curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, fetch_prereq);
 	curl_easy_setopt(curl, CURLOPT_PREREQDATA, &f);
+	db_assert_no_write_tx("fetching a package URL");
 	CURLcode cc = curl_easy_perform(curl);
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -238,8 +238,6 @@ static int begin_testing(struct app *a, const char *id, int revision, struct dra
 	if (strcmp(state, "testing")) {
 		rc = lifecycle_transition(c, a->cfg, id, revision, "testing",
 					  !strcmp(state, "error") ? "static validation retried" : NULL, 0, err);
-		if (!rc)
-			rc = lifecycle_write_draft_json(a, c, id, err);
 		if (rc)
 			goto fail;
 	}
@@ -422,13 +420,8 @@ void validate_job_dead(void *ctx, const struct job *job, const char *last_error)
 	rc = db_begin(c, &err);
 	if (!rc)
 		rc = lifecycle_transition(c, a->cfg, job->subject, jrev->valueint, "error", msg, 0, &err);
-	if (!rc) {
-		struct bo_error werr = BO_ERROR_INIT;
-		if (lifecycle_write_draft_json(a, c, job->subject, &werr))
-			log_warnx("validate: %s: cannot write draft.json: %s", job->subject, werr.detail);
-		bo_error_cleanup(&werr);
+	if (!rc)
 		rc = db_commit(c, &err);
-	}
 	db_rollback(c);
 	db_release(a->db, c);
 	if (!rc)

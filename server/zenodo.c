@@ -5,6 +5,7 @@
 #include "zenodo.h"
 
 #include "config.h"
+#include "db.h"
 #include "error.h"
 #include "log.h"
 
@@ -282,6 +283,7 @@ static int status_code(long status)
 static int perform(zenodo *z, const char *method, const char *url, const char *body, struct exchange *x,
 		   long *status_out, struct zenodo_error *zerr, struct bo_error *err)
 {
+	db_assert_no_write_tx("a Zenodo call");
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	char errbuf[CURL_ERROR_SIZE];

@@ -9,6 +9,9 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <regex.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void write_file(const char *path, const char *text)
 {
@@ -506,6 +509,44 @@ static void test_db__now(void)
 	check(t > 1700000000 && t - (int64_t)time(NULL) <= 1, "db_now_unix %lld", (long long)t);
 }
 
+/* The test build's guard: I/O under the write lock aborts, after the commit it does not. */
+static void test_db__no_io_under_write_lock(void)
+{
+#ifdef BO_CHECK_TX
+	struct bo_error err = BO_ERROR_INIT;
+	db *d = NULL;
+	require(db_open(&d, "t.db", check_src("migrations"), &err) == 0, "db_open: %s", err.detail);
+	sqlite3 *c = NULL;
+	require(db_acquire(d, &c, &err) == 0, "acquire");
+	fflush(NULL);
+	pid_t pid = fork();
+	require(pid >= 0, "fork");
+	if (pid == 0) {
+		/* stderr closed: the abort's own message is the expected outcome, not noise */
+		freopen("/dev/null", "w", stderr);
+		if (db_begin(c, &err) == 0)
+			db_assert_no_write_tx("a storage PUT in the test");
+		_exit(0);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	check(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "I/O under the write lock did not abort (status %d)",
+	      status);
+	/* the same sequence with the commit first goes through */
+	require(db_begin(c, &err) == 0, "%s", err.detail);
+	require(db_commit(c, &err) == 0, "%s", err.detail);
+	db_assert_no_write_tx("a storage PUT after the commit");
+	/* a read transaction (no write lock) is fine too */
+	require(db_exec(c, "BEGIN", &err) == 0, "%s", err.detail);
+	db_assert_no_write_tx("a storage PUT in a read transaction");
+	db_rollback(c);
+	db_release(d, c);
+	db_close(d);
+#else
+	skip_test("built without BO_CHECK_TX (only the sanitizer test build checks)");
+#endif
+}
+
 static struct check_test tests[] = {
 	TEST(test_db__migrations_set_user_version),
 	TEST(test_db__incremental_migrations),
@@ -518,6 +559,7 @@ static struct check_test tests[] = {
 	TEST(test_db__release_rolls_back),
 	TEST(test_db__errors_carry_sqlite_message),
 	TEST(test_db__now),
+	TEST(test_db__no_io_under_write_lock),
 };
 
 int main(int argc, char **argv) { return check_run(argc, argv, tests, sizeof tests / sizeof *tests); }

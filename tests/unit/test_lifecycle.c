@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "jobs.h"
 #include "lifecycle.h"
 #include "storage.h"
 
@@ -325,7 +326,9 @@ static void test_lifecycle__status_json(void)
 	check(lifecycle_status_json(&a, "affable-shark", "bogus", "", "t") == NULL, "unknown state gave a status");
 }
 
-static void test_lifecycle__write_draft_json(void)
+/* the draft-json job: writes the committed row; a transition enqueues it (once while
+ * queued); a draft that is gone is done, not an error */
+static void test_lifecycle__draft_json_job(void)
 {
 	struct fixture f;
 	struct config *cfg = NULL;
@@ -344,7 +347,9 @@ static void test_lifecycle__write_draft_json(void)
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	a.storage = st;
-	int rc = lifecycle_write_draft_json(&a, f.c, "affable-shark", &f.err);
+	a.db = f.d;
+	struct job job = {.id = 1, .kind = "draft-json", .subject = "affable-shark"};
+	int rc = lifecycle_draft_json_run(&a, &job, &f.err);
 	check(rc == 0, "write: %s", f.err.detail);
 	size_t len = 0;
 	rc = storage_get_buffer(st, "affable-shark/draft/draft.json", 1 << 20, &text, &len, &f.err);
@@ -363,8 +368,23 @@ static void test_lifecycle__write_draft_json(void)
 			      "2024-01-01T00:00:00.000Z"),
 		      "created");
 	}
-	rc = lifecycle_write_draft_json(&a, f.c, "lonely-concept", &f.err);
-	check(rc == BO_ENOTFOUND, "no draft rc %d", rc);
+	struct job gone = {.id = 2, .kind = "draft-json", .subject = "lonely-concept"};
+	rc = lifecycle_draft_json_run(&a, &gone, &f.err);
+	check(rc == 0 && f.err.code == 0, "no draft: rc %d %s", rc, f.err.detail);
+	check(storage_head(st, "lonely-concept/draft/draft.json", &(struct storage_stat){0}, &f.err) == BO_ENOTFOUND,
+	      "a draft.json for a concept without a draft");
+	bo_error_cleanup(&f.err);
+	/* two transitions in one transaction: one queued job, written after the commit */
+	exec(f.c, "DELETE FROM jobs");
+	require(db_begin(f.c, &f.err) == 0, "%s", f.err.detail);
+	rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, "unpacked", NULL, 0, &f.err);
+	if (!rc)
+		rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, "testing", NULL, 0, &f.err);
+	check(rc == 0, "transitions: %s", f.err.detail);
+	check(db_commit(f.c, &f.err) == 0, "%s", f.err.detail);
+	check(q_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'draft-json' AND subject = 'affable-shark' "
+			 "AND state = 'queued'") == 1, "draft-json jobs queued: %lld",
+	      q_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'draft-json'"));
 out:
 	cJSON_Delete(doc);
 	free(text);
@@ -379,7 +399,7 @@ static struct check_test tests[] = {
 	TEST(test_lifecycle__transition_writes_event_in_transaction),
 	TEST(test_lifecycle__transition_refusals),
 	TEST(test_lifecycle__status_json),
-	TEST(test_lifecycle__write_draft_json),
+	TEST(test_lifecycle__draft_json_job),
 };
 
 int main(int argc, char **argv) { return check_run(argc, argv, tests, sizeof tests / sizeof *tests); }
