@@ -363,8 +363,7 @@ static int step_metadata(struct arc *r, struct bo_error *err)
 			 !strncmp(docref, "./", 2) ? docref + 2 : docref);
 		if (storage_get_buffer(r->a->storage, key, DOC_MAX, &doc, &doc_len, &derr)) {
 			if (derr.code != BO_ENOTFOUND && derr.code != BO_ETOOLARGE && derr.code != BO_EBADREQUEST) {
-				rc = bo_error_set(err, derr.code, "%s", derr.detail);
-				bo_error_cleanup(&derr);
+				rc = bo_error_move(err, &derr, derr.code);
 				goto out;
 			}
 			log_warnx("archive %s/%s: documentation not used: %s", r->id, r->version, derr.detail);
@@ -502,8 +501,7 @@ static int write_info(struct arc *r, struct bo_error *err)
 	struct bo_error gerr = BO_ERROR_INIT;
 	rc = storage_get_buffer(r->a->storage, key, INFO_MAX, &old, &len, &gerr);
 	if (rc && rc != BO_ENOTFOUND) {
-		bo_error_set(err, rc, "%s", gerr.detail);
-		bo_error_cleanup(&gerr);
+		bo_error_move(err, &gerr, rc);
 		return rc;
 	}
 	bo_error_cleanup(&gerr);

@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "error.h"
+#include "hex.h"
 #include "log.h"
 
 #include <openssl/evp.h>
@@ -171,12 +172,8 @@ static int token_shape(const char *t, size_t len)
 
 static int sha256_hex(const char *s, size_t len, char hex[SHA256_HEX], struct bo_error *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (hex_sha256(hex, s, len))
 		return bo_error_set(err, BO_EINTERNAL, "SHA-256 (OpenSSL EVP_Digest) failed");
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
 

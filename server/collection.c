@@ -8,9 +8,11 @@
 #include "collection.h"
 
 #include "app.h"
+#include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "hex.h"
 #include "history.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -81,62 +83,36 @@ struct collection {
 
 /* ------------------------------------------------------------------ small helpers */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
+/* Every index file is bounded by INDEX_MAX_BYTES: past it the build fails as out of memory. */
+static void index_add(struct buf *b, const char *s, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = cap > INDEX_MAX_BYTES ? NULL : realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	b->max = INDEX_MAX_BYTES;
+	buf_addn(b, s, n);
 }
 
 /* Sizes the buffer for n bytes up front (the last build's size), so a large output is
- * not copied by every doubling. A failure here is not an error: buf_add grows anyway. */
-static void buf_reserve(struct buf *b, size_t n)
+ * not copied by every doubling. */
+static void index_reserve(struct buf *b, size_t n)
 {
-	if (n <= b->cap || n > INDEX_MAX_BYTES)
-		return;
-	char *p = realloc(b->p, n);
-	if (p) {
-		b->p = p;
-		b->cap = n;
-		b->p[b->len] = '\0'; /* readers treat p as a string even before the first add */
-	}
+	b->max = INDEX_MAX_BYTES;
+	buf_reserve(b, n);
 }
 
 static void buf_puts(struct buf *b, const char *s)
 {
-	buf_add(b, s, strlen(s));
+	index_add(b, s, strlen(s));
 }
 
 /* A JSON string literal (UTF-8 passes through; quotes, backslashes, controls escaped). */
 static void buf_json_str(struct buf *b, const char *s)
 {
-	buf_add(b, "\"", 1);
+	index_add(b, "\"", 1);
 	const char *run = s;
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch >= 0x20 && ch != '"' && ch != '\\')
 			continue;
-		buf_add(b, run, (size_t)(s - run));
+		index_add(b, run, (size_t)(s - run));
 		char esc[8];
 		if (ch == '"' || ch == '\\')
 			snprintf(esc, sizeof(esc), "\\%c", ch);
@@ -145,8 +121,8 @@ static void buf_json_str(struct buf *b, const char *s)
 		buf_puts(b, esc);
 		run = s + 1;
 	}
-	buf_add(b, run, (size_t)(s - run));
-	buf_add(b, "\"", 1);
+	index_add(b, run, (size_t)(s - run));
+	index_add(b, "\"", 1);
 }
 
 /* Text or JSON null. */
@@ -156,20 +132,6 @@ static void buf_json_str_or_null(struct buf *b, const char *s)
 		buf_json_str(b, s);
 	else
 		buf_puts(b, "null");
-}
-
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	static const char hex[] = "0123456789abcdef";
-	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
-		n = 0;
-	for (unsigned int i = 0; i < n && i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * (n < 32 ? n : 32)] = '\0';
 }
 
 static char *xstrdup(const char *s)
@@ -589,7 +551,7 @@ static char *render_versions(const struct concept *k)
 		buf_puts(&o, strcmp(k->v[i].state, "yanked") ? ",\"yanked\":false}" : ",\"yanked\":true}");
 	}
 	buf_puts(&o, "]}\n");
-	if (o.oom) {
+	if (o.failed) {
 		free(o.p);
 		return NULL;
 	}
@@ -613,7 +575,7 @@ static char *signature(const struct concept *k)
 		buf_json_str(&s, k->v[i].created);
 		buf_json_str_or_null(&s, k->v[i].doi);
 	}
-	if (s.oom) {
+	if (s.failed) {
 		free(s.p);
 		return NULL;
 	}
@@ -667,8 +629,8 @@ static int cmp_alias(const void *x, const void *y)
 /* id_map records are collected unsorted and written sorted by alias. */
 static void alias_add(struct buf *pairs, const char *alias, const char *json)
 {
-	buf_add(pairs, alias, strlen(alias) + 1);
-	buf_add(pairs, json, strlen(json) + 1);
+	index_add(pairs, alias, strlen(alias) + 1);
+	index_add(pairs, json, strlen(json) + 1);
 }
 
 static int aliases_render(struct buf *pairs, struct buf *out)
@@ -701,7 +663,7 @@ static int aliases_render(struct buf *pairs, struct buf *out)
 	}
 	buf_puts(out, "}\n");
 	free(v);
-	return out->oom ? -1 : 0;
+	return out->failed ? -1 : 0;
 }
 
 static int memo_push(struct outputs *o, struct memo *m)
@@ -751,11 +713,11 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 		buf_json_str_or_null(&rec, v->doi);
 		buf_puts(&rec, strcmp(v->state, "yanked") ? ",\"yanked\":false}" : ",\"yanked\":true}");
 		free(src);
-		if (rec.oom)
+		if (rec.failed)
 			goto oom;
 		if (i)
 			buf_puts(&av, ",");
-		buf_add(&av, rec.p, rec.len);
+		index_add(&av, rec.p, rec.len);
 		/* id/version; the version DOI; the id and concept DOI name the listed version */
 		const char *names[4] = {NULL, v->doi && *v->doi ? v->doi : NULL, v == lv ? k->id : NULL,
 					v == lv && k->concept_doi && *k->concept_doi ? k->concept_doi : NULL};
@@ -772,12 +734,12 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 				buf_json_str(&idm, names[j]);
 			}
 			buf_puts(&idm, ":");
-			buf_add(&idm, rec.p, rec.len);
+			index_add(&idm, rec.p, rec.len);
 		}
 	}
 	buf_puts(&av, "]}");
 	free(rec.p);
-	if (av.oom || idm.oom)
+	if (av.failed || idm.failed)
 		goto oom2;
 	*av_out = av.p;
 	*ids_out = idm.p ? idm.p : strdup("");
@@ -952,7 +914,7 @@ static int drafts_build(struct build *b, struct outputs *o)
 		buf_puts(av, rec.p ? rec.p : "null");
 		buf_puts(av, "}");
 		alias_add(&pairs, k.id, rec.p ? rec.p : "null");
-		int oom = rec.oom;
+		int oom = rec.failed;
 		free(rec.p);
 		if (oom || !src) {
 			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
@@ -1057,7 +1019,7 @@ static int index_render(struct build *b, struct outputs *o, int draft, struct bu
 	len = strlen(text);
 	if (len < 2 || text[len - 1] != '}')
 		goto oom;
-	buf_add(out, text, len - 1);
+	index_add(out, text, len - 1);
 	buf_puts(out, len > 2 ? ",\"collection\":[" : "\"collection\":[");
 	buf_puts(out, draft ? o->draft_entries.p ? o->draft_entries.p : "" : o->entries.p ? o->entries.p : "");
 	buf_puts(out, "],\"created\":");
@@ -1065,7 +1027,7 @@ static int index_render(struct build *b, struct outputs *o, int draft, struct bu
 	buf_json_str(out, *created ? created : "1970-01-01T00:00:00Z");
 	buf_puts(out, "}\n");
 	free(text);
-	rc = out->oom ? bo_error_set(b->err, BO_ENOMEM, "out of memory") : 0;
+	rc = out->failed ? bo_error_set(b->err, BO_ENOMEM, "out of memory") : 0;
 	return rc;
 oom:
 	free(text);
@@ -1167,7 +1129,7 @@ static int build_all(struct build *b, struct outputs *o, struct memo *prev, size
 	if (!rc)
 		rc = index_render(b, o, 1, &o->f[F_COLLECTION_DRAFT]);
 	for (int i = 0; !rc && i < NFILES; i++)
-		if (o->f[i].oom)
+		if (o->f[i].failed)
 			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory building %s", collection_files[i]);
 	goto fail;
 oom:
@@ -1297,7 +1259,7 @@ int collection_get(struct app *a, const char *name, collection_blob **out, struc
 	if (rc)
 		return rc;
 	char hex[65];
-	sha256_hex(data, len, hex);
+	hex_sha256(hex, data, len);
 	collection_blob *b = blob_new(data, len, hex, st.etag);
 	free(data);
 	if (!b)
@@ -1377,7 +1339,7 @@ static void *writer_main(void *arg)
 		w->written += wrote;
 		if (rc && !w->rc) {
 			w->rc = rc;
-			bo_error_set(&w->err, rc, "%s", e.detail);
+			bo_error_move(&w->err, &e, rc);
 		}
 		pthread_mutex_unlock(&w->lock);
 		bo_error_cleanup(&e);
@@ -1402,8 +1364,8 @@ static int write_versions(struct app *a, struct memo *memo, size_t n, int check,
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&w.lock);
 	*written = w.written;
-	int rc = w.rc ? bo_error_set(err, w.rc, "%s", w.err.detail) : 0;
-	bo_error_cleanup(&w.err);
+	int rc = w.rc;
+	bo_error_move(w.rc ? err : NULL, &w.err, w.rc);
 	return rc;
 }
 
@@ -1432,7 +1394,7 @@ static void *side_main(void *arg)
 	struct timespec t0, t1, t2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sd->todo[F_COLLECTION])
-		sha256_hex(sd->o->f[F_COLLECTION].p, sd->o->f[F_COLLECTION].len, sd->sha[F_COLLECTION]);
+		hex_sha256(sd->sha[F_COLLECTION], sd->o->f[F_COLLECTION].p, sd->o->f[F_COLLECTION].len);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* one commit per change of collection.json (history_commit also compares with its
 	 * tip, so a cold start does not commit the same bytes twice) */
@@ -1468,8 +1430,8 @@ int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 		goto fail;
 	in_tx = 1;
 	for (int i = 0; i < NFILES; i++)
-		buf_reserve(&o.f[i], co->sizes[i] + co->sizes[i] / 16 + 4096);
-	buf_reserve(&o.entries, co->sizes[NFILES] + co->sizes[NFILES] / 16 + 4096);
+		index_reserve(&o.f[i], co->sizes[i] + co->sizes[i] / 16 + 4096);
+	index_reserve(&o.entries, co->sizes[NFILES] + co->sizes[NFILES] / 16 + 4096);
 	rc = build_all(&b, &o, co->memo, co->nmemo, co->warm);
 	sqlite3_finalize(b.rdf_st);
 	sqlite3_finalize(b.user_st);
@@ -1524,12 +1486,12 @@ int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 	}
 	for (int i = 0; !rc && i < NFILES; i++)
 		if (sd.todo[i] && i != F_COLLECTION)
-			sha256_hex(o.f[i].p, o.f[i].len, sd.sha[i]);
+			hex_sha256(sd.sha[i], o.f[i].p, o.f[i].len);
 	clock_gettime(CLOCK_MONOTONIC, &tj);
 	if (threaded)
 		pthread_join(th, NULL);
 	if (!rc && sd.rc)
-		rc = bo_error_set(err, sd.rc, "%s", sd.err.detail);
+		rc = bo_error_move(err, &sd.err, sd.rc);
 	bo_error_cleanup(&sd.err);
 	if (rc)
 		goto fail;
@@ -1616,7 +1578,7 @@ int collection_job_run(void *ctx, const struct job *job, struct bo_error *err)
 		buf_puts(&msg, line);
 	}
 	cJSON_Delete(p);
-	int rc = msg.oom ? bo_error_set(err, BO_ENOMEM, "out of memory")
+	int rc = msg.failed ? bo_error_set(err, BO_ENOMEM, "out of memory")
 			 : collection_rebuild(a, msg.p && *msg.p ? msg.p : "rebuild", err);
 	free(msg.p);
 	return rc;

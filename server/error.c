@@ -90,6 +90,19 @@ fail:
 	return BO_ENOMEM;
 }
 
+int bo_error_move(struct bo_error *dst, struct bo_error *src, int code)
+{
+	int rc = src->code ? src->code : code;
+	if (dst && !dst->code) {
+		*dst = *src;
+		dst->code = rc;
+		memset(src, 0, sizeof(*src));
+	} else {
+		bo_error_cleanup(src);
+	}
+	return dst ? dst->code : rc;
+}
+
 void bo_error_cleanup(struct bo_error *err)
 {
 	if (!err)

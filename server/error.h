@@ -68,6 +68,11 @@ int bo_error_setv(struct bo_error *err, int code, const char *fmt, va_list ap);
 int bo_error_add(struct bo_error *err, struct cJSON *loc, const char *msg, const char *type,
 		 int line, int column);
 
+/* Passes src's error on to dst whole: code (code when src has none), detail, errors[],
+ * extra and retry_after, unless dst already holds one (the first error wins). src is
+ * cleared either way. Returns dst's code. dst may be NULL (src is only cleared). */
+int bo_error_move(struct bo_error *dst, struct bo_error *src, int code);
+
 /* Clears err, freeing what it owns. */
 void bo_error_cleanup(struct bo_error *err);
 

@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include "form.h"
+#include "hex.h"
 #include "http_gate.h"
 #include "utf8.h"
 
@@ -662,8 +663,7 @@ static int finish_body(http_req *r)
 		if (r->err.code)
 			return r->err.code;
 		EVP_DigestFinal_ex(r->sha, md, &mdlen);
-		for (unsigned i = 0; i < mdlen; i++)
-			snprintf(r->upload.sha256 + 2 * i, 3, "%02x", md[i]);
+		hex_encode(r->upload.sha256, md, mdlen);
 		r->upload.path = r->file_path;
 		r->upload.size = r->received;
 		metrics_add_upload_bytes(r->srv->app->metrics, r->received);
@@ -692,8 +692,7 @@ static void make_request_id(http_req *r)
 	unsigned char rnd[8];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(r->request_id + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(r->request_id, rnd, sizeof(rnd));
 }
 
 struct header_sum {

@@ -4,6 +4,7 @@
  * connection wakes the poll only when new bytes arrive, not on the ones already peeked. */
 #include "http_gate.h"
 
+#include "hex.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -126,8 +127,7 @@ static void answer(struct pending *p, int code, const char *detail)
 	unsigned char rnd[8];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(rid + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rid, rnd, sizeof(rnd));
 	char *body = bo_error_render(&e, NULL, rid);
 	int status = bo_error_status(code);
 	const char *reason = MHD_get_reason_phrase_for((unsigned)status);

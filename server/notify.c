@@ -115,7 +115,7 @@ static int send_one(sqlite3 *c, const char *to, const char *subject, const char 
 		log_warnx("notify: mail '%s' skipped: %s", subject, e.detail);
 		rc = 0;
 	} else if (rc) {
-		rc = bo_error_set(err, rc, "%s", e.detail);
+		rc = bo_error_move(err, &e, rc);
 	}
 	bo_error_cleanup(&e);
 	return rc;

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "hex.h"
 #include "utf8.h"
 #include "limits.h"
 #include "rdf.h"
@@ -906,14 +907,8 @@ int package_extract(package *p, size_t i, const char *dest_path, char *sha256_he
 		rc = bo_error_set(err, BO_EINTERNAL, "SHA-256 failed");
 		goto fail;
 	}
-	if (sha256_hex) {
-		static const char hex[] = "0123456789abcdef";
-		for (unsigned k = 0; k < 32; k++) {
-			sha256_hex[2 * k] = hex[md[k] >> 4];
-			sha256_hex[2 * k + 1] = hex[md[k] & 15];
-		}
-		sha256_hex[64] = '\0';
-	}
+	if (sha256_hex)
+		hex_encode(sha256_hex, md, 32);
 	if (size_out)
 		*size_out = size;
 	rc = 0;

@@ -6,6 +6,7 @@
 #include "rdf.h"
 
 #include "arena.h"
+#include "buf.h"
 #include "config.h"
 #include "error.h"
 #include "limits.h"
@@ -1143,32 +1144,8 @@ int rdf_find_name(const char *const *names, size_t n, const char **out, struct b
  * Emitter
  * ==================================================================================== */
 
-struct outbuf {
-	char *data;
-	size_t len, cap;
-	int nomem;
-};
-
-static int out_write(void *ctx, unsigned char *buf, size_t size)
-{
-	struct outbuf *o = ctx;
-	if (size + 1 > o->cap - o->len) {
-		size_t cap = o->cap ? o->cap : 4096;
-		while (size + 1 > cap - o->len)
-			cap *= 2;
-		char *d = realloc(o->data, cap);
-		if (!d) {
-			o->nomem = 1;
-			return 0;
-		}
-		o->data = d;
-		o->cap = cap;
-	}
-	memcpy(o->data + o->len, buf, size);
-	o->len += size;
-	o->data[o->len] = '\0';
-	return 1;
-}
+/* libyaml's write handler: 1 = written */
+static int out_write(void *ctx, unsigned char *bytes, size_t size) { return buf_addn(ctx, bytes, size) == 0; }
 
 /* Words YAML 1.1 readers (PyYAML) turn into booleans or null. */
 static int yaml11_word(const char *s)
@@ -1279,7 +1256,7 @@ char *rdf_emit(const cJSON *root, struct bo_error *err)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
-	struct outbuf o = {NULL, 0, 0, 0};
+	struct buf o = {0};
 	char *result = NULL;
 
 	if (!yaml_emitter_initialize(&em)) {
@@ -1296,17 +1273,17 @@ char *rdf_emit(const cJSON *root, struct bo_error *err)
 		 yaml_document_end_event_initialize(&ev, 1) && emit(&em, &ev) &&
 		 yaml_stream_end_event_initialize(&ev) && emit(&em, &ev) && yaml_emitter_flush(&em);
 	if (!ok) {
-		if (o.nomem || em.error == YAML_MEMORY_ERROR)
+		if (o.failed || em.error == YAML_MEMORY_ERROR)
 			bo_error_set(err, BO_ENOMEM, "out of memory writing YAML");
 		else
 			bo_error_set(err, BO_EINTERNAL, "cannot write the RDF as YAML: %s",
 				     em.problem ? em.problem : "the tree is too deep");
 		goto fail;
 	}
-	result = o.data;
-	o.data = NULL;
+	result = o.p;
+	o.p = NULL;
 fail:
-	free(o.data);
+	free(o.p);
 	yaml_emitter_delete(&em);
 	return result;
 }

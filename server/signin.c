@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "db.h"
 #include "error.h"
+#include "hex.h"
 #include "mail.h"
 
 #include <ctype.h>
@@ -31,12 +32,8 @@ struct signin_policy signin_policy_default(void)
 
 static int sha256_hex(const char *s, char hex[65], struct bo_error *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	if (hex_sha256(hex, s, strlen(s)))
 		return bo_error_set(err, BO_EINTERNAL, "SHA-256 (EVP_Digest) failed");
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
 

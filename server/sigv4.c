@@ -4,7 +4,9 @@
  * same encoders send exactly the bytes that were signed. No clock, no globals. */
 #include "sigv4.h"
 
+#include "buf.h"
 #include "error.h"
+#include "hex.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -14,79 +16,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a small growable string ------------------------------------------------- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_addn(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_add(struct sbuf *b, const char *s) { sb_addn(b, s, strlen(s)); }
-
 static int is_unreserved(unsigned char c)
 {
 	return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-static void sb_encode(struct sbuf *b, const char *s, int keep_slash)
+static void sb_encode(struct buf *b, const char *s, int keep_slash)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (is_unreserved(*p) || (keep_slash && *p == '/')) {
-			sb_addn(b, (const char *)p, 1);
+			buf_addn(b, (const char *)p, 1);
 		} else {
 			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			sb_addn(b, e, 3);
+			buf_addn(b, e, 3);
 		}
 	}
 }
 
-static void to_hex(char *out, const unsigned char *d, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-void sigv4_sha256_hex(char hex[65], const void *data, size_t len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	to_hex(hex, md, 32);
-}
+void sigv4_sha256_hex(char hex[65], const void *data, size_t len) { hex_sha256(hex, data, len); }
 
 int sigv4_uri_encode(char **out, const char *s, int keep_slash, struct bo_error *err)
 {
-	struct sbuf b = {0};
-	sb_add(&b, "");
+	struct buf b = {0};
+	buf_add(&b, "");
 	sb_encode(&b, s, keep_slash);
-	if (b.oom) {
+	if (b.failed) {
 		free(b.p);
 		return bo_error_set(err, BO_ENOMEM, "out of memory encoding a URI");
 	}
@@ -112,7 +67,7 @@ int sigv4_canonical_query(char **out, const struct sigv4_kv *query, size_t n,
 			  struct bo_error *err)
 {
 	int rc = BO_ENOMEM;
-	struct sbuf b = {0};
+	struct buf b = {0};
 	struct enc_kv *kv = calloc(n ? n : 1, sizeof(*kv));
 	if (!kv)
 		goto fail;
@@ -123,15 +78,15 @@ int sigv4_canonical_query(char **out, const struct sigv4_kv *query, size_t n,
 	}
 	/* AWS sorts by the encoded names (byte order), then values for repeated names. */
 	qsort(kv, n, sizeof(*kv), cmp_enc_kv);
-	sb_add(&b, "");
+	buf_add(&b, "");
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			sb_add(&b, "&");
-		sb_add(&b, kv[i].name);
-		sb_add(&b, "=");
-		sb_add(&b, kv[i].value);
+			buf_add(&b, "&");
+		buf_add(&b, kv[i].name);
+		buf_add(&b, "=");
+		buf_add(&b, kv[i].value);
 	}
-	if (b.oom)
+	if (b.failed)
 		goto fail;
 	*out = b.p;
 	b.p = NULL;
@@ -211,8 +166,8 @@ static int valid_payload_hash(const char *h)
 	return 1;
 }
 
-/* Builds the canonical request and the signed-headers list (both into sbufs). */
-static int build_canonical(struct sbuf *creq, struct sbuf *signed_hdrs,
+/* Builds the canonical request and the signed-headers list (both into bufs). */
+static int build_canonical(struct buf *creq, struct buf *signed_hdrs,
 			   const struct sigv4_request *req, const char *amz_date,
 			   struct bo_error *err)
 {
@@ -261,34 +216,34 @@ static int build_canonical(struct sbuf *creq, struct sbuf *signed_hdrs,
 	if (rc)
 		goto fail;
 	rc = BO_ENOMEM;
-	sb_add(creq, req->method);
-	sb_add(creq, "\n");
+	buf_add(creq, req->method);
+	buf_add(creq, "\n");
 	sb_encode(creq, req->path && req->path[0] ? req->path : "/", 1);
-	sb_add(creq, "\n");
-	sb_add(creq, query);
-	sb_add(creq, "\n");
-	sb_add(signed_hdrs, "");
+	buf_add(creq, "\n");
+	buf_add(creq, query);
+	buf_add(creq, "\n");
+	buf_add(signed_hdrs, "");
 	for (size_t i = 0; i < nh; i++) {
 		/* Repeated names become one line with the values joined by ','. */
 		if (i && !strcmp(h[i].name, h[i - 1].name)) {
-			sb_add(creq, ",");
-			sb_add(creq, h[i].value);
+			buf_add(creq, ",");
+			buf_add(creq, h[i].value);
 			continue;
 		}
 		if (i) {
-			sb_add(creq, "\n");
-			sb_add(signed_hdrs, ";");
+			buf_add(creq, "\n");
+			buf_add(signed_hdrs, ";");
 		}
-		sb_add(creq, h[i].name);
-		sb_add(creq, ":");
-		sb_add(creq, h[i].value);
-		sb_add(signed_hdrs, h[i].name);
+		buf_add(creq, h[i].name);
+		buf_add(creq, ":");
+		buf_add(creq, h[i].value);
+		buf_add(signed_hdrs, h[i].name);
 	}
-	sb_add(creq, "\n\n");
-	sb_add(creq, signed_hdrs->p ? signed_hdrs->p : "");
-	sb_add(creq, "\n");
-	sb_add(creq, req->payload_hash);
-	if (creq->oom || signed_hdrs->oom)
+	buf_add(creq, "\n\n");
+	buf_add(creq, signed_hdrs->p ? signed_hdrs->p : "");
+	buf_add(creq, "\n");
+	buf_add(creq, req->payload_hash);
+	if (creq->failed || signed_hdrs->failed)
 		goto fail;
 	rc = 0;
 fail:
@@ -307,7 +262,7 @@ fail:
 int sigv4_canonical_request(char **out, const struct sigv4_request *req, const char *amz_date,
 			    struct bo_error *err)
 {
-	struct sbuf creq = {0}, sh = {0};
+	struct buf creq = {0}, sh = {0};
 	int rc = build_canonical(&creq, &sh, req, amz_date, err);
 	free(sh.p);
 	if (rc) {
@@ -343,10 +298,10 @@ static int signature_hex(char sig[65], const struct sigv4_credentials *cred, con
 			 const char *sts)
 {
 	unsigned char k[32];
-	struct sbuf secret = {0};
-	sb_add(&secret, "AWS4");
-	sb_add(&secret, cred->secret_key);
-	if (secret.oom) {
+	struct buf secret = {0};
+	buf_add(&secret, "AWS4");
+	buf_add(&secret, cred->secret_key);
+	if (secret.failed) {
 		free(secret.p);
 		return -1;
 	}
@@ -357,27 +312,27 @@ static int signature_hex(char sig[65], const struct sigv4_credentials *cred, con
 	hmac256(k, k, 32, cred->service);
 	hmac256(k, k, 32, "aws4_request");
 	hmac256(k, k, 32, sts);
-	to_hex(sig, k, 32);
+	hex_encode(sig, k, 32);
 	OPENSSL_cleanse(k, sizeof(k));
 	return 0;
 }
 
-static int string_to_sign(struct sbuf *sts, const char *amz_date, const char *day,
+static int string_to_sign(struct buf *sts, const char *amz_date, const char *day,
 			  const struct sigv4_credentials *cred, const char *creq)
 {
 	char hash[65];
 	sigv4_sha256_hex(hash, creq, strlen(creq));
-	sb_add(sts, "AWS4-HMAC-SHA256\n");
-	sb_add(sts, amz_date);
-	sb_add(sts, "\n");
-	sb_add(sts, day);
-	sb_add(sts, "/");
-	sb_add(sts, cred->region);
-	sb_add(sts, "/");
-	sb_add(sts, cred->service);
-	sb_add(sts, "/aws4_request\n");
-	sb_add(sts, hash);
-	return sts->oom ? -1 : 0;
+	buf_add(sts, "AWS4-HMAC-SHA256\n");
+	buf_add(sts, amz_date);
+	buf_add(sts, "\n");
+	buf_add(sts, day);
+	buf_add(sts, "/");
+	buf_add(sts, cred->region);
+	buf_add(sts, "/");
+	buf_add(sts, cred->service);
+	buf_add(sts, "/aws4_request\n");
+	buf_add(sts, hash);
+	return sts->failed ? -1 : 0;
 }
 
 static int check_cred(const struct sigv4_credentials *cred, struct bo_error *err)
@@ -393,7 +348,7 @@ int sigv4_sign(struct sigv4_signature *out, const struct sigv4_request *req,
 	       const struct sigv4_credentials *cred, time_t now, struct bo_error *err)
 {
 	int rc;
-	struct sbuf creq = {0}, sh = {0}, sts = {0};
+	struct buf creq = {0}, sh = {0}, sts = {0};
 	char amz_date[17], day[9], sig[65];
 	rc = check_cred(cred, err);
 	if (rc)
@@ -465,7 +420,7 @@ int sigv4_presign(char **url_out, const struct sigv4_credentials *cred, const ch
 {
 	int rc;
 	char host[512], amz_date[17], day[9], sig[65], exp[16];
-	struct sbuf credential = {0}, creq = {0}, sh = {0}, sts = {0}, url = {0};
+	struct buf credential = {0}, creq = {0}, sh = {0}, sts = {0}, url = {0};
 	char *query = NULL;
 	rc = check_cred(cred, err);
 	if (rc)
@@ -487,17 +442,17 @@ int sigv4_presign(char **url_out, const struct sigv4_credentials *cred, const ch
 		rc = bo_error_set(err, BO_EBADREQUEST, "sigv4: time %lld out of range", (long long)now);
 		goto fail;
 	}
-	sb_add(&credential, cred->access_key);
-	sb_add(&credential, "/");
-	sb_add(&credential, day);
-	sb_add(&credential, "/");
-	sb_add(&credential, cred->region);
-	sb_add(&credential, "/");
-	sb_add(&credential, cred->service);
-	sb_add(&credential, "/aws4_request");
+	buf_add(&credential, cred->access_key);
+	buf_add(&credential, "/");
+	buf_add(&credential, day);
+	buf_add(&credential, "/");
+	buf_add(&credential, cred->region);
+	buf_add(&credential, "/");
+	buf_add(&credential, cred->service);
+	buf_add(&credential, "/aws4_request");
 	snprintf(exp, sizeof(exp), "%d", expires);
 	rc = BO_ENOMEM;
-	if (credential.oom)
+	if (credential.failed)
 		goto fail;
 	struct sigv4_kv q[5 + SIGV4_PRESIGN_EXTRA_MAX] = {
 		{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
@@ -515,27 +470,27 @@ int sigv4_presign(char **url_out, const struct sigv4_credentials *cred, const ch
 	if (rc)
 		goto fail;
 	rc = BO_ENOMEM;
-	sb_add(&creq, method);
-	sb_add(&creq, "\n");
+	buf_add(&creq, method);
+	buf_add(&creq, "\n");
 	sb_encode(&creq, path && path[0] ? path : "/", 1);
-	sb_add(&creq, "\n");
-	sb_add(&creq, query);
-	sb_add(&creq, "\nhost:");
-	sb_add(&creq, hdr[0].value);
-	sb_add(&creq, "\n\nhost\n" SIGV4_UNSIGNED_PAYLOAD);
-	if (creq.oom || string_to_sign(&sts, amz_date, day, cred, creq.p) ||
+	buf_add(&creq, "\n");
+	buf_add(&creq, query);
+	buf_add(&creq, "\nhost:");
+	buf_add(&creq, hdr[0].value);
+	buf_add(&creq, "\n\nhost\n" SIGV4_UNSIGNED_PAYLOAD);
+	if (creq.failed || string_to_sign(&sts, amz_date, day, cred, creq.p) ||
 	    signature_hex(sig, cred, day, sts.p))
 		goto fail;
 	size_t elen = strlen(endpoint);
 	while (elen && endpoint[elen - 1] == '/')
 		elen--;
-	sb_addn(&url, endpoint, elen);
+	buf_addn(&url, endpoint, elen);
 	sb_encode(&url, path && path[0] ? path : "/", 1);
-	sb_add(&url, "?");
-	sb_add(&url, query);
-	sb_add(&url, "&X-Amz-Signature=");
-	sb_add(&url, sig);
-	if (url.oom)
+	buf_add(&url, "?");
+	buf_add(&url, query);
+	buf_add(&url, "&X-Amz-Signature=");
+	buf_add(&url, sig);
+	if (url.failed)
 		goto fail;
 	*url_out = url.p;
 	url.p = NULL;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "hex.h"
 #include "ids.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -67,15 +68,6 @@ static int load_draft(sqlite3 *c, const char *id, struct draft_row *d, int *foun
 	}
 	sqlite3_finalize(st);
 	return rc;
-}
-
-static void sha256_hex(const void *data, size_t len, char *out)
-{
-	unsigned char md[32];
-	unsigned mdlen = 0;
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Parses the RDF entry and stamps id and id_emoji (first, in that order, as the
@@ -360,7 +352,7 @@ static int thumb_one(struct thumbs_run *t, const char *field, const cJSON *item,
 		if (rc == BO_EINVALIDPACKAGE || rc == BO_ETOOLARGE)
 			rc = add_warning(t, field, raw, terr.detail, err);
 		else
-			bo_error_set(err, rc, "%s", terr.detail);
+			bo_error_move(err, &terr, rc);
 		bo_error_cleanup(&terr);
 		unlink(dst);
 		return rc;
@@ -579,7 +571,7 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 		char key[2200];
 		snprintf(key, sizeof(key), "%s%s", prefix, STAGED_RDF_NAME);
 		sf->size = strlen(yaml);
-		sha256_hex(yaml, sf->size, sf->sha256);
+		hex_sha256(sf->sha256, yaml, sf->size);
 		rc = storage_put_buffer(a->storage, key, yaml, sf->size, sf->content_type, err);
 	}
 	if (rc) {

@@ -234,10 +234,7 @@ static int write_sink(void *ctx, const void *buf, size_t n)
 /* Moves a backend error found under a sink we own into err (first error still wins). */
 static int pass_error(struct bo_error *err, struct bo_error *inner, int rc)
 {
-	rc = bo_error_set(err, inner->code ? inner->code : rc, "%s", inner->detail);
-	if (err && err->code == inner->code && !err->retry_after)
-		err->retry_after = inner->retry_after;
-	bo_error_cleanup(inner);
+	rc = bo_error_move(err, inner, rc);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "storage_fs.h"
 
 #include "error.h"
+#include "hex.h"
 #include "sigv4.h"
 
 #include <dirent.h>
@@ -282,13 +283,8 @@ static int write_object(const struct storage_fs *fs, const char *key, int srcfd,
 	if (sha256_hex) {
 		unsigned char d[32];
 		unsigned int dl = 0;
-		static const char hex[] = "0123456789abcdef";
 		EVP_DigestFinal_ex(md, d, &dl);
-		for (int i = 0; i < 32; i++) {
-			sha256_hex[2 * i] = hex[d[i] >> 4];
-			sha256_hex[2 * i + 1] = hex[d[i] & 15];
-		}
-		sha256_hex[64] = '\0';
+		hex_encode(sha256_hex, d, 32);
 	}
 	rc = 0;
 fail:

@@ -6,8 +6,10 @@
  * so all are — and a download resumes after the bytes already handed to the sink. */
 #include "storage_s3.h"
 
+#include "buf.h"
 #include "config.h"
 #include "error.h"
+#include "hex.h"
 #include "log.h"
 #include "sigv4.h"
 
@@ -48,36 +50,6 @@ struct storage_s3 {
 
 /* ---- small helpers ------------------------------------------------------------- */
 
-struct sbuf {
-	char *p;
-	size_t len, cap, max;
-	int overflow;
-};
-
-static int sb_addn(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->max && b->len + n > b->max) {
-		b->overflow = 1;
-		return -1;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-static int sb_add(struct sbuf *b, const char *s) { return sb_addn(b, s, strlen(s)); }
-
 static char *cat3(const char *a, const char *b, const char *c)
 {
 	size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
@@ -85,16 +57,6 @@ static char *cat3(const char *a, const char *b, const char *c)
 	if (p)
 		snprintf(p, n, "%s%s%s", a, b, c);
 	return p;
-}
-
-static void hex32(char out[65], const unsigned char d[32])
-{
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 /* Finds <tag>text</tag> in [s, end); val and vlen give the raw text, after the end
@@ -181,7 +143,7 @@ static void xml_text(char *buf, size_t len, const char *v, size_t vlen)
 }
 
 /* Text of the first <tag> in the whole buffer, decoded, or "" when absent. */
-static void xml_get(char *buf, size_t len, const struct sbuf *b, const char *tag)
+static void xml_get(char *buf, size_t len, const struct buf *b, const char *tag)
 {
 	const char *v;
 	size_t vl;
@@ -191,7 +153,7 @@ static void xml_get(char *buf, size_t len, const struct sbuf *b, const char *tag
 }
 
 /* XML-escapes s into b. */
-static int xml_escape(struct sbuf *b, const char *s)
+static int xml_escape(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
 		const char *r = NULL;
@@ -202,7 +164,7 @@ static int xml_escape(struct sbuf *b, const char *s)
 		case '"': r = "&quot;"; break;
 		default: break;
 		}
-		if (r ? sb_add(b, r) : sb_addn(b, s, 1))
+		if (r ? buf_add(b, r) : buf_addn(b, s, 1))
 			return -1;
 	}
 	return 0;
@@ -237,7 +199,7 @@ struct call {
 	int sink_stopped;
 	int read_failed;
 	long status;
-	struct sbuf resp;
+	struct buf resp;
 	char etag[128];
 	char content_type[128];
 	uint64_t content_length;
@@ -317,7 +279,7 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
 		}
 		return len;
 	}
-	if (sb_addn(&c->resp, buf, len))
+	if (buf_addn(&c->resp, buf, len))
 		return 0;
 	return len;
 }
@@ -357,16 +319,16 @@ static int on_seek(void *ud, curl_off_t off, int origin)
 }
 
 /* Signed path of a call: /bucket/key (path style) or /key (virtual host). */
-static int call_path(struct sbuf *b, const struct storage_s3 *s3, const char *key)
+static int call_path(struct buf *b, const struct storage_s3 *s3, const char *key)
 {
 	b->len = 0;
-	if (sb_add(b, ""))
+	if (buf_add(b, ""))
 		return -1;
-	if (s3->path_style && (sb_add(b, "/") || sb_add(b, s3->bucket)))
+	if (s3->path_style && (buf_add(b, "/") || buf_add(b, s3->bucket)))
 		return -1;
-	if (key && (sb_add(b, "/") || sb_add(b, key)))
+	if (key && (buf_add(b, "/") || buf_add(b, key)))
 		return -1;
-	if (!s3->path_style && !key && sb_add(b, "/"))
+	if (!s3->path_style && !key && buf_add(b, "/"))
 		return -1;
 	return 0;
 }
@@ -410,7 +372,7 @@ static int map_status(const struct storage_s3 *s3, struct call *c, struct bo_err
 static int perform(const struct storage_s3 *s3, struct call *c, struct bo_error *err)
 {
 	int rc = BO_ESTORAGE;
-	struct sbuf path = {0}, url = {0};
+	struct buf path = {0}, url = {0};
 	char *query = NULL;
 	char *enc_path = NULL;
 	struct curl_slist *hl = NULL;
@@ -425,8 +387,8 @@ static int perform(const struct storage_s3 *s3, struct call *c, struct bo_error 
 		payload_hash = body_hash;
 	}
 	if (call_path(&path, s3, c->key) || sigv4_canonical_query(&query, c->query, c->nquery, NULL) ||
-	    sigv4_uri_encode(&enc_path, path.p, 1, NULL) || sb_add(&url, s3->base) ||
-	    sb_add(&url, enc_path) || (query[0] && (sb_add(&url, "?") || sb_add(&url, query)))) {
+	    sigv4_uri_encode(&enc_path, path.p, 1, NULL) || buf_add(&url, s3->base) ||
+	    buf_add(&url, enc_path) || (query[0] && (buf_add(&url, "?") || buf_add(&url, query)))) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory building an S3 request");
 		goto fail;
 	}
@@ -517,7 +479,7 @@ static int perform(const struct storage_s3 *s3, struct call *c, struct bo_error 
 		}
 		c->status = 0;
 		c->resp.len = 0;
-		c->resp.overflow = 0;
+		c->resp.over = c->resp.failed = 0;
 		c->sink_stopped = 0;
 		c->read_failed = 0;
 		c->etag[0] = c->content_type[0] = '\0';
@@ -534,7 +496,7 @@ static int perform(const struct storage_s3 *s3, struct call *c, struct bo_error 
 					  c->method, c->what);
 			goto fail;
 		}
-		if (c->resp.overflow) {
+		if (c->resp.over) {
 			rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: response larger than %u bytes",
 					  c->method, c->what, RESP_MAX);
 			goto fail;
@@ -768,7 +730,7 @@ static int hash_region(int fd, uint64_t off, uint64_t len, char part_hex[65], EV
 	unsigned int dl = 0;
 	EVP_DigestFinal_ex(md, d, &dl);
 	EVP_MD_CTX_free(md);
-	hex32(part_hex, d);
+	hex_encode(part_hex, d, 32);
 	return 0;
 }
 
@@ -793,7 +755,7 @@ static int put_multipart(struct storage_s3 *s3, const char *key, const char *fke
 	char upload_id[1024] = "";
 	char (*etags)[128] = NULL;
 	char *buf = NULL;
-	struct sbuf xml = {0};
+	struct buf xml = {0};
 	EVP_MD_CTX *total = NULL;
 	uint64_t part = s3->part_size;
 	if ((size + part - 1) / part > MAX_PARTS) /* keep within S3's part count */
@@ -843,14 +805,14 @@ static int put_multipart(struct storage_s3 *s3, const char *key, const char *fke
 		if (rc)
 			goto fail;
 	}
-	int bad = sb_add(&xml, "<CompleteMultipartUpload>");
+	int bad = buf_add(&xml, "<CompleteMultipartUpload>");
 	for (uint64_t i = 0; i < nparts && !bad; i++) {
 		char num[64];
 		snprintf(num, sizeof(num), "<Part><PartNumber>%llu</PartNumber><ETag>",
 			 (unsigned long long)(i + 1));
-		bad = sb_add(&xml, num) || xml_escape(&xml, etags[i]) || sb_add(&xml, "</ETag></Part>");
+		bad = buf_add(&xml, num) || xml_escape(&xml, etags[i]) || buf_add(&xml, "</ETag></Part>");
 	}
-	if (bad || sb_add(&xml, "</CompleteMultipartUpload>")) {
+	if (bad || buf_add(&xml, "</CompleteMultipartUpload>")) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
 		goto fail;
 	}
@@ -872,7 +834,7 @@ static int put_multipart(struct storage_s3 *s3, const char *key, const char *fke
 		unsigned char d[32];
 		unsigned int dl = 0;
 		EVP_DigestFinal_ex(total, d, &dl);
-		hex32(sha256_hex, d);
+		hex_encode(sha256_hex, d, 32);
 	}
 	rc = 0;
 fail:
@@ -1005,9 +967,7 @@ static int s3_del(void *impl, const char *key, struct bo_error *err)
 	if (rc == BO_ENOTFOUND) /* S3 says 204 for a missing key; some servers 404 */
 		rc = 0;
 	else if (rc)
-		bo_error_set(err, rc, "%s", e.detail);
-	if (rc && err && err->code == BO_ESTORAGE)
-		err->retry_after = e.retry_after;
+		bo_error_move(err, &e, rc);
 	bo_error_cleanup(&e);
 	call_cleanup(&c);
 	free(fkey);
@@ -1251,7 +1211,7 @@ static int s3_presign_get(void *impl, const char *key, int expires, const char *
 {
 	(void)base_url;
 	struct storage_s3 *s3 = impl;
-	struct sbuf path = {0};
+	struct buf path = {0};
 	char *fkey = full_key(s3, key);
 	int rc;
 	if (!fkey || call_path(&path, s3, fkey)) {
@@ -1321,7 +1281,7 @@ int storage_s3_create_bucket(const struct config *cfg, struct bo_error *err)
 			rc = 0;
 	}
 	if (rc)
-		bo_error_set(err, rc, "%s", e.detail);
+		bo_error_move(err, &e, rc);
 	bo_error_cleanup(&e);
 	call_cleanup(&c);
 	s3_free(s3);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "hex.h"
 #include "ids.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -671,8 +672,7 @@ int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size
 	unsigned char md[32];
 	unsigned mdlen = 0;
 	EVP_DigestFinal_ex(f.sha, md, &mdlen);
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(sha256_hex + 2 * i, 3, "%02x", md[i]);
+	hex_encode(sha256_hex, md, mdlen);
 	*size_out = f.size;
 	*path_out = path;
 	path = NULL;

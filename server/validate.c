@@ -8,6 +8,7 @@
 #include "validate.h"
 
 #include "error.h"
+#include "hex.h"
 #include "log.h"
 #include "npy.h"
 #include "rdf.h"
@@ -2193,8 +2194,7 @@ static int dir_sha256(void *ctx, const char *path, char hex[65], struct bo_error
 		goto out;
 	}
 	EVP_DigestFinal_ex(md, out, &olen);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", out[i]);
+	hex_encode(hex, out, 32);
 out:
 	EVP_MD_CTX_free(md);
 	close(fd);

@@ -161,7 +161,7 @@ static int files_read_head(void *ctx, const char *path, void *buf, size_t len, s
 		rc = bo_error_set(err, BO_ESTORAGE, "%s is listed as a draft file but missing from storage; "
 				  "upload the package again", key);
 	else if (rc)
-		rc = bo_error_set(err, rc, "%s", lerr.detail);
+		rc = bo_error_move(err, &lerr, rc);
 	bo_error_cleanup(&lerr);
 	*got = h.got;
 	return rc;

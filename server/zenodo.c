@@ -4,9 +4,11 @@
  * and every byte of user text that reaches the description HTML is escaped. */
 #include "zenodo.h"
 
+#include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "hex.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -35,48 +37,17 @@ struct zenodo {
 
 static int oom(struct bo_error *err) { return bo_error_set(err, BO_ENOMEM, "out of memory"); }
 
-/* ---- growable text ---------------------------------------------------------------- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
 static void buf_escape(struct buf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (s[i]) {
-		case '&': buf_str(b, "&amp;"); break;
-		case '<': buf_str(b, "&lt;"); break;
-		case '>': buf_str(b, "&gt;"); break;
-		case '"': buf_str(b, "&quot;"); break;
-		case '\'': buf_str(b, "&#39;"); break;
+		case '&': buf_add(b, "&amp;"); break;
+		case '<': buf_add(b, "&lt;"); break;
+		case '>': buf_add(b, "&gt;"); break;
+		case '"': buf_add(b, "&quot;"); break;
+		case '\'': buf_add(b, "&#39;"); break;
 		case '\0': break;
-		default: buf_add(b, s + i, 1);
+		default: buf_addn(b, s + i, 1);
 		}
 	}
 }
@@ -245,7 +216,7 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 		x->too_big = 1;
 		return 0;
 	}
-	buf_add(&x->reply, p, len);
+	buf_addn(&x->reply, p, len);
 	return x->reply.failed ? 0 : len;
 }
 
@@ -290,13 +261,19 @@ static int perform(zenodo *z, const char *method, const char *url, const char *b
 	int rc = 0;
 	if (!h)
 		return oom(err);
-	hdrs = curl_slist_append(hdrs, z->auth);
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	hdrs = curl_slist_append(hdrs, x->f ? "Content-Type: application/octet-stream" : "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (!hdrs) {
-		curl_easy_cleanup(h);
-		return oom(err);
+	/* each append checked: a failed one returns NULL, and going on would build a list
+	 * without the Authorization header (and leak the part built) */
+	const char *want[] = {z->auth, "Accept: application/json",
+			      x->f ? "Content-Type: application/octet-stream" : "Content-Type: application/json",
+			      "Expect:"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct curl_slist *more = curl_slist_append(hdrs, want[i]);
+		if (!more) {
+			curl_slist_free_all(hdrs);
+			curl_easy_cleanup(h);
+			return oom(err);
+		}
+		hdrs = more;
 	}
 	for (int attempt = 1;; attempt++) {
 		long status = 0;
@@ -420,10 +397,10 @@ static void buf_urlencode(struct buf *b, const char *s, int keep_slash)
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (isalnum(*p) || strchr("-._~", *p) || (keep_slash && *p == '/')) {
-			buf_add(b, (const char *)p, 1);
+			buf_addn(b, (const char *)p, 1);
 		} else {
 			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			buf_add(b, e, 3);
+			buf_addn(b, e, 3);
 		}
 	}
 }
@@ -439,8 +416,8 @@ int zenodo_upload(zenodo *z, const char *bucket_url, const char *key, const char
 	long status = 0;
 	cJSON *reply = NULL;
 	int rc = 0;
-	buf_str(&full, bucket_url);
-	buf_str(&full, "/");
+	buf_add(&full, bucket_url);
+	buf_add(&full, "/");
 	buf_urlencode(&full, key, 1);
 	if (full.failed) {
 		rc = oom(err);
@@ -472,8 +449,7 @@ int zenodo_upload(zenodo *z, const char *bucket_url, const char *key, const char
 		rc = bo_error_set(err, BO_EINTERNAL, "MD5 failed");
 		goto out;
 	}
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(hexmd + 2 * i, 3, "%02x", md[i]);
+	hex_encode(hexmd, md, mdlen);
 	reply = x.reply.len ? cJSON_ParseWithLength(x.reply.p, x.reply.len) : NULL;
 	const char *sum = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "checksum"));
 	if (!sum || strncmp(sum, "md5:", 4) || strcasecmp(sum + 4, hexmd)) {
@@ -584,30 +560,30 @@ static void md_inline(struct buf *b, const char *s, const char *end, int depth)
 	while (s < end) {
 		const char *close;
 		if (depth < 8 && *s == '`' && (close = find(s + 1, end, "`"))) {
-			buf_str(b, "<code>");
+			buf_add(b, "<code>");
 			buf_escape(b, s + 1, (size_t)(close - s - 1));
-			buf_str(b, "</code>");
+			buf_add(b, "</code>");
 			s = close + 1;
 		} else if (depth < 8 && s + 1 < end && s[0] == '*' && s[1] == '*' && (close = find(s + 2, end, "**")) &&
 			   close > s + 2) {
-			buf_str(b, "<strong>");
+			buf_add(b, "<strong>");
 			md_inline(b, s + 2, close, depth + 1);
-			buf_str(b, "</strong>");
+			buf_add(b, "</strong>");
 			s = close + 2;
 		} else if (depth < 8 && *s == '*' && s + 1 < end && s[1] != '*' && s[1] != ' ' &&
 			   (close = find(s + 1, end, "*"))) {
-			buf_str(b, "<em>");
+			buf_add(b, "<em>");
 			md_inline(b, s + 1, close, depth + 1);
-			buf_str(b, "</em>");
+			buf_add(b, "</em>");
 			s = close + 1;
 		} else if (depth < 8 && *s == '[' && (close = find(s + 1, end, "](")) && find(close + 2, end, ")")) {
 			const char *url = close + 2, *uend = find(url, end, ")");
 			if (is_http_url(url, (size_t)(uend - url))) {
-				buf_str(b, "<a href=\"");
+				buf_add(b, "<a href=\"");
 				buf_escape(b, url, (size_t)(uend - url));
-				buf_str(b, "\">");
+				buf_add(b, "\">");
 				md_inline(b, s + 1, close, depth + 1);
-				buf_str(b, "</a>");
+				buf_add(b, "</a>");
 			} else {
 				md_inline(b, s + 1, close, depth + 1);
 			}
@@ -624,11 +600,11 @@ enum md_block { MD_NONE, MD_P, MD_UL, MD_OL };
 static void md_close(struct buf *b, enum md_block *blk)
 {
 	if (*blk == MD_P)
-		buf_str(b, "</p>\n");
+		buf_add(b, "</p>\n");
 	else if (*blk == MD_UL)
-		buf_str(b, "</ul>\n");
+		buf_add(b, "</ul>\n");
 	else if (*blk == MD_OL)
-		buf_str(b, "</ol>\n");
+		buf_add(b, "</ol>\n");
 	*blk = MD_NONE;
 }
 
@@ -638,7 +614,7 @@ char *zenodo_markdown_html(const char *md, size_t len)
 	enum md_block blk = MD_NONE;
 	int fence = 0;
 	const char *p = md, *end = md + len;
-	buf_add(&b, "", 0);
+	buf_addn(&b, "", 0);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end, *next = nl ? nl + 1 : end;
@@ -650,16 +626,16 @@ char *zenodo_markdown_html(const char *md, size_t len)
 		size_t tl = (size_t)(le - t);
 		if (tl >= 3 && !strncmp(t, "```", 3)) {
 			if (fence) {
-				buf_str(&b, "</code></pre>\n");
+				buf_add(&b, "</code></pre>\n");
 				fence = 0;
 			} else {
 				md_close(&b, &blk);
-				buf_str(&b, "<pre><code>");
+				buf_add(&b, "<pre><code>");
 				fence = 1;
 			}
 		} else if (fence) {
 			buf_escape(&b, p, (size_t)(le - p));
-			buf_str(&b, "\n");
+			buf_add(&b, "\n");
 		} else if (tl == 0) {
 			md_close(&b, &blk);
 		} else if (*t == '#') {
@@ -670,21 +646,21 @@ char *zenodo_markdown_html(const char *md, size_t len)
 				md_close(&b, &blk);
 				char tag[24];
 				snprintf(tag, sizeof(tag), "<h%d>", level);
-				buf_str(&b, tag);
+				buf_add(&b, tag);
 				const char *h = t + level;
 				while (h < le && *h == ' ')
 					h++;
 				md_inline(&b, h, le, 0);
 				snprintf(tag, sizeof(tag), "</h%d>", level);
-				buf_str(&b, tag);
-				buf_str(&b, "\n");
+				buf_add(&b, tag);
+				buf_add(&b, "\n");
 			} else {
 				if (blk != MD_P) {
 					md_close(&b, &blk);
-					buf_str(&b, "<p>");
+					buf_add(&b, "<p>");
 					blk = MD_P;
 				} else {
-					buf_str(&b, "\n");
+					buf_add(&b, "\n");
 				}
 				md_inline(&b, t, le, 0);
 			}
@@ -705,28 +681,28 @@ char *zenodo_markdown_html(const char *md, size_t len)
 			}
 			if (want == MD_P) {
 				if (blk == MD_P) {
-					buf_str(&b, "\n");
+					buf_add(&b, "\n");
 				} else {
 					md_close(&b, &blk);
-					buf_str(&b, "<p>");
+					buf_add(&b, "<p>");
 					blk = MD_P;
 				}
 				md_inline(&b, t, le, 0);
 			} else {
 				if (blk != want) {
 					md_close(&b, &blk);
-					buf_str(&b, want == MD_UL ? "<ul>\n" : "<ol>\n");
+					buf_add(&b, want == MD_UL ? "<ul>\n" : "<ol>\n");
 					blk = want;
 				}
-				buf_str(&b, "<li>");
+				buf_add(&b, "<li>");
 				md_inline(&b, item, le, 0);
-				buf_str(&b, "</li>\n");
+				buf_add(&b, "</li>\n");
 			}
 		}
 		p = next;
 	}
 	if (fence)
-		buf_str(&b, "</code></pre>\n");
+		buf_add(&b, "</code></pre>\n");
 	md_close(&b, &blk);
 	if (b.failed) {
 		free(b.p);
@@ -754,14 +730,14 @@ static char *file_url(const struct zenodo_meta_input *in, const char *ref)
 {
 	struct buf b = {0};
 	if (is_http_url(ref, strlen(ref))) {
-		buf_str(&b, ref);
+		buf_add(&b, ref);
 	} else {
-		buf_str(&b, in->files_url);
-		buf_str(&b, "/");
+		buf_add(&b, in->files_url);
+		buf_add(&b, "/");
 		buf_urlencode(&b, in->id, 0);
-		buf_str(&b, "/");
+		buf_add(&b, "/");
 		buf_urlencode(&b, in->version, 0);
-		buf_str(&b, "/files/");
+		buf_add(&b, "/files/");
 		buf_urlencode(&b, ref[0] == '.' && ref[1] == '/' ? ref + 2 : ref, 1);
 	}
 	if (b.failed) {
@@ -821,9 +797,9 @@ int zenodo_metadata(const struct zenodo_meta_input *in, cJSON **out, struct bo_e
 		html = zenodo_markdown_html(in->documentation, in->documentation_len);
 	else {
 		struct buf b = {0};
-		buf_str(&b, "<p>");
+		buf_add(&b, "<p>");
 		buf_escape(&b, desc ? desc : title, strlen(desc ? desc : title));
-		buf_str(&b, "</p>");
+		buf_add(&b, "</p>");
 		html = b.failed ? (free(b.p), NULL) : b.p;
 	}
 	if (!html || !html[0]) {

@@ -262,6 +262,31 @@ static void test_error__render_escapes_detail(void)
 	bo_error_cleanup(&err);
 }
 
+/* bo_error_move keeps what bo_error_set(dst, code, "%s", src.detail) lost: errors[],
+ * extra and retry_after; the first error still wins; src is left empty. */
+static void test_error__move_keeps_everything(void)
+{
+	struct bo_error src = BO_ERROR_INIT, dst = BO_ERROR_INIT;
+	bo_error_set(&src, BO_EINVALIDRDF, "two problems");
+	bo_error_add(&src, NULL, "first", "missing", 3, 1);
+	bo_error_add(&src, NULL, "second", "type", 7, 2);
+	src.retry_after = 30;
+	check(bo_error_move(&dst, &src, BO_EINTERNAL) == BO_EINVALIDRDF, "code");
+	check(!strcmp(dst.detail, "two problems") && cJSON_GetArraySize(dst.errors) == 2 && dst.retry_after == 30,
+	      "moved: %s, %d errors, retry %d", dst.detail, cJSON_GetArraySize(dst.errors), dst.retry_after);
+	check(src.code == 0 && src.errors == NULL && src.detail[0] == '\0', "src emptied");
+	/* first wins */
+	struct bo_error later = BO_ERROR_INIT;
+	bo_error_set(&later, BO_ESTORAGE, "later");
+	check(bo_error_move(&dst, &later, 0) == BO_EINVALIDRDF && !strcmp(dst.detail, "two problems"), "first wins");
+	check(later.code == 0, "later cleared");
+	/* src without a code takes the one given */
+	struct bo_error bare = BO_ERROR_INIT, into = BO_ERROR_INIT;
+	check(bo_error_move(&into, &bare, BO_ESTORAGE) == BO_ESTORAGE && into.code == BO_ESTORAGE, "code given");
+	check(bo_error_move(NULL, &dst, 0) == BO_EINVALIDRDF && dst.errors == NULL, "NULL dst only clears");
+	bo_error_cleanup(&into);
+}
+
 static struct check_test tests[] = {
 	TEST(test_error__kinds_table),
 	TEST(test_error__unknown_code_is_internal),
@@ -271,6 +296,7 @@ static struct check_test tests[] = {
 	TEST(test_error__render_problem_json),
 	TEST(test_error__render_minimal),
 	TEST(test_error__render_escapes_detail),
+	TEST(test_error__move_keeps_everything),
 };
 
 int main(int argc, char **argv) { return check_run(argc, argv, tests, sizeof tests / sizeof *tests); }
