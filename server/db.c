@@ -77,8 +77,9 @@ const char *db_column_text(sqlite3_stmt *st, int col)
 
 #ifdef BO_CHECK_TX
 /* Test builds only: the connection on which this thread last took the write lock, for
- * db_assert_no_write_tx. Thread-local because the rule is per thread (each thread holds
- * one pooled connection at a time); never read for anything but the check. */
+ * db_assert_no_write_tx; cleared when the thread gives the connection back, since pooled
+ * connections move between threads. Thread-local because the rule is per thread; never
+ * read for anything but the check. */
 static _Thread_local sqlite3 *check_tx_conn;
 #endif
 
@@ -386,6 +387,11 @@ void db_release(db *d, sqlite3 *conn)
 		return;
 	/* a handler that failed mid-transaction must not hand an open one to the next user */
 	db_rollback(conn);
+#ifdef BO_CHECK_TX
+	/* the next thread to borrow conn may open a transaction on it: not ours to judge */
+	if (check_tx_conn == conn)
+		check_tx_conn = NULL;
+#endif
 	pthread_mutex_lock(&d->lock);
 	for (int i = 0; i < POOL_SIZE; i++)
 		if (d->conns[i] == conn)

@@ -509,6 +509,34 @@ static void test_db__now(void)
 	check(t > 1700000000 && t - (int64_t)time(NULL) <= 1, "db_now_unix %lld", (long long)t);
 }
 
+/* Another thread that borrows a connection and holds the write lock until told. */
+struct holder {
+	db *d;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int holding; /* 1 while it holds the lock, 2 when it let go cleanly */
+	int release;
+};
+
+static void *hold_write_lock(void *arg)
+{
+	struct holder *h = arg;
+	struct bo_error err = BO_ERROR_INIT;
+	sqlite3 *c = NULL;
+	if (db_acquire(h->d, &c, &err) || db_begin(c, &err))
+		return NULL;
+	pthread_mutex_lock(&h->mu);
+	h->holding = 1;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	int ok = db_commit(c, &err) == 0;
+	db_release(h->d, c);
+	h->holding = ok ? 2 : 0;
+	return NULL;
+}
+
 /* The test build's guard: I/O under the write lock aborts, after the commit it does not. */
 static void test_db__no_io_under_write_lock(void)
 {
@@ -536,6 +564,36 @@ static void test_db__no_io_under_write_lock(void)
 	require(db_begin(c, &err) == 0, "%s", err.detail);
 	require(db_commit(c, &err) == 0, "%s", err.detail);
 	db_assert_no_write_tx("a storage PUT after the commit");
+	/* a connection given back and then written on by another thread is not this thread's
+	 * lock (found in a fresh-box run: a false abort) */
+	db_release(d, c);
+	c = NULL;
+	require(db_acquire(d, &c, &err) == 0, "acquire");
+	require(db_begin(c, &err) == 0, "%s", err.detail);
+	require(db_commit(c, &err) == 0, "%s", err.detail);
+	db_release(d, c);
+	fflush(NULL);
+	pid = fork();
+	require(pid >= 0, "fork");
+	if (pid == 0) {
+		pthread_t th;
+		struct holder h = {d, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+		if (pthread_create(&th, NULL, hold_write_lock, &h))
+			_exit(3);
+		pthread_mutex_lock(&h.mu);
+		while (!h.holding)
+			pthread_cond_wait(&h.cv, &h.mu);
+		db_assert_no_write_tx("a storage PUT while another thread holds the lock");
+		h.release = 1;
+		pthread_cond_broadcast(&h.cv);
+		pthread_mutex_unlock(&h.mu);
+		pthread_join(th, NULL);
+		_exit(h.holding == 2 ? 0 : 4);
+	}
+	waitpid(pid, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another thread's lock counted as ours (status %d)",
+	      status);
+	require(db_acquire(d, &c, &err) == 0, "acquire");
 	/* a read transaction (no write lock) is fine too */
 	require(db_exec(c, "BEGIN", &err) == 0, "%s", err.detail);
 	db_assert_no_write_tx("a storage PUT in a read transaction");
