@@ -683,10 +683,12 @@ static int memo_push(struct outputs *o, struct memo *m)
 /* The all_versions.json entry of k and its id_map.json members ("alias":{…},…). Aliases
  * are unique by construction (concept ids are unique, "<id>/<version>" has a slash that
  * ids and DOIs lack, DOIs are unique per version), so id_map needs no sort: its members
- * follow the concept order, which is deterministic. */
+ * follow the concept order, which is deterministic. An id_map value is exactly
+ * {source, sha256}: bioimageio.spec reads each as a LightHttpFileDescr, which forbids
+ * other keys, so one richer value would make the whole map unreadable to it. */
 static int render_records(struct build *b, const struct concept *k, char **av_out, char **ids_out)
 {
-	struct buf av = {0}, idm = {0}, rec = {0};
+	struct buf av = {0}, idm = {0}, rec = {0}, light = {0};
 	const struct vrow *lv = listed_version(k);
 	buf_puts(&av, "{\"concept\":");
 	buf_json_str(&av, k->id);
@@ -700,8 +702,14 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 		char *src = abs_url(b, k->id, v->version, "rdf.yaml");
 		if (!src)
 			goto oom;
+		light.len = 0;
+		buf_puts(&light, "{\"source\":");
+		buf_json_str(&light, src);
+		buf_puts(&light, ",\"sha256\":");
+		buf_json_str(&light, v->sha);
+		buf_puts(&light, "}");
 		rec.len = 0;
-		buf_puts(&rec, "{\"version\":");
+		buf_puts(&rec, "{\"v\":");
 		buf_json_str(&rec, v->version);
 		buf_puts(&rec, ",\"source\":");
 		buf_json_str(&rec, src);
@@ -713,7 +721,7 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 		buf_json_str_or_null(&rec, v->doi);
 		buf_puts(&rec, strcmp(v->state, "yanked") ? ",\"yanked\":false}" : ",\"yanked\":true}");
 		free(src);
-		if (rec.failed)
+		if (rec.failed || light.failed)
 			goto oom;
 		if (i)
 			buf_puts(&av, ",");
@@ -734,11 +742,12 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 				buf_json_str(&idm, names[j]);
 			}
 			buf_puts(&idm, ":");
-			index_add(&idm, rec.p, rec.len);
+			index_add(&idm, light.p, light.len);
 		}
 	}
 	buf_puts(&av, "]}");
 	free(rec.p);
+	free(light.p);
 	if (av.failed || idm.failed)
 		goto oom2;
 	*av_out = av.p;
@@ -746,6 +755,7 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 	return *ids_out ? 0 : bo_error_set(b->err, BO_ENOMEM, "out of memory");
 oom:
 	free(rec.p);
+	free(light.p);
 oom2:
 	free(av.p);
 	free(idm.p);
@@ -884,25 +894,26 @@ static int drafts_build(struct build *b, struct outputs *o)
 		if (strcmp(updated, o->latest_draft) > 0)
 			snprintf(o->latest_draft, sizeof(o->latest_draft), "%s", updated);
 		char *src = abs_url(b, k.id, "draft", "rdf.yaml");
-		struct buf rec = {0};
+		const char *rdf_sha = db_column_text(st, 11);
+		struct buf rec = {0}, light = {0};
 		char n[32];
 		snprintf(n, sizeof(n), "%d", sqlite3_column_int(st, 2));
-		buf_puts(&rec, "{\"revision\":");
+		/* the reference's shape (a versions list with v "draft"), plus what we know more */
+		buf_puts(&rec, "{\"v\":\"draft\",\"source\":");
+		buf_json_str(&rec, src ? src : "");
+		buf_puts(&rec, ",\"sha256\":");
+		buf_json_str_or_null(&rec, rdf_sha);
+		buf_puts(&rec, ",\"created\":");
+		buf_json_str(&rec, k.created);
+		buf_puts(&rec, ",\"doi\":null,\"revision\":");
 		buf_puts(&rec, n);
 		buf_puts(&rec, ",\"state\":");
 		buf_json_str(&rec, state);
-		buf_puts(&rec, ",\"source\":");
-		buf_json_str(&rec, src ? src : "");
-		buf_puts(&rec, ",\"sha256\":");
-		buf_json_str_or_null(&rec, db_column_text(st, 11));
 		buf_puts(&rec, ",\"package_sha256\":");
 		buf_json_str(&rec, db_column_text(st, 6));
-		buf_puts(&rec, ",\"created\":");
-		buf_json_str(&rec, k.created);
 		buf_puts(&rec, ",\"updated\":");
 		buf_json_str(&rec, updated);
 		buf_puts(&rec, "}");
-		free(src);
 		if (!first)
 			buf_puts(av, ",");
 		first = 0;
@@ -910,12 +921,28 @@ static int drafts_build(struct build *b, struct outputs *o)
 		buf_json_str(av, k.id);
 		buf_puts(av, ",\"type\":");
 		buf_json_str(av, k.type);
-		buf_puts(av, ",\"draft\":");
-		buf_puts(av, rec.p ? rec.p : "null");
-		buf_puts(av, "}");
-		alias_add(&pairs, k.id, rec.p ? rec.p : "null");
-		int oom = rec.failed;
+		buf_puts(av, ",\"concept_doi\":");
+		buf_json_str_or_null(av, k.concept_doi);
+		buf_puts(av, ",\"versions\":[");
+		buf_puts(av, rec.p ? rec.p : "");
+		buf_puts(av, "]}");
+		/* a draft is resolvable once its rdf.yaml is staged (it has a sha256), as
+		 * "<id>/draft" and, for bioimageio.spec's resolve_draft, as "<id>" */
+		if (strlen(rdf_sha) == 64) {
+			buf_puts(&light, "{\"source\":");
+			buf_json_str(&light, src ? src : "");
+			buf_puts(&light, ",\"sha256\":");
+			buf_json_str(&light, rdf_sha);
+			buf_puts(&light, "}");
+			char alias[STORAGE_KEY_MAX];
+			snprintf(alias, sizeof(alias), "%s/draft", k.id);
+			alias_add(&pairs, alias, light.p ? light.p : "null");
+			alias_add(&pairs, k.id, light.p ? light.p : "null");
+		}
+		free(src);
+		int oom = rec.failed || light.failed;
 		free(rec.p);
+		free(light.p);
 		if (oom || !src) {
 			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
 			goto fail;

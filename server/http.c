@@ -42,6 +42,10 @@
 /* the multipart envelope (boundaries, part headers, small fields) on top of the file */
 #define MULTIPART_SLACK (64 * 1024)
 
+/* what a page on another origin may read of a response, and send in a request */
+#define CORS_EXPOSE "ETag, X-Request-Id, Location, Retry-After, Content-Disposition"
+#define CORS_ALLOW_HEADERS "Authorization, Content-Type, If-None-Match, X-Request-Id"
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	http_gate *gate; /* owns the listening socket; hands connections to daemon */
@@ -366,6 +370,11 @@ static enum MHD_Result send_reply(http_req *r)
 	if (!r->resp)
 		return MHD_NO;
 	MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+	/* CORS: pages and tools on other origins (bioimage.io, the uploader) read the
+	 * collection files, /files and the API. No route reads cookies (tokens come in the
+	 * Authorization header, which a browser never adds on its own), so any origin may. */
+	MHD_add_response_header(r->resp, "Access-Control-Allow-Origin", "*");
+	MHD_add_response_header(r->resp, "Access-Control-Expose-Headers", CORS_EXPOSE);
 	for (int i = 0; i < r->nhdrs; i++)
 		MHD_add_response_header(r->resp, r->hdr_names[i], r->hdr_values[i]);
 	if (r->close)
@@ -673,6 +682,35 @@ static int finish_body(http_req *r)
 	return r->err.code;
 }
 
+/* A CORS preflight: 204 with the methods the path has (HEAD with GET), or 404. */
+static enum MHD_Result send_preflight(http_req *r)
+{
+	char methods[160] = "";
+	size_t n = 0;
+	for (size_t t = 0; t < r->srv->ntables; t++) {
+		for (size_t i = 0; i < r->srv->tables[t]->count; i++) {
+			const struct route *rt = &r->srv->tables[t]->routes[i];
+			if (!match_pattern(rt->pattern, r->path, NULL) || strstr(methods, rt->method))
+				continue;
+			int w = snprintf(methods + n, sizeof(methods) - n, "%s%s%s", n ? ", " : "", rt->method,
+					 !strcmp(rt->method, "GET") ? ", HEAD" : "");
+			if (w > 0 && (size_t)w < sizeof(methods) - n)
+				n += (size_t)w;
+		}
+	}
+	if (!n) {
+		bo_error_set(&r->err, BO_ENOTFOUND, "no such endpoint: %s", shown_path(r->path));
+		return send_problem(r);
+	}
+	if (http_reply_data(r, 204, NULL, "", 0) || http_add_header(r, "Access-Control-Allow-Methods", methods) ||
+	    http_add_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS) ||
+	    http_add_header(r, "Access-Control-Max-Age", "86400") || http_add_header(r, "Allow", methods)) {
+		bo_error_set(&r->err, BO_ENOMEM, "out of memory");
+		return send_problem(r);
+	}
+	return send_reply(r);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static void make_request_id(http_req *r)
@@ -835,6 +873,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				     "raw or percent-encoded); no path of this server has one");
 			return send_problem(r);
 		}
+		if (!strcmp(r->method, "OPTIONS"))
+			return send_preflight(r);
 		if (begin(r))
 			return send_problem(r); /* answered before the body is read */
 		return MHD_YES;

@@ -13,8 +13,8 @@ INSERT INTO concepts(id, type, created_at, created_by, concept_doi) VALUES
   ('affable-shark', 'model', '2026-01-01T00:00:00Z', 5, '10.5281/zenodo.1'),
   ('busy-bee', 'dataset', '2026-01-02T00:00:00Z', 5, NULL);
 INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at, published_at) VALUES
-  ('affable-shark', '1', 'published', '{"id":"affable-shark","id_emoji":"🦈","name":"Shark","tags":["b","a"]}', 's1', '2026-01-01T00:00:00Z', '2026-01-03T00:00:00Z'),
-  ('affable-shark', '2', 'yanked', '{"id":"affable-shark","name":"Shark 2"}', 's2', '2026-01-04T00:00:00Z', '2026-01-04T00:00:00Z');
+  ('affable-shark', '1', 'published', '{"id":"affable-shark","id_emoji":"🦈","name":"Shark","tags":["b","a"]}', 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', '2026-01-01T00:00:00Z', '2026-01-03T00:00:00Z'),
+  ('affable-shark', '2', 'yanked', '{"id":"affable-shark","name":"Shark 2"}', 'a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2', '2026-01-04T00:00:00Z', '2026-01-04T00:00:00Z');
 SQL
 if [ "${BO_TEST_STORAGE:-fs}" = fs ]; then
   mkdir -p "$BO_DATA_DIR/storage/affable-shark/1/files"
@@ -54,8 +54,13 @@ for f in collection_draft.json all_versions.json all_versions_draft.json id_map.
 done
 req GET /all_versions.json
 expect_jq '[.entries[].versions[] | select(.yanked)] | length == 1'
+expect_jq '[.entries[] | select(.concept == "affable-shark") | .versions[].v] | sort == ["1", "2"]'
+# id_map values are exactly {source, sha256}: what bioimageio.spec's LightHttpFileDescr accepts
 req GET /id_map.json
-expect_jq '."affable-shark".version == "1" and ."affable-shark/2".yanked == true and ."10.5281/zenodo.1".version == "1"'
+expect_jq '(."affable-shark".source | endswith("/affable-shark/1/files/rdf.yaml")) and
+  (."affable-shark/2".source | endswith("/affable-shark/2/files/rdf.yaml")) and
+  (."10.5281/zenodo.1".source | endswith("/1/files/rdf.yaml"))'
+expect_jq '[.[] | keys == ["sha256", "source"] and (.sha256 | test("^[0-9a-f]{64}$"))] | all'
 
 # history: one commit so far, readable back
 req GET /api/v1/collection/history

@@ -79,18 +79,21 @@ static int setup(struct fixture *f)
 		"\"covers\":[\"cover.png\",\"https://x.org/c.png\"],\"icon\":\"icon.png\",\"links\":[\"busy-bee\"],"
 		"\"badges\":[{\"label\":\"b\",\"url\":\"https://b\"}],\"training_data\":{\"id\":\"busy-bee\"},"
 		"\"config\":{\"bioimageio\":{\"thumbnails\":{\"cover.png\":\"cover.thumbnail.png\"}}}}', "
-		"'sha-s1', '2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z', '10.5281/zenodo.101'),"
-		"('affable-shark', '2', 'yanked', '{\"id\":\"affable-shark\",\"name\":\"Shark v2\"}', 'sha-s2', "
+		"'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', '2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z', '10.5281/zenodo.101'),"
+		"('affable-shark', '2', 'yanked', '{\"id\":\"affable-shark\",\"name\":\"Shark v2\"}', 'a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2', "
 		"'2026-01-06T00:00:00Z', '2026-01-06T00:00:00Z', NULL),"
 		"('busy-bee', '1', 'published', '{\"id\":\"busy-bee\",\"id_emoji\":\"\xf0\x9f\x90\x9d\",\"name\":\"Bees\","
-		"\"tags\":[\"nuclei\",\"2d\"]}', 'sha-b1', '2026-01-02T00:00:00Z', '2026-01-07T00:00:00Z', NULL),"
-		"('calm-cat', '1', 'yanked', '{\"id\":\"calm-cat\",\"name\":\"Cat\"}', 'sha-c1', '2026-01-03T00:00:00Z', "
+		"\"tags\":[\"nuclei\",\"2d\"]}', 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1', '2026-01-02T00:00:00Z', '2026-01-07T00:00:00Z', NULL),"
+		"('calm-cat', '1', 'yanked', '{\"id\":\"calm-cat\",\"name\":\"Cat\"}', 'c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1', '2026-01-03T00:00:00Z', "
 		"'2026-01-03T00:00:00Z', NULL),"
-		"('daring-dog', '1', 'publishing', '{\"id\":\"daring-dog\"}', 'sha-d1', '2026-01-04T00:00:00Z', NULL, NULL);"
+		"('daring-dog', '1', 'publishing', '{\"id\":\"daring-dog\"}', 'd1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1', '2026-01-04T00:00:00Z', NULL, NULL);"
 		"INSERT INTO drafts(concept_id, revision, state, uploader_id, package_sha256, package_size, package_path, "
 		"rdf_name, rdf_json, created_at, updated_at) VALUES ('daring-dog', 2, 'awaiting review', 8, 'pkg', 1, 'p', "
 		"'rdf.yaml', '{\"id\":\"daring-dog\",\"name\":\"Dog\",\"covers\":[\"c.png\"]}', '2026-01-04T00:00:00Z', "
-		"'2026-01-08T00:00:00Z');");
+		"'2026-01-08T00:00:00Z');"
+		"INSERT INTO files(concept_id, version_or_draft, path, size, sha256, content_type) VALUES "
+		"('daring-dog', 'draft', 'rdf.yaml', 10, '" "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1" "', "
+		"'application/yaml');");
 	return check_failures_in_test ? -1 : 0;
 }
 
@@ -331,8 +334,11 @@ static void test_collection__id_map_resolves_every_alias(void)
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, want[i][0]);
-		check(r && !strcmp(cJSON_GetObjectItemCaseSensitive(r, "version")->valuestring, want[i][1]),
-		      "alias %s resolves to version %s", want[i][0], want[i][1]);
+		char tail[64];
+		snprintf(tail, sizeof(tail), "/%s/files/rdf.yaml", want[i][1]);
+		const char *src = r ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "source")) : NULL;
+		check(src && strlen(src) > strlen(tail) && !strcmp(src + strlen(src) - strlen(tail), tail),
+		      "alias %s resolves to version %s (%s)", want[i][0], want[i][1], src ? src : "-");
 	}
 	check(!cJSON_GetObjectItemCaseSensitive(m, "calm-cat"), "an all-yanked concept has no latest alias");
 	/* every alias points at a version all_versions lists, with the same sha256 */
@@ -340,8 +346,11 @@ static void test_collection__id_map_resolves_every_alias(void)
 	int n = 0;
 	cJSON_ArrayForEach(alias, m)
 	{
+		/* exactly bioimageio.spec's LightHttpFileDescr: source and a 64-hex sha256 */
+		check(cJSON_GetArraySize(alias) == 2, "alias %s has %d keys", alias->string, cJSON_GetArraySize(alias));
 		const char *src = cJSON_GetObjectItemCaseSensitive(alias, "source")->valuestring;
 		const char *sha = cJSON_GetObjectItemCaseSensitive(alias, "sha256")->valuestring;
+		check(strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64, "alias %s sha256 %s", alias->string, sha);
 		int found = 0;
 		const cJSON *ent, *v;
 		cJSON_ArrayForEach(ent, cJSON_GetObjectItemCaseSensitive(av, "entries"))
@@ -357,7 +366,39 @@ static void test_collection__id_map_resolves_every_alias(void)
 	}
 	check(n == 8, "8 aliases (got %d)", n);
 	cJSON *dm = load(&f, "id_map_draft.json");
-	check(cJSON_GetObjectItemCaseSensitive(dm, "daring-dog") != NULL, "draft alias");
+	cJSON *dav = load(&f, "all_versions_draft.json");
+	/* a draft whose rdf.yaml is staged resolves as <id>/draft and <id>; all_versions_draft
+	 * has the reference's entries[].versions[] with v "draft" */
+	int drafts = 0;
+	const cJSON *dent;
+	cJSON_ArrayForEach(dent, cJSON_GetObjectItemCaseSensitive(dav, "entries"))
+	{
+		const cJSON *v0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(dent, "versions"), 0);
+		check(v0 && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v0, "v")) ?: "", "draft"),
+		      "draft entry without versions[0].v == draft");
+		check(cJSON_HasObjectItem(dent, "concept_doi") && cJSON_HasObjectItem(v0, "created") &&
+			      cJSON_HasObjectItem(v0, "doi") && cJSON_HasObjectItem(v0, "source") &&
+			      cJSON_HasObjectItem(v0, "sha256"),
+		      "draft entry fields");
+		const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v0, "sha256"));
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dent, "concept"));
+		char dalias[256];
+		snprintf(dalias, sizeof(dalias), "%s/draft", id ? id : "");
+		const cJSON *da = cJSON_GetObjectItemCaseSensitive(dm, dalias);
+		if (sha) {
+			drafts++;
+			check(da && cJSON_GetArraySize(da) == 2 &&
+				      !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(da, "sha256")) ?: "", sha),
+			      "%s in id_map_draft.json", dalias);
+			check(cJSON_GetObjectItemCaseSensitive(dm, id) != NULL, "%s in id_map_draft.json", id);
+		} else {
+			check(da == NULL, "%s without a staged rdf.yaml is resolvable", dalias);
+		}
+	}
+	check(drafts == 1, "the staged draft daring-dog resolves (%d)", drafts);
+	cJSON_ArrayForEach(alias, dm)
+		check(cJSON_GetArraySize(alias) == 2, "draft alias %s has %d keys", alias->string, cJSON_GetArraySize(alias));
+	cJSON_Delete(dav);
 	cJSON_Delete(dm);
 	cJSON_Delete(av);
 	cJSON_Delete(m);
