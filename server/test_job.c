@@ -14,6 +14,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "storage.h"
+#include "summary.h"
 #include "version.h"
 
 #include <cjson/cJSON.h>
@@ -933,6 +934,36 @@ static int payload_of(const struct job *job, int *revision, char *format, size_t
 	return ok;
 }
 
+/* The run's summary as bioimageio.spec reads one (summary.h), naming what was tested:
+ * the public URL of the draft's rdf.yaml, its id, type and format_version. */
+static int spec_shape(struct app *a, const char *id, cJSON *summary, struct bo_error *err)
+{
+	sqlite3 *c = NULL;
+	sqlite3_stmt *st = NULL;
+	char source[STORAGE_KEY_MAX + 2048], type[64] = "", fv[64] = "";
+	snprintf(source, sizeof(source), "%s/%s/draft/files/%s", a->cfg->files_url, id, RDF_PATH);
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = db_prepare(c, &st,
+			"SELECT json_extract(rdf_json, '$.type'), json_extract(rdf_json, '$.format_version') "
+			"FROM drafts WHERE concept_id = ?1",
+			err);
+	if (!rc) {
+		db_bind_text(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(type, sizeof(type), "%s", db_column_text(st, 0));
+			snprintf(fv, sizeof(fv), "%s", db_column_text(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	db_release(a->db, c);
+	if (rc)
+		return rc;
+	struct summary_source src = {source, id, type[0] ? type : "model", fv[0] ? fv : NULL};
+	return summary_to_spec(summary, &src) ? oom(err) : 0;
+}
+
 int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 {
 	struct app *a = ctx;
@@ -977,7 +1008,8 @@ int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	rc = test_worker_run(&rq, &summary, err);
 	if (rc)
 		goto fail;
-	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "status"));
+	char status[16];
+	snprintf(status, sizeof(status), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "status")));
 	if (!strcmp(status, "error")) {
 		const cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(summary, "details"), 0);
 		const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d0, "errors"), 0);
@@ -986,6 +1018,9 @@ int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	} else {
 		snprintf(msg, sizeof(msg), "dynamic test (%s) %s", format, status);
 	}
+	rc = spec_shape(a, jc.id, summary, err);
+	if (rc)
+		goto fail;
 	summary_json = cJSON_PrintUnformatted(summary);
 	if (!summary_json) {
 		rc = oom(err);
@@ -1017,6 +1052,10 @@ void test_job_dead(void *ctx, const struct job *job, const char *last_error)
 		 "can retry it with 'backoffice jobs retry %lld'",
 		 job->attempts, last_error ? last_error : "unknown error", (long long)job->id);
 	cJSON *s = error_summary(format, msg);
+	if (s && spec_shape(a, job->subject, s, &err)) {
+		cJSON_Delete(s);
+		s = NULL;
+	}
 	json = s ? cJSON_PrintUnformatted(s) : NULL;
 	cJSON_Delete(s);
 	snprintf(line, sizeof(line), "dynamic test (%s): error: %s", format, msg);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "npy.h"
 #include "rdf.h"
+#include "summary.h"
 #include "version.h"
 
 #include <cjson/cJSON.h>
@@ -2037,6 +2038,10 @@ finish:;
 	cJSON *env = cJSON_AddObjectToObject(sum, "env");
 	cJSON_AddStringToObject(env, "backoffice", BO_VERSION);
 	cJSON_AddBoolToObject(env, "io_checks", opt->files != NULL);
+	if (summary_to_spec(sum, NULL)) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
 	*summary = sum;
 	sum = NULL;
 	goto out;
@@ -2127,16 +2132,18 @@ int validate_print_table(const cJSON *summary, FILE *f)
 	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(summary, "details")) {
 		const char *st = str_or(d, "status", "");
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(d, "warnings");
-		const char *mark = !strcmp(st, "failed")    ? "✗"
-				   : !strcmp(st, "skipped") ? "–"
-				   : cJSON_GetArraySize(w)  ? "⚠"
-							    : "✓";
+		int skipped = !strcmp(st, "skipped") || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "skipped"));
+		const char *mark = !strcmp(st, "failed")   ? "✗"
+				   : skipped               ? "–"
+				   : cJSON_GetArraySize(w) ? "⚠"
+							   : "✓";
 		fprintf(f, "  %s %s", mark, str_or(d, "name", ""));
-		if (!strcmp(st, "skipped"))
+		if (skipped)
 			fprintf(f, " (skipped: %s)", str_or(d, "reason", ""));
 		fputc('\n', f);
 		print_problems(f, cJSON_GetObjectItemCaseSensitive(d, "errors"), "✗");
-		print_problems(f, w, "⚠");
+		if (!skipped) /* its one warning repeats the reason just printed */
+			print_problems(f, w, "⚠");
 	}
 	return ferror(f) ? -1 : 0;
 }

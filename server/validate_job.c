@@ -379,11 +379,14 @@ int validate_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	if (rc)
 		goto fail;
 	struct validate_files vf = {&files, files_stat, files_sha256, files_read_head};
+	/* the name a summary reader can open: the public URL of the draft's rdf.yaml */
+	char source[STORAGE_KEY_MAX + 2048];
+	snprintf(source, sizeof(source), "%s/%s", a->cfg->files_url, key);
 	struct validate_options opt = {
 		.files = &vf,
 		.version_exists = version_exists,
 		.version_ctx = &vc,
-		.source_name = key,
+		.source_name = source,
 		.limits = &a->rdf_limits,
 	};
 	rc = validate_text(a->validator, text, len, &opt, &summary, err);

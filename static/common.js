@@ -198,7 +198,7 @@ const BO = (() => {
       const s = t.summary || {};
       const rows = [];
       for (const d of s.details || []) {
-        const c = d.context || {};
+        const c = d.comparison || d.context || {};
         const cells = [];
         if ('max_abs_diff' in c) {
           cells.push('max difference ' + num(c.max_abs_diff), ', tolerance rtol ' + num(c.rtol) + ' atol ' + num(c.atol));

@@ -79,7 +79,7 @@ fi
 # a failed comparison: the produced tensor is kept next to the draft and the summary points at it
 KEY="$ID/draft/test_outputs/torchscript/output0.npy"
 expect_jq '[.tests[] | select(.weight_format == "torchscript")][0] | .status == "failed" and
-  .summary.details[0].context.produced == "'"$KEY"'" and .summary.test_outputs == ["'"$KEY"'"]'
+  .summary.details[0].comparison.produced == "'"$KEY"'" and .summary.test_outputs == ["'"$KEY"'"]'
 get_object "$KEY" "$T/produced.npy" || fail "the produced tensor is not in storage"
 cmp "$T/produced.npy" "$N/test_output.npy" || fail "the stored tensor differs from what the worker wrote"
 # the scratch directories are gone
@@ -158,8 +158,8 @@ wait_state "$ID" "awaiting review" 300
 draft "$ID"
 for f in onnx torchscript; do
   jq -e --arg f "$f" '[.tests[] | select(.weight_format == $f)][0] | .status == "passed" and
-    ([.summary.details[] | select(.context.max_abs_diff != null) | .context.max_abs_diff < 0.0001] | (length > 0 and all)) and
-    .summary.env.runtime != null and .summary.peak_rss_kb > 0 and (.summary.sandbox.network_cut | type == "boolean")' \
+    ([.summary.details[] | select(.comparison.max_abs_diff != null) | .comparison.max_abs_diff < 0.0001] | (length > 0 and all)) and
+    ([.summary.env[] | .[0]] | index("backoffice") != null and length >= 2) and .summary.peak_rss_kb > 0 and (.summary.sandbox.network_cut | type == "boolean")' \
     "$T/body" >/dev/null || { jq --arg f "$f" '.tests[] | select(.weight_format == $f)' "$T/body"; fail "$f did not pass with the real worker"; }
 done
 expect_jq '[.tests[] | select(.weight_format == "pytorch_state_dict")][0].status | IN("failed", "skipped", "error")'

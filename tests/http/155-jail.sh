@@ -156,6 +156,6 @@ req GET "/api/v1/resources/$ID/draft"; expect_status 200
 expect_jq '.validation.status == "passed"'
 jq -e '[.tests[] | select(.weight_format == "pytorch_state_dict")][0] | .status == "passed" and
   .summary.sandbox.jailed and
-  ([.summary.details[] | select(.context.max_abs_diff != null) | .context.max_abs_diff < 0.0001] | (length > 0 and all))' \
+  ([.summary.details[] | select(.comparison.max_abs_diff != null) | .comparison.max_abs_diff < 0.0001] | (length > 0 and all))' \
   "$T/body" >/dev/null || { jq '.tests' "$T/body"; fail "the legitimate state-dict twin did not pass in the jail"; }
 expect_jq '[.tests[] | .status == "passed"] | length == 3 and all'

@@ -183,7 +183,7 @@ static void test_test_job__runs_and_awaits_review(void)
 			 "WHERE weight_format = 'torchscript'",
 		    "backoffice-worker 1 1");
 	/* the produced tensor is kept and the summary points at it */
-	expect_text(f.c, "SELECT json_extract(summary_json, '$.details[0].context.produced') FROM test_runs WHERE weight_format = 'torchscript'",
+	expect_text(f.c, "SELECT json_extract(summary_json, '$.details[0].comparison.produced') FROM test_runs WHERE weight_format = 'torchscript'",
 		    ID "/draft/test_outputs/torchscript/output0.npy");
 	char *kept = NULL;
 	size_t len = 0;
