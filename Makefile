@@ -229,8 +229,9 @@ $(STAMP)-test: $(STAMP)-build
 	@touch $@
 
 # what bench/ measures against: nginx and wrk (serve.sh), Debian's botocore to presign the
-# reference upload (upload.sh); Swift and the model runtimes come from the test sets
-APT_BENCH := nginx wrk python3-botocore
+# reference upload (upload.sh), bc for validate.sh's arithmetic (not in a minimal Debian);
+# Swift and the model runtimes come from the test sets
+APT_BENCH := nginx wrk python3-botocore bc
 $(STAMP)-bench: $(STAMP)-test
 	@$(call apt_install,$(APT_BENCH),deps-bench)
 	@touch $@
