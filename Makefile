@@ -229,9 +229,10 @@ $(STAMP)-test: $(STAMP)-build
 	@touch $@
 
 # what bench/ measures against: nginx and wrk (serve.sh), Debian's botocore to presign the
-# reference upload (upload.sh), bc for validate.sh's arithmetic (not in a minimal Debian);
+# reference upload (upload.sh), bc and GNU time (peak RSS) for validate.sh and worker.sh
+# (neither is in a minimal Debian);
 # Swift and the model runtimes come from the test sets
-APT_BENCH := nginx wrk python3-botocore bc
+APT_BENCH := nginx wrk python3-botocore bc time
 $(STAMP)-bench: $(STAMP)-test
 	@$(call apt_install,$(APT_BENCH),deps-bench)
 	@touch $@

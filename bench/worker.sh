@@ -154,26 +154,34 @@ best() { # best wall seconds and its peak RSS over ROUNDS runs of "$@" (stdin fr
 }
 
 printf '%-48s %-12s %9s %9s %7s %10s %10s %s\n' package format worker_s bare_s ratio worker_MiB bare_MiB status
-over=0
+over=0 failed=0 rows=0
 while read -r dir rdf fmt weights inputs; do
+	rows=$((rows + 1))
 	mkdir -p "$W/out-dir"
 	jq -n --arg p "$dir" --arg r "$rdf" --arg f "$fmt" --arg o "$W/out-dir" --arg ort "$ORT_LIB" --arg py "$PY" \
 		'{package_dir: $p, rdf_file: $r, weight_format: $f, output_dir: $o, tolerance: null,
 		  onnxruntime_lib: $ort, python: $py, threads: 1, max_tensor_bytes: 1073741824, fault: null}' >"$W/spec.json"
 	IN=$W/spec.json
-	read -r wt wm < <(best "$WORKER") || continue
+	if ! best "$WORKER" >"$W/best"; then failed=$((failed + 1)); continue; fi
+	read -r wt wm <"$W/best"
 	status=$(jq -r .status "$W/out" 2>/dev/null || echo "no-json")
 	IN=/dev/null
 	args=()
 	for f in $inputs; do args+=("$dir/$f"); done
 	if [ "$fmt" = onnx ]; then
-		read -r bt bm < <(ORT_NODE=$ORT_NODE best node "$W/bare.js" "$dir/$weights" "${args[@]}") || continue
+		ORT_NODE=$ORT_NODE best node "$W/bare.js" "$dir/$weights" "${args[@]}" >"$W/best" || { failed=$((failed + 1)); continue; }
 	else
-		read -r bt bm < <(best "$TS_BIN" "$dir/$weights" "${args[@]}") || continue
+		best "$TS_BIN" "$dir/$weights" "${args[@]}" >"$W/best" || { failed=$((failed + 1)); continue; }
 	fi
+	read -r bt bm <"$W/best"
 	ratio=$(echo "scale=2; $wt / $bt" | bc)
 	(($(echo "$ratio > 1.25" | bc))) && over=$((over + 1))
 	printf '%-48s %-12s %9.3f %9.3f %7.2f %10.0f %10.0f %s\n' "$(basename "$dir")" "$fmt" "$wt" "$bt" "$ratio" \
 		"$(echo "$wm / 1024" | bc)" "$(echo "$bm / 1024" | bc)" "$status"
 done <"$W/rows"
 echo "goal: ratio <= 1.25 (rows over: $over); times are wall seconds from spawn to exit, best of $ROUNDS"
+# a row that did not run is not a measurement: say so and fail
+if [ "$failed" -gt 0 ] || [ "$rows" -eq 0 ]; then
+	echo "bench/worker.sh: $failed of $rows rows did not run" >&2
+	exit 1
+fi

@@ -415,9 +415,13 @@ static cJSON *user_of(struct build *b, int64_t user_id)
 }
 
 /* One collection entry from the RDF of `version` (a version string or "draft") of k.
- * versions lists the concept's published version strings (newest first). */
+ * versions lists the concept's published version strings (newest first). As the
+ * reference writes its entries (exclude_defaults), a field the RDF does not have is
+ * left out rather than written empty: an empty icon or training_data fails the
+ * reference's model, and an invented download_url or source gives every card a download
+ * button to rdf.yaml. rdf_sha256 and dois (one per listed version) are the reference's. */
 static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON *rdf, const char *version,
-			  const char *version_doi, cJSON *versions)
+			  const char *version_doi, const char *rdf_sha256, cJSON *versions)
 {
 	cJSON *e = cJSON_CreateObject();
 	cJSON *covers = cJSON_CreateArray();
@@ -447,10 +451,8 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	cJSON_AddItemToObject(e, "covers", covers);
 	covers = NULL;
 	const char *icon = get_str(rdf, "icon", NULL);
-	if (icon && strchr(icon, '.')) /* a file or URL; otherwise an emoji, kept as is */
+	if (icon && strchr(icon, '.')) /* a file or URL; an emoji icon has no URL to give */
 		bad |= add_url(e, "icon", abs_url(b, k->id, version, thumbnail_of(rdf, icon)));
-	else
-		cJSON_AddStringToObject(e, "icon", icon ? icon : "");
 	if (k->concept_doi && *k->concept_doi)
 		cJSON_AddStringToObject(e, "concept_doi", k->concept_doi);
 	else
@@ -463,21 +465,37 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	cJSON_AddNumberToObject(e, "download_count", 0);
 	char *rdf_url = abs_url(b, k->id, version, "rdf.yaml");
 	const char *dl = get_str(rdf, "download_url", NULL);
-	bad |= add_url(e, "download_url", dl ? strdup(dl) : (rdf_url ? strdup(rdf_url) : NULL));
+	if (dl)
+		bad |= add_url(e, "download_url", strdup(dl));
 	cJSON_AddStringToObject(e, "license", get_str(rdf, "license", ""));
 	cJSON_AddItemToObject(e, "links", copy_or_empty(rdf, "links", 1));
 	cJSON_AddItemToObject(e, "tags", sorted_tags(rdf));
 	cJSON_AddStringToObject(e, "nickname", k->id);
 	cJSON_AddStringToObject(e, "nickname_icon", get_str(rdf, "id_emoji", ""));
 	const char *src = get_str(rdf, "source", NULL);
-	bad |= add_url(e, "source", src ? strdup(src) : (rdf_url ? strdup(rdf_url) : NULL));
+	if (src)
+		bad |= add_url(e, "source", strdup(src));
 	bad |= add_url(e, "rdf_source", rdf_url);
+	if (rdf_sha256 && *rdf_sha256)
+		cJSON_AddStringToObject(e, "rdf_sha256", rdf_sha256);
 	char *root = abs_url(b, k->id, version, "");
 	if (root && *root && root[strlen(root) - 1] == '/')
 		root[strlen(root) - 1] = '\0';
 	bad |= add_url(e, "root_url", root);
-	cJSON_AddItemToObject(e, "training_data", copy_or_empty(rdf, "training_data", 0));
+	const cJSON *td = get(rdf, "training_data");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(td, "id")))
+		cJSON_AddItemToObject(e, "training_data", cJSON_Duplicate(td, 1));
 	cJSON_AddStringToObject(e, "version", version);
+	cJSON *dois = cJSON_AddArrayToObject(e, "dois");
+	cJSON_ArrayForEach(it, versions)
+	{
+		const char *doi = NULL;
+		for (size_t i = 0; i < k->nv && cJSON_IsString(it); i++)
+			if (!strcmp(k->v[i].version, it->valuestring))
+				doi = k->v[i].doi;
+		cJSON_AddItemToArray(dois, doi && *doi ? cJSON_CreateString(doi) : cJSON_CreateNull());
+	}
+	bad |= !dois;
 	cJSON_AddItemToObject(e, "versions", versions);
 	versions = NULL;
 	cJSON *owners = cJSON_AddArrayToObject(e, "owners");
@@ -526,7 +544,7 @@ static int render_entry(struct build *b, const struct concept *k, char **out)
 		if (!rdf)
 			return bo_error_set(b->err, BO_ENOMEM, "out of memory");
 	}
-	e = entry_build(b, k, rdf, lv->version, lv->doi, version_list(k));
+	e = entry_build(b, k, rdf, lv->version, lv->doi, lv->sha, version_list(k));
 	cJSON_Delete(rdf);
 	if (e)
 		*out = cJSON_PrintUnformatted(e);
@@ -872,7 +890,7 @@ static int drafts_build(struct build *b, struct outputs *o)
 			cJSON_Delete(versions);
 			versions = cJSON_CreateArray();
 		}
-		cJSON *e = rdf ? entry_build(b, &k, rdf, "draft", NULL, versions) : NULL;
+		cJSON *e = rdf ? entry_build(b, &k, rdf, "draft", NULL, db_column_text(st, 11), versions) : NULL;
 		cJSON_Delete(rdf);
 		cJSON *status = lifecycle_status_json(b->a, k.id, state, db_column_text(st, 4), updated);
 		if (!e || !status || !cJSON_AddItemToObject(e, "status", status)) {

@@ -88,7 +88,11 @@ int lifecycle_event(sqlite3 *c, const char *concept_id, const char *subject, int
 	db_bind_text(st, 5, kind);
 	db_bind_text(st, 6, message ? message : "");
 	db_bind_text(st, 7, details_json);
-	return db_step_done(st, err);
+	rc = db_step_done(st, err);
+	/* the draft's public files (draft.json, log.json) follow, written after the commit */
+	if (!rc && !strcmp(subject, "draft"))
+		rc = jobs_enqueue_coalesced(c, "draft-json", concept_id, NULL, NULL, err);
+	return rc;
 }
 
 int lifecycle_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, int revision,
@@ -140,11 +144,8 @@ int lifecycle_transition(sqlite3 *c, const struct config *cfg, const char *conce
 	snprintf(details, sizeof(details), "{\"from\":\"%s\",\"to\":\"%s\",\"revision\":%d}", from, to, revision);
 	char msg[BO_ERROR_DETAIL_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s → %s%s%s", from, to, detail && *detail ? ": " : "", detail ? detail : "");
-	rc = lifecycle_event(c, concept_id, "draft", actor_id, "state", msg, details, err);
-	/* draft.json follows every transition, written after the commit by its own job */
-	if (!rc)
-		rc = jobs_enqueue_coalesced(c, "draft-json", concept_id, NULL, NULL, err);
-	return rc;
+	/* the event also queues the draft-json job that rewrites draft.json after the commit */
+	return lifecycle_event(c, concept_id, "draft", actor_id, "state", msg, details, err);
 }
 
 cJSON *lifecycle_status_json(const struct app *a, const char *concept_id, const char *state,
@@ -211,6 +212,97 @@ fail:
 	return rc;
 }
 
+/* The uploader UI's <id>/draft/log.json ({log_version, entries:[{message, details,
+ * details_formatted, timestamp, run_url}]}) and chat.json ({messages:[{author, text,
+ * timestamp}]}), from the events and chat rows of the draft. People appear by name, never
+ * by address, as in the API. The newest DRAFT_FILE_ROWS rows of each. */
+#define DRAFT_FILE_ROWS 2000
+
+static int put_json(struct app *a, const char *key, cJSON *doc, struct bo_error *err)
+{
+	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	int rc = text ? storage_put_buffer(a->storage, key, text, strlen(text), "application/json", err)
+		      : bo_error_set(err, BO_ENOMEM, "out of memory");
+	free(text);
+	return rc;
+}
+
+static int draft_log_files(struct app *a, sqlite3 *c, const char *id, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char key[512], run_url[1024];
+	snprintf(run_url, sizeof(run_url), "%s/status/%s", a->cfg->public_url, id);
+	cJSON *log = cJSON_CreateObject(), *chat = cJSON_CreateObject();
+	cJSON *entries = log ? cJSON_AddArrayToObject(log, "entries") : NULL;
+	cJSON *messages = chat ? cJSON_AddArrayToObject(chat, "messages") : NULL;
+	int rc = 0;
+	if (!entries || !messages || !cJSON_AddNumberToObject(log, "log_version", 1)) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = db_prepare(c, &st,
+			"SELECT * FROM (SELECT e.id, e.at, e.kind, e.message, e.details_json, u.name FROM events e "
+			"LEFT JOIN users u ON u.id = e.actor_id WHERE e.concept_id = ?1 AND e.subject = 'draft' "
+			"ORDER BY e.id DESC LIMIT ?2) ORDER BY id",
+			err);
+	if (rc)
+		goto out;
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, DRAFT_FILE_ROWS);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON *details = cJSON_Parse(db_column_text(st, 4));
+		char formatted[256];
+		const char *who = db_column_text(st, 5);
+		snprintf(formatted, sizeof(formatted), "%s%s%s", db_column_text(st, 2), *who ? " by " : "", who);
+		if (!e || !cJSON_AddItemToArray(entries, e)) {
+			cJSON_Delete(e);
+			cJSON_Delete(details);
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+			goto out;
+		}
+		cJSON_AddStringToObject(e, "message", db_column_text(st, 3));
+		cJSON_AddItemToObject(e, "details", details ? details : cJSON_CreateObject());
+		cJSON_AddStringToObject(e, "details_formatted", formatted);
+		cJSON_AddStringToObject(e, "timestamp", db_column_text(st, 1));
+		cJSON_AddStringToObject(e, "run_url", run_url);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = db_prepare(c, &st,
+			"SELECT * FROM (SELECT m.id, m.at, m.text, COALESCE(u.name, '') FROM chat m "
+			"LEFT JOIN users u ON u.id = m.author_id WHERE m.concept_id = ?1 AND m.subject = 'draft' "
+			"ORDER BY m.id DESC LIMIT ?2) ORDER BY id",
+			err);
+	if (rc)
+		goto out;
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, DRAFT_FILE_ROWS);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *m = cJSON_CreateObject();
+		if (!m || !cJSON_AddItemToArray(messages, m)) {
+			cJSON_Delete(m);
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+			goto out;
+		}
+		cJSON_AddStringToObject(m, "author", db_column_text(st, 3));
+		cJSON_AddStringToObject(m, "text", db_column_text(st, 2));
+		cJSON_AddStringToObject(m, "timestamp", db_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	snprintf(key, sizeof(key), "%s/draft/log.json", id);
+	rc = put_json(a, key, log, err);
+	snprintf(key, sizeof(key), "%s/draft/chat.json", id);
+	if (!rc)
+		rc = put_json(a, key, chat, err);
+out:
+	sqlite3_finalize(st);
+	cJSON_Delete(log);
+	cJSON_Delete(chat);
+	return rc;
+}
+
 /* Two runs for one draft may overlap (a transition while one is writing): each checks
  * after its PUT that the row did not change meanwhile and writes again if it did, so the
  * last PUT always carries the latest committed state. */
@@ -250,6 +342,9 @@ int lifecycle_draft_json_run(void *ctx, const struct job *job, struct bo_error *
 		if (rc || !strcmp(stamp, now_stamp))
 			break;
 	}
+	/* log and chat after draft.json; a later event or message queues another run */
+	if (!rc && stamp[0])
+		rc = draft_log_files(a, c, job->subject, err);
 	db_release(a->db, c);
 	return rc;
 }

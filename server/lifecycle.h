@@ -58,10 +58,11 @@ int lifecycle_event(sqlite3 *c, const char *concept_id, const char *subject, int
 struct cJSON *lifecycle_status_json(const struct app *a, const char *concept_id, const char *state,
 				    const char *detail, const char *timestamp);
 
-/* The "draft-json" job, which every lifecycle_transition enqueues (coalesced) in its
- * transaction: writes <id>/draft/draft.json ({status, created}) from the row as
- * committed, after the commit, so no storage I/O happens under the write lock. A draft
- * that is gone has nothing to write (done). ctx is the app. */
+/* The "draft-json" job, which every draft event (so every transition) and chat message
+ * enqueues (coalesced) in its transaction: writes <id>/draft/draft.json ({status,
+ * created}), log.json and chat.json (the uploader UI's shapes) from the rows as committed,
+ * after the commit, so no storage I/O happens under the write lock. A draft that is gone
+ * has nothing to write (done). ctx is the app. */
 struct job;
 int lifecycle_draft_json_run(void *ctx, const struct job *job, struct bo_error *err);
 

@@ -187,6 +187,9 @@ int review_chat_add(sqlite3 *c, const char *concept_id, int64_t author_id, const
 	rc = db_step_done(st, err);
 	if (!rc && id_out)
 		*id_out = sqlite3_last_insert_rowid(c);
+	/* chat.json follows, written after the commit */
+	if (!rc)
+		rc = jobs_enqueue_coalesced(c, "draft-json", concept_id, NULL, NULL, err);
 	return rc;
 }
 

@@ -77,6 +77,20 @@ req POST "/api/v1/resources/$ID/draft/chat" -H "$(auth "$UP")" -H 'Content-Type:
 expect_status 201
 req POST "/api/v1/resources/$ID/draft/chat" -H "$(auth "$UP")" -H 'Content-Type: application/json' -d '{"text":""}'
 expect_problem 400 bad-request
+# the uploader UI's files, written after the commits: chat.json {messages:[{author, text,
+# timestamp}]} and log.json {log_version, entries:[{message, details, details_formatted,
+# timestamp, run_url}]}, people by name and never by address
+run_jobs
+get_object "$ID/draft/chat.json" "$T/chat.json" || fail "no draft chat.json"
+jq -e '[.messages[] | .text] == ["Please add a cover image of the output.", "Cover added."] and
+  .messages[0].author == "Test rev" and ([.messages[] | .timestamp | endswith("Z")] | all)' "$T/chat.json" >/dev/null ||
+  { cat "$T/chat.json"; fail "chat.json"; }
+get_object "$ID/draft/log.json" "$T/log.json" || fail "no draft log.json"
+jq -e '.log_version == 1 and (.entries | length) >= 3 and
+  ([.entries[] | has("message") and has("details") and has("details_formatted") and has("timestamp") and
+    (.run_url | endswith("/status/'"$ID"'"))] | all) and
+  ([.entries[].message] | any(test("changes requested")))' "$T/log.json" >/dev/null || { cat "$T/log.json"; fail "log.json"; }
+grep -q '@example.org' "$T/chat.json" "$T/log.json" && fail "an email address in the public chat.json or log.json"
 
 # a stranger cannot upload a revision of this concept; the uploader can
 req POST "/api/v1/uploads?id=$ID" -H "$(auth "$STR")" -H 'Content-Type: application/zip' --data-binary @"$T/m.zip"

@@ -137,12 +137,20 @@ static void test_signin__link_mailed_hashed_and_redeemed(void)
 	check(rc == 0 && who.id == u.id, "session token does not authenticate: %s", err.detail);
 	check(scalar(fx.c, "SELECT count(*) FROM tokens WHERE label = 'session'") == 1, "no session token row");
 
-	/* sign-out revokes it */
+	/* the same user's CLI token, which sign-out must leave alone */
+	char cli[64], clihdr[160];
+	rc = auth_token_create(fx.c, u.id, "cli", cli, NULL, &err);
+	require(rc == 0, "cli token: %s", err.detail);
+	snprintf(clihdr, sizeof(clihdr), "Bearer %s", cli);
+	/* sign-out revokes the session token, and only it */
 	rc = signin_signout(fx.c, hdr, &err);
 	check(rc == 0, "signout: %s", err.detail);
 	struct bo_error e2 = BO_ERROR_INIT;
 	rc = auth_authenticate(fx.c, hdr, &who, &e2);
 	check(rc == BO_EUNAUTHORIZED, "revoked session still works (%d)", rc);
+	bo_error_cleanup(&e2);
+	rc = auth_authenticate(fx.c, clihdr, &who, &e2);
+	check(rc == 0 && who.id == u.id, "sign-out revoked the user's CLI token too: %s", e2.detail);
 	bo_error_cleanup(&e2);
 	bo_error_cleanup(&err);
 	fixture_close(&fx);
