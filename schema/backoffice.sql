@@ -5,6 +5,7 @@
 -- versions.revision (the revision that became the version).
 -- 0003_versions_collection_index added versions_collection (covers the collection scan).
 -- 0005_draft_json_jobs added the job kind 'draft-json' (draft.json written after the commit).
+-- 0006_archive_package added versions.archive_package_sha256 (the zip deposited on Zenodo).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -68,7 +69,7 @@ CREATE TABLE versions (
   doi                  TEXT,
   zenodo_deposition_id TEXT,
   zenodo_state         TEXT,
-  yank_reason          TEXT, revision INTEGER,
+  yank_reason          TEXT, revision INTEGER, archive_package_sha256 TEXT,
   PRIMARY KEY (concept_id, version)
 );
 CREATE INDEX versions_collection ON versions(concept_id, state, version, rdf_sha256, published_at, created_at, doi);

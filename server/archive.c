@@ -11,6 +11,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "hex.h"
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
@@ -18,10 +19,13 @@
 #include "zenodo.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <zip.h>
 
 #define KEY_MAX 2048
 #define DOC_MAX (1u << 20)  /* documentation markdown read for the description */
@@ -251,24 +255,126 @@ static int step_draft(struct arc *r, struct bo_error *err)
 	return rc;
 }
 
+/* Zenodo has no folders (a record is a flat list of files; the legacy API strips paths
+ * from names), so a version is deposited as: ARCHIVE_PACKAGE, the version's files at
+ * their paths in one zip, which restores it exactly; and beside it rdf.yaml and the
+ * covers that are top-level files, for people browsing the record. Nothing nested is
+ * ever a record file name, so nothing can be renamed or collide. */
+#define ARCHIVE_PACKAGE "package.zip"
+/* 1980-01-01, the first DOS date: a fixed time makes a version's zip the same bytes */
+#define ARCHIVE_ZIP_TIME ((time_t)315532800)
+
+static int temp_path(struct arc *r, char *out, size_t n, struct bo_error *err)
+{
+	snprintf(out, n, "%s/archive-XXXXXX", r->a->tmp_dir);
+	int fd = mkstemp(out);
+	if (fd < 0)
+		return bo_error_set(err, BO_EINTERNAL, "cannot create a temp file in %s", r->a->tmp_dir);
+	close(fd);
+	return 0;
+}
+
+/* The version's files as one zip at zip_path (stored, not compressed: weights do not
+ * shrink, and the bytes come out as they went in), and its SHA-256. */
+static int build_package(struct arc *r, const cJSON *paths, const char *zip_path, char sha[65], struct bo_error *err)
+{
+	int n = cJSON_GetArraySize(paths), zerr = 0, rc = 0;
+	char(*tmp)[4096] = calloc((size_t)(n ? n : 1), sizeof(*tmp));
+	zip_t *za = tmp ? zip_open(zip_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr) : NULL;
+	if (!za) {
+		free(tmp);
+		return tmp ? bo_error_set(err, BO_EINTERNAL, "cannot create the package zip %s (libzip error %d)", zip_path, zerr)
+			   : oom(err);
+	}
+	int i = 0;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, paths)
+	{
+		char key[KEY_MAX];
+		snprintf(key, sizeof(key), "%s/%s/files/%s", r->id, r->version, f->valuestring);
+		rc = temp_path(r, tmp[i], sizeof(tmp[i]), err);
+		if (rc)
+			break;
+		i++;
+		rc = storage_get_file(r->a->storage, key, tmp[i - 1], err);
+		if (rc)
+			break;
+		zip_source_t *src = zip_source_file(za, tmp[i - 1], 0, -1);
+		zip_int64_t idx = src ? zip_file_add(za, f->valuestring, src, ZIP_FL_ENC_UTF_8) : -1;
+		if (idx < 0) {
+			if (src)
+				zip_source_free(src);
+			rc = bo_error_set(err, BO_EINTERNAL, "cannot add %s to the package zip: %s", f->valuestring,
+					  zip_strerror(za));
+			break;
+		}
+		zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+		zip_file_set_mtime(za, (zip_uint64_t)idx, ARCHIVE_ZIP_TIME, 0);
+		jobs_touch(r->job);
+	}
+	if (rc) {
+		zip_discard(za);
+	} else if (zip_close(za) != 0) {
+		rc = bo_error_set(err, BO_EINTERNAL, "cannot write the package zip: %s", zip_strerror(za));
+		zip_discard(za);
+	}
+	for (int k = 0; k < i; k++)
+		unlink(tmp[k]);
+	free(tmp);
+	if (rc)
+		return rc;
+	FILE *fp = fopen(zip_path, "rb");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char buf[1 << 16], d[32];
+	unsigned int dl = 0;
+	size_t got;
+	if (!fp || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		rc = bo_error_set(err, BO_EINTERNAL, "cannot read back the package zip");
+	while (!rc && (got = fread(buf, 1, sizeof(buf), fp)) > 0)
+		EVP_DigestUpdate(md, buf, got);
+	if (!rc && (ferror(fp) || EVP_DigestFinal_ex(md, d, &dl) != 1))
+		rc = bo_error_set(err, BO_EINTERNAL, "cannot read back the package zip");
+	if (!rc)
+		hex_encode(sha, d, 32);
+	if (fp)
+		fclose(fp);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
 static int upload_one(struct arc *r, const char *bucket, const char *file, struct bo_error *err)
 {
 	char key[KEY_MAX], tmp[4096];
 	snprintf(key, sizeof(key), "%s/%s/files/%s", r->id, r->version, file);
-	snprintf(tmp, sizeof(tmp), "%s/archive-XXXXXX", r->a->tmp_dir);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return bo_error_set(err, BO_EINTERNAL, "cannot create a temp file in %s", r->a->tmp_dir);
-	close(fd);
-	int rc = storage_get_file(r->a->storage, key, tmp, err);
+	int rc = temp_path(r, tmp, sizeof(tmp), err);
+	if (rc)
+		return rc;
+	rc = storage_get_file(r->a->storage, key, tmp, err);
 	if (!rc)
 		rc = zenodo_upload(r->z, bucket, file, tmp, err);
 	unlink(tmp);
 	return rc;
 }
 
+/* Whether the record shows `path` beside the zip: rdf.yaml and top-level covers. */
+static int shown_beside(const cJSON *rdf, const char *path)
+{
+	if (strchr(path, '/') || strchr(path, '\\') || !strcmp(path, ARCHIVE_PACKAGE))
+		return 0;
+	if (!strcmp(path, "rdf.yaml"))
+		return 1;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(rdf, "covers"))
+	{
+		const char *s = cJSON_GetStringValue(c);
+		if (s && (!strcmp(s, path) || (!strncmp(s, "./", 2) && !strcmp(s + 2, path))))
+			return 1;
+	}
+	return 0;
+}
+
 /* Deletes every file of the draft (the previous version's, or ours from an interrupted
- * run), then uploads the version's files with their nested paths as keys. */
+ * run), then deposits the package zip and, beside it, rdf.yaml and the top-level covers. */
 static int step_files(struct arc *r, cJSON *dep, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -305,27 +411,57 @@ static int step_files(struct arc *r, cJSON *dep, struct bo_error *err)
 	while (paths && sqlite3_step(st) == SQLITE_ROW)
 		cJSON_AddItemToArray(paths, cJSON_CreateString(db_column_text(st, 0)));
 	sqlite3_finalize(st);
+	st = NULL;
 	if (!paths)
 		return oom(err);
 	cJSON_ArrayForEach(f, paths)
 	{
 		if (!cJSON_IsString(f)) {
-			rc = oom(err);
-			break;
+			cJSON_Delete(paths);
+			return oom(err);
 		}
-		rc = upload_one(r, bucket, f->valuestring, err);
+	}
+	if (cJSON_GetArraySize(paths) == 0) {
+		cJSON_Delete(paths);
+		return bo_error_set(err, BO_EINTERNAL, "%s/%s has no files to archive", r->id, r->version);
+	}
+	char zip_path[4096], sha[65] = "";
+	cJSON *rdf = cJSON_Parse(r->rdf_json);
+	rc = temp_path(r, zip_path, sizeof(zip_path), err);
+	if (!rc) {
+		rc = build_package(r, paths, zip_path, sha, err);
+		if (!rc)
+			rc = zenodo_upload(r->z, bucket, ARCHIVE_PACKAGE, zip_path, err);
+		unlink(zip_path);
+	}
+	if (!rc)
+		n++;
+	cJSON_ArrayForEach(f, paths)
+	{
 		if (rc)
 			break;
+		if (!shown_beside(rdf, f->valuestring))
+			continue;
+		rc = upload_one(r, bucket, f->valuestring, err);
 		n++;
 		jobs_touch(r->job);
 	}
 	cJSON_Delete(paths);
-	if (!rc && n == 0)
-		rc = bo_error_set(err, BO_EINTERNAL, "%s/%s has no files to archive", r->id, r->version);
+	cJSON_Delete(rdf);
+	if (!rc)
+		rc = db_prepare(r->c, &st,
+				"UPDATE versions SET archive_package_sha256 = ?3 WHERE concept_id = ?1 AND version = ?2", err);
+	if (!rc) {
+		db_bind_text(st, 1, r->id);
+		db_bind_text(st, 2, r->version);
+		db_bind_text(st, 3, sha);
+		rc = db_step_done(st, err);
+	}
 	if (!rc)
 		rc = set_step(r, "files-uploaded", err);
 	if (!rc)
-		log_info("archive %s/%s: %d file(s) uploaded to deposition %s", r->id, r->version, n, r->dep);
+		log_info("archive %s/%s: %s (sha256 %.12s…) and %d file(s) beside it uploaded to deposition %s", r->id,
+			 r->version, ARCHIVE_PACKAGE, sha, n - 1, r->dep);
 	return rc;
 }
 
@@ -371,6 +507,11 @@ static int step_metadata(struct arc *r, struct bo_error *err)
 		}
 		bo_error_cleanup(&derr);
 	}
+	char pkg_sha[80] = "";
+	rc = query_text(r, "SELECT COALESCE(archive_package_sha256, '') FROM versions WHERE concept_id = ?1 AND version = ?2",
+			pkg_sha, sizeof(pkg_sha), err);
+	if (rc)
+		goto out;
 	snprintf(page, sizeof(page), PAGE_URL "%s", r->id);
 	snprintf(date, sizeof(date), "%.10s", r->published_at);
 	struct zenodo_meta_input in = {
@@ -383,6 +524,8 @@ static int step_metadata(struct arc *r, struct bo_error *err)
 		.files_url = r->a->cfg->files_url,
 		.license_id = license,
 		.publication_date = date,
+		.package_name = pkg_sha[0] ? ARCHIVE_PACKAGE : NULL,
+		.package_sha256 = pkg_sha[0] ? pkg_sha : NULL,
 	};
 	rc = zenodo_metadata(&in, &meta, err);
 	if (rc == BO_EINVALIDRDF)

@@ -207,27 +207,36 @@ static int invalid_token(struct bo_error *err)
 	return bo_error_set(err, BO_EUNAUTHORIZED, "invalid or revoked token");
 }
 
-int auth_authenticate(sqlite3 *c, const char *header, struct auth_user *out, struct bo_error *err)
+int auth_parse_bearer(const char *header, char tok[AUTH_TOKEN_LEN + 1], struct bo_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	char hex[SHA256_HEX], last_used[40], cutoff[40];
-	int64_t token_id = 0;
-	int rc;
 	while (header && (*header == ' ' || *header == '\t'))
 		header++;
 	if (!header || !*header)
 		return bo_error_set(err, BO_EUNAUTHORIZED, "missing bearer token");
 	if (strncasecmp(header, "Bearer", 6) || (header[6] != ' ' && header[6] != '\t'))
 		return invalid_token(err);
-	const char *tok = header + 7;
-	while (*tok == ' ' || *tok == '\t')
-		tok++;
-	size_t len = strnlen(tok, AUTH_TOKEN_LEN + 64);
-	while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+	const char *t = header + 7;
+	while (*t == ' ' || *t == '\t')
+		t++;
+	size_t len = strnlen(t, AUTH_TOKEN_LEN + 64);
+	while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
 		len--;
-	if (!token_shape(tok, len))
+	if (!token_shape(t, len))
 		return invalid_token(err);
-	rc = sha256_hex(tok, len, hex, err);
+	memcpy(tok, t, len);
+	tok[len] = '\0';
+	return 0;
+}
+
+int auth_authenticate(sqlite3 *c, const char *header, struct auth_user *out, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char hex[SHA256_HEX], last_used[40], cutoff[40], tok[AUTH_TOKEN_LEN + 1];
+	int64_t token_id = 0;
+	int rc = auth_parse_bearer(header, tok, err);
+	if (rc)
+		return rc;
+	rc = sha256_hex(tok, strlen(tok), hex, err);
 	if (rc)
 		return rc;
 	rc = db_prepare(c, &st,

@@ -165,6 +165,14 @@ cJSON *lifecycle_status_json(const struct app *a, const char *concept_id, const 
 	cJSON_AddStringToObject(o, "icon", s->icon);
 	cJSON_AddStringToObject(o, "description", detail && *detail ? detail : s->description);
 	cJSON_AddStringToObject(o, "timestamp", timestamp);
+	/* the reference's ErrorStatus: message, traceback, during (the state it left, which
+	 * we do not keep as a full status object: null, which its model allows) */
+	if (!strcmp(s->name, "error") &&
+	    (!cJSON_AddStringToObject(o, "message", detail && *detail ? detail : s->description) ||
+	     !cJSON_AddArrayToObject(o, "traceback") || !cJSON_AddNullToObject(o, "during"))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
 	if (!cJSON_AddStringToObject(o, "run_url", url)) {
 		cJSON_Delete(o);
 		return NULL;

@@ -324,21 +324,7 @@ fail:
 
 int signin_signout(sqlite3 *c, const char *authorization_header, struct bo_error *err)
 {
-	const char *h = authorization_header;
-	if (!h)
-		return bo_error_set(err, BO_EUNAUTHORIZED, "missing bearer token");
-	while (*h == ' ' || *h == '\t')
-		h++;
-	if (strncasecmp(h, "bearer", 6) || (h[6] != ' ' && h[6] != '\t'))
-		return bo_error_set(err, BO_EUNAUTHORIZED, "missing bearer token");
-	h += 6;
-	while (*h == ' ' || *h == '\t')
-		h++;
-	char tok[128];
-	size_t n = strcspn(h, " \t\r\n");
-	if (n == 0 || n >= sizeof(tok))
-		return bo_error_set(err, BO_EUNAUTHORIZED, "invalid bearer token");
-	memcpy(tok, h, n);
-	tok[n] = 0;
-	return auth_token_revoke(c, tok, err);
+	char tok[AUTH_TOKEN_LEN + 1];
+	int rc = auth_parse_bearer(authorization_header, tok, err);
+	return rc ? rc : auth_token_revoke(c, tok, err);
 }

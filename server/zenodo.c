@@ -821,9 +821,16 @@ int zenodo_metadata(const struct zenodo_meta_input *in, cJSON **out, struct bo_e
 		if (cJSON_IsString(e) && e->valuestring[0])
 			cJSON_AddItemToArray(kw, cJSON_CreateString(e->valuestring));
 	}
-	char notes[1024];
-	snprintf(notes, sizeof(notes), "Archived copy of bioimage.io %s %s, version %s: %s%s%.600s", type, in->id,
-		 in->version, in->page_url, desc ? " — " : "", desc ? desc : "");
+	char notes[1400], pkg[400] = "";
+	/* Zenodo has no folders: the package is one zip, named here with its digest, so that
+	 * a restore can check it (README "Archive to Zenodo") */
+	if (in->package_name && in->package_sha256)
+		snprintf(pkg, sizeof(pkg),
+			 " The package is %s (SHA-256 %s): unzip it to get every file of the version at its path; "
+			 "rdf.yaml and the covers are also deposited beside it.",
+			 in->package_name, in->package_sha256);
+	snprintf(notes, sizeof(notes), "Archived copy of bioimage.io %s %s, version %s: %s%s%.600s%s", type, in->id,
+		 in->version, in->page_url, desc ? " — " : "", desc ? desc : "", pkg);
 	cJSON_AddStringToObject(m, "notes", notes);
 	cJSON_AddStringToObject(m, "license", in->license_id);
 	cJSON *rel = cJSON_AddArrayToObject(m, "related_identifiers");

@@ -95,6 +95,8 @@ struct zenodo_meta_input {
 	const char *files_url;     /* base URL of stored objects: <files_url>/<id>/<version>/files/<path> */
 	const char *license_id;    /* the checked vocabulary id */
 	const char *publication_date; /* YYYY-MM-DD */
+	const char *package_name;  /* the deposited package zip, with its SHA-256: NULL = none */
+	const char *package_sha256;
 };
 
 /* The {"metadata": {...}} body of the metadata PUT: title "bioimage.io upload: <id>",

@@ -11,10 +11,12 @@ id is 404) answers the old deposition with links.latest_draft and copies its fil
 the new draft, and while a draft of the concept is open returns that same draft;
 GET /api/records/{conceptrecid} 404; prereserve_doi in every draft; license vocabulary
 lookups (/api/vocabularies/licenses/{id} and /api/licenses/{id}); 401 without a known
-token, 403 for another token's deposition.
+token, 403 for another token's deposition. A file key with '/' or '\\' is refused (400), as
+the stricter reading of Zenodo, which has no folders.
 
 Test controls (no token needed):
   GET  /_state    every deposition with its files, the concepts, the request log
+  GET  /_file/{deposition}/{name}   the bytes of one deposited file
   POST /_faults   {"faults": [{"step": S, "kind": "429"|"500"|"drop"|"delay", "times": N,
                    "seconds": X}]}; step is create, get, newversion, delete, upload,
                    metadata, publish, license or any. A fault fires on the next N requests
@@ -173,6 +175,19 @@ class Handler(BaseHTTPRequestHandler):
                     "files": {n: {"size": len(f["data"]), "md5": f["md5"]} for n, f in d["files"].items()}}
                     for d in state["depositions"].values()], "log": state["log"], "faults": state["faults"]}
             return self.send_json(200, s)
+        if path.startswith("/_file/") and method == "GET" and len(parts) == 3:
+            # the bytes of a deposited file, for tests that restore a version from its record
+            with lock:
+                d = state["depositions"].get(int(parts[1])) if parts[1].isdigit() else None
+                f = d["files"].get(parts[2]) if d else None
+            if not f:
+                return self.error(404, "no such file")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(f["data"])))
+            self.end_headers()
+            self.wfile.write(f["data"])
+            return None
         if path == "/_faults" and method == "POST":
             req = json.loads(self.body() or b"{}")
             with lock:
@@ -231,6 +246,9 @@ class Handler(BaseHTTPRequestHandler):
             if d["submitted"]:
                 return self.error(403, "Bucket is locked.")
             key = "/".join(parts[3:])
+            # Zenodo has no folders: the stricter reading refuses a key that names one
+            if len(parts) != 4 or "/" in key or "\\" in key:
+                return self.error(400, "File names cannot contain '/' or '\\': Zenodo has no folders.")
             md5 = "md5:" + hashlib.md5(body).hexdigest()
             d["files"][key] = {"id": str(uuid.uuid4()), "data": body, "md5": md5}
             return self.send_json(201, {"key": key, "size": len(body), "checksum": md5, "mimetype": "application/octet-stream",

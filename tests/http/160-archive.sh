@@ -61,8 +61,18 @@ jq -e --arg id "$ID" '.depositions[0].metadata | .title == "bioimage.io upload: 
   and ([.related_identifiers[].identifier] | index("https://bioimage.io/#/?id=\($id)") != null)' "$T/zstate" >/dev/null ||
   { jq '.depositions[0].metadata' "$T/zstate"; fail "deposition metadata"; }
 
-# ---- version 2 with a nested file; 429, 500 and a dropped connection at every step
+# Zenodo has no folders (the double refuses a key with '/'): the record is the package as
+# one zip, with rdf.yaml and the top-level cover beside it; the notes name the zip's SHA-256
+jq -r --argjson d "$D1" '.depositions[] | select(.id == $d) | .files | keys | sort | join(" ")' "$T/zstate" >"$T/d1files"
+[ "$(cat "$T/d1files")" = "cover.jpg package.zip rdf.yaml" ] || fail "deposition $D1 holds: $(cat "$T/d1files")"
+curl -fsS "$ZB/_file/$D1/package.zip" -o "$T/p1.zip" || fail "no package.zip in deposition $D1"
+jq -e --arg s "$(sha256sum "$T/p1.zip" | cut -d' ' -f1)" '.depositions[0].metadata.notes | contains("package.zip (SHA-256 \($s))")' \
+  "$T/zstate" >/dev/null || { jq '.depositions[0].metadata.notes' "$T/zstate"; fail "the notes do not name the zip's SHA-256"; }
+
+# ---- version 2 with a nested file and a top-level file of the same base name; 429, 500
+# and a dropped connection at every step
 mkdir -p "$M/extra/deep" && echo "version two notes" >"$M/extra/deep/notes.txt"
+echo "top-level notes, other bytes" >"$M/notes.txt"
 faults '{"faults": [
   {"step": "newversion", "kind": "429", "times": 1}, {"step": "newversion", "kind": "500", "times": 1},
   {"step": "get", "kind": "500", "times": 1}, {"step": "get", "kind": "drop", "times": 1},
@@ -82,8 +92,22 @@ req GET "/api/v1/resources/$ID/versions/2"; expect_status 200
 expect_jq '.doi == "10.5072/zenodo.'"$D2"'" and .concept_doi == "10.5072/zenodo.'"$C1"'" and .archive_state == "published"'
 jqb '[.files[].path] | sort | .[]' >"$T/v2files"
 grep -qx 'extra/deep/notes.txt' "$T/v2files" || fail "the nested file is not in version 2"
-jq -r --argjson d "$D2" '.depositions[] | select(.id == $d) | .files | keys | sort | .[]' "$T/zstate" >"$T/d2files"
-diff "$T/v2files" "$T/d2files" || fail "deposition $D2 does not hold exactly version 2's files"
+grep -qx 'notes.txt' "$T/v2files" || fail "the top-level notes.txt is not in version 2"
+jq -r --argjson d "$D2" '.depositions[] | select(.id == $d) | .files | keys | sort | join(" ")' "$T/zstate" >"$T/d2files"
+[ "$(cat "$T/d2files")" = "cover.jpg package.zip rdf.yaml" ] || fail "deposition $D2 holds: $(cat "$T/d2files")"
+# restore version 2 from its record: unzip package.zip; every file of the version comes
+# back at its path, byte for byte, the nested notes.txt and the top-level one both
+curl -fsS "$ZB/_file/$D2/package.zip" -o "$T/p2.zip" || fail "no package.zip in deposition $D2"
+mkdir -p "$T/restore" && (cd "$T/restore" && unzip -q "$T/p2.zip") || fail "package.zip does not unzip"
+(cd "$T/restore" && find . -type f | sed 's|^\./||' | sort) >"$T/restored"
+diff "$T/v2files" "$T/restored" || fail "package.zip does not hold exactly version 2's files"
+while read -r f; do
+  get_object "$ID/2/files/$f" "$T/orig" || fail "cannot fetch $f"
+  cmp -s "$T/orig" "$T/restore/$f" || fail "$f differs between the version and its Zenodo package"
+done <"$T/v2files"
+cmp -s "$T/restore/notes.txt" "$T/restore/extra/deep/notes.txt" && fail "the two notes.txt collapsed into one"
+cmp -s "$T/restore/notes.txt" "$M/notes.txt" && cmp -s "$T/restore/extra/deep/notes.txt" "$M/extra/deep/notes.txt" ||
+  fail "the restored notes.txt files are not the uploaded ones"
 jq -e --argjson d "$D1" '.depositions[] | select(.id == $d) | .files | has("extra/deep/notes.txt") | not' "$T/zstate" >/dev/null ||
   fail "version 1's deposition changed"
 # the newversion went to the published deposition, never to the concept id

@@ -311,7 +311,10 @@ static void test_lifecycle__status_json(void)
 		check(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "run_url")),
 			      "https://bo.example.org/status/affable-shark"),
 		      "run_url %s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "run_url")));
-		check(cJSON_GetArraySize(o) == 7, "%d members", cJSON_GetArraySize(o));
+		/* 7 members; error has the reference's message, traceback and during too */
+		int want = !strcmp(want_states[i].name, "error") ? 10 : 7;
+		check(cJSON_GetArraySize(o) == want, "%s: %d members, want %d", want_states[i].name, cJSON_GetArraySize(o),
+		      want);
 		cJSON_Delete(o);
 	}
 	cJSON *o = lifecycle_status_json(&a, "affable-shark", "error", "bad zip: fix and upload again", "t");
@@ -319,9 +322,16 @@ static void test_lifecycle__status_json(void)
 	check(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "description")),
 		      "bad zip: fix and upload again"),
 	      "detail did not replace the description");
+	/* the reference's ErrorStatus fields */
+	check(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "message")) ?: "",
+		      "bad zip: fix and upload again") &&
+		      cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "traceback")) &&
+		      cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "during")),
+	      "error status without message, traceback, during");
 	cJSON_Delete(o);
 	o = lifecycle_status_json(&a, "affable-shark", "testing", NULL, "t");
 	check(o != NULL, "NULL detail refused");
+	check(!cJSON_HasObjectItem(o, "message") && !cJSON_HasObjectItem(o, "during"), "error fields on another state");
 	cJSON_Delete(o);
 	check(lifecycle_status_json(&a, "affable-shark", "bogus", "", "t") == NULL, "unknown state gave a status");
 }
