@@ -43,6 +43,7 @@ struct arc {
 	char zstate[32];  /* versions.zenodo_state, "" = not started */
 	char published_at[40];
 	char *rdf_json;
+	char newversion_of[64]; /* a re-upload: the deposition to call newversion on */
 };
 
 static int oom(struct bo_error *err) { return bo_error_set(err, BO_ENOMEM, "out of memory"); }
@@ -71,6 +72,94 @@ int archive_enqueue(sqlite3 *c, const struct config *cfg, const char *id, const 
 	snprintf(subject, sizeof(subject), "%s/%s", id, version);
 	int rc = jobs_enqueue_coalesced(c, "archive", subject, text, NULL, err);
 	free(text);
+	return rc;
+}
+
+int archive_reupload(sqlite3 *c, const struct config *cfg, const char *id, const char *version,
+		     struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char state[32] = "", latest[64] = "", subject[512];
+	if (!cfg->zenodo_token[0])
+		return bo_error_set(err, BO_EBADREQUEST, "archiving is off: set zenodo_token (BO_ZENODO_TOKEN) first");
+	int rc = db_begin(c, err);
+	if (rc)
+		return rc;
+	rc = db_prepare(c, &st,
+			"SELECT COALESCE(zenodo_state, ''), (SELECT zenodo_deposition_id FROM versions o WHERE "
+			"o.concept_id = v.concept_id AND o.zenodo_state = 'published' ORDER BY "
+			"CAST(o.zenodo_deposition_id AS INTEGER) DESC LIMIT 1) FROM versions v "
+			"WHERE concept_id = ?1 AND version = ?2 AND state IN ('published', 'yanked')",
+			err);
+	if (rc)
+		goto fail;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, version);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(state, sizeof(state), "%s", db_column_text(st, 0));
+		snprintf(latest, sizeof(latest), "%s", db_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	snprintf(subject, sizeof(subject), "%s/%s", id, version);
+	if (step == SQLITE_DONE) {
+		rc = bo_error_set(err, BO_ENOTFOUND, "%s has no published version %s", id, version);
+		goto fail;
+	}
+	if (step != SQLITE_ROW) {
+		rc = db_fail(c, "read version", err);
+		goto fail;
+	}
+	rc = db_prepare(c, &st,
+			"SELECT count(*) FROM jobs WHERE kind = 'archive' AND subject = ?1 AND state IN ('queued', 'running', 'failed')",
+			err);
+	if (rc)
+		goto fail;
+	db_bind_text(st, 1, subject);
+	int pending = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (pending) {
+		rc = bo_error_set(err, BO_ECONFLICT, "an archive job of %s is pending; wait for it or retry it", subject);
+		goto fail;
+	}
+	if (strcmp(state, "published") || !latest[0]) {
+		rc = bo_error_set(err, BO_ECONFLICT, "%s is not archived yet (%s): 'backoffice backup' archives it", subject,
+				  state[0] ? state : "not started");
+		goto fail;
+	}
+	rc = db_prepare(c, &st,
+			"UPDATE versions SET zenodo_state = NULL, zenodo_deposition_id = NULL, archive_package_sha256 = NULL "
+			"WHERE concept_id = ?1 AND version = ?2",
+			err);
+	if (rc)
+		goto fail;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, version);
+	rc = db_step_done(st, err);
+	st = NULL;
+	cJSON *p = rc ? NULL : cJSON_CreateObject();
+	if (!rc && p) {
+		cJSON_AddStringToObject(p, "id", id);
+		cJSON_AddStringToObject(p, "version", version);
+		cJSON_AddStringToObject(p, "newversion_of", latest);
+	}
+	char *text = p ? cJSON_PrintUnformatted(p) : NULL;
+	cJSON_Delete(p);
+	if (!rc && !text)
+		rc = oom(err);
+	if (!rc)
+		rc = jobs_enqueue(c, "archive", subject, text, 0, NULL, err);
+	free(text);
+	if (!rc)
+		rc = db_commit(c, err);
+	if (!rc)
+		log_info("archive %s: queued again, as a new Zenodo version after deposition %s", subject, latest);
+fail:
+	sqlite3_finalize(st);
+	if (rc)
+		db_rollback(c);
 	return rc;
 }
 
@@ -226,6 +315,10 @@ static int step_draft(struct arc *r, struct bo_error *err)
 			prev, sizeof(prev), err);
 	if (rc)
 		return rc;
+	/* a re-upload continues the concept from the deposition it named (its own record,
+	 * when it is the concept's only or latest version), never a new concept */
+	if (r->newversion_of[0] && (!prev[0] || atoll(r->newversion_of) > atoll(prev)))
+		snprintf(prev, sizeof(prev), "%s", r->newversion_of);
 	if (!prev[0]) {
 		cJSON *empty = cJSON_CreateObject();
 		rc = empty ? zenodo_call(r->z, "POST", "/api/deposit/depositions", empty, &status, &draft, NULL, err)
@@ -686,6 +779,9 @@ static int parse_payload(const struct job *job, struct arc *r, struct bo_error *
 	else {
 		snprintf(r->id, sizeof(r->id), "%s", id);
 		snprintf(r->version, sizeof(r->version), "%s", v);
+		const char *nv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "newversion_of"));
+		if (nv && strlen(nv) < sizeof(r->newversion_of) && strspn(nv, "0123456789") == strlen(nv))
+			snprintf(r->newversion_of, sizeof(r->newversion_of), "%s", nv);
 	}
 	cJSON_Delete(o);
 	return rc;

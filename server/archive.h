@@ -24,6 +24,16 @@ int archive_enqueue(sqlite3 *c, const struct config *cfg, const char *id, const 
  * (zenodo_token empty) or BO_EDATABASE. */
 int archive_enqueue_missing(sqlite3 *c, const struct config *cfg, int *count_out, struct bo_error *err);
 
+/* Archives a published version again, in today's layout (package.zip beside rdf.yaml and
+ * the covers), for versions archived before it. Zenodo locks the files of a published
+ * record, so this makes a new Zenodo version of the concept (newversion on its latest
+ * published deposition: the concept DOI stays); once published, the version's doi is the
+ * new record's, and the old record stays on Zenodo. Queues the job (the server's runners
+ * or `jobs run` do it). Returns 0, BO_EBADREQUEST (archiving off), BO_ENOTFOUND (no such
+ * published version), BO_ECONFLICT (not archived yet, or an archive job of it pending). */
+int archive_reupload(sqlite3 *c, const struct config *cfg, const char *id, const char *version,
+		     struct bo_error *err);
+
 /* The job handler (ctx is the struct app). A Zenodo validation error, an unknown license
  * or an RDF without authors makes the job dead at once (jobs_give_up) with the reason;
  * the version stays published and `jobs retry` resumes from the stored step. */

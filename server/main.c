@@ -66,6 +66,7 @@ static void usage(FILE *f)
 		   "  jobs run                            run ready jobs in the foreground until none is left\n"
 		   "  rebuild [--reason R]                rebuild collection.json & co. from the database now\n"
 		   "  backup                              queue an archive (Zenodo) job for every version without a DOI\n"
+		   "  backup --reupload ID/VERSION        archive a version again in today's layout (a new Zenodo version)\n"
 		   "  validate PATH... [--json] [--no-io-checks]\n"
 		   "                                      validate an RDF file, a package directory or a zip\n"
 		   "                                      (exit 0 valid, 1 invalid, 2 usage); needs no server\n"
@@ -405,6 +406,18 @@ static int backup_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_erro
 {
 	(void)a;
 	int n = 0;
+	const char *again = flag_value(cli, "--reupload");
+	if (again) {
+		char id[256];
+		const char *slash = strchr(again, '/');
+		if (!slash || slash == again || !slash[1] || (size_t)(slash - again) >= sizeof(id) || strchr(slash + 1, '/'))
+			return bo_error_set(err, BO_EBADREQUEST, "--reupload takes ID/VERSION, e.g. affable-shark/1");
+		snprintf(id, sizeof(id), "%.*s", (int)(slash - again), again);
+		int rc = archive_reupload(c, cli->cfg, id, slash + 1, err);
+		if (!rc)
+			printf("archive job queued for %s: a new Zenodo version in package.zip layout\n", again);
+		return rc;
+	}
 	int rc = archive_enqueue_missing(c, cli->cfg, &n, err);
 	if (!rc)
 		printf("%d archive job(s) queued\n", n);

@@ -170,3 +170,25 @@ zstate
 [ "$(jq '.depositions | length' "$T/zstate")" = "$N" ] || fail "the retry made another deposition"
 # `backup` finds nothing left to archive
 "$BO_BIN" backup | grep -q '^0 archive job(s) queued' || fail "backup queued jobs for archived versions"
+
+# ---- re-archiving a version (for versions archived before the package.zip layout): a new
+# Zenodo version of the same concept, in today's layout; the version's DOI follows it
+zstate; N=$(jq '.depositions | length' "$T/zstate")
+req GET "/api/v1/resources/$ID"; OLD1=$(jqb '.versions[] | select(.version == "1") | .doi')
+"$BO_BIN" backup --reupload "$ID/1" | grep -q "archive job queued for $ID/1" || fail "backup --reupload did not queue"
+"$BO_BIN" backup --reupload "$ID/1" >/dev/null 2>"$T/again.err" && fail "a second re-upload while one is pending was queued"
+grep -q "pending" "$T/again.err" || fail "no reason: $(cat "$T/again.err")"
+run_jobs
+zstate
+[ "$(jq '.depositions | length' "$T/zstate")" = $((N + 1)) ] || fail "the re-upload did not make exactly one deposition"
+jq -e --arg c "$C1" '.depositions | max_by(.id) | .submitted and (.conceptrecid | tostring) == $c and
+  (.files | keys | sort == ["cover.jpg", "package.zip", "rdf.yaml"])' "$T/zstate" >/dev/null ||
+  { jq '.depositions | max_by(.id) | {id, conceptrecid, submitted, files: (.files | keys)}' "$T/zstate"; fail "the re-upload's deposition"; }
+DN=$(jq -r '.depositions | max_by(.id) | .id' "$T/zstate")
+req GET "/api/v1/resources/$ID"; expect_status 200
+expect_jq '(.versions[] | select(.version == "1") | .doi) == "10.5072/zenodo.'"$DN"'" and .concept_doi == "10.5072/zenodo.'"$C1"'"'
+[ "$OLD1" != "10.5072/zenodo.$DN" ] || fail "the version kept its old DOI"
+"$BO_BIN" backup --reupload "$ID/99" >/dev/null 2>"$T/err" && fail "re-upload of a missing version succeeded"
+grep -q "no published version 99" "$T/err" || fail "missing version: $(cat "$T/err")"
+"$BO_BIN" backup --reupload "$ID" >/dev/null 2>"$T/err" && fail "--reupload without a version succeeded"
+grep -q "ID/VERSION" "$T/err" || fail "bad argument: $(cat "$T/err")"
