@@ -327,13 +327,11 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* A copy of rdf[key] when it has the given JSON type, else an empty value of it. */
-static cJSON *copy_or_empty(const cJSON *rdf, const char *key, int want_array)
+/* A copy of the array rdf[key], or an empty array (badges and links are always lists). */
+static cJSON *array_or_empty(const cJSON *rdf, const char *key)
 {
 	const cJSON *v = get(rdf, key);
-	if (want_array ? cJSON_IsArray(v) : cJSON_IsObject(v))
-		return cJSON_Duplicate(v, 1);
-	return want_array ? cJSON_CreateArray() : cJSON_CreateObject();
+	return cJSON_IsArray(v) ? cJSON_Duplicate(v, 1) : cJSON_CreateArray();
 }
 
 /* Tags: strings only, deduplicated, in byte order, so the output never depends on
@@ -437,7 +435,7 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	const cJSON *up = get(rdf, "uploader");
 	cJSON *uploader = cJSON_IsObject(up) ? cJSON_Duplicate(up, 1) : user_of(b, k->created_by);
 	cJSON_AddItemToObject(e, "uploader", uploader ? uploader : cJSON_CreateNull());
-	cJSON_AddItemToObject(e, "badges", copy_or_empty(rdf, "badges", 1));
+	cJSON_AddItemToObject(e, "badges", array_or_empty(rdf, "badges"));
 	cJSON_ArrayForEach(it, get(rdf, "covers"))
 	{
 		if (!cJSON_IsString(it) || !it->valuestring)
@@ -468,7 +466,7 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	if (dl)
 		bad |= add_url(e, "download_url", strdup(dl));
 	cJSON_AddStringToObject(e, "license", get_str(rdf, "license", ""));
-	cJSON_AddItemToObject(e, "links", copy_or_empty(rdf, "links", 1));
+	cJSON_AddItemToObject(e, "links", array_or_empty(rdf, "links"));
 	cJSON_AddItemToObject(e, "tags", sorted_tags(rdf));
 	cJSON_AddStringToObject(e, "nickname", k->id);
 	cJSON_AddStringToObject(e, "nickname_icon", get_str(rdf, "id_emoji", ""));
