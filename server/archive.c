@@ -75,14 +75,21 @@ int archive_enqueue(sqlite3 *c, const struct config *cfg, const char *id, const 
 	return rc;
 }
 
+/* The write transaction of an operator command that queues archive jobs, refused while
+ * archiving is off (the jobs would wait for a token forever). */
+static int begin_archiving(sqlite3 *c, const struct config *cfg, struct bo_error *err)
+{
+	if (!cfg->zenodo_token[0])
+		return bo_error_set(err, BO_EBADREQUEST, "archiving is off: set zenodo_token (BO_ZENODO_TOKEN) first");
+	return db_begin(c, err);
+}
+
 int archive_reupload(sqlite3 *c, const struct config *cfg, const char *id, const char *version,
 		     struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	char state[32] = "", latest[64] = "", subject[512];
-	if (!cfg->zenodo_token[0])
-		return bo_error_set(err, BO_EBADREQUEST, "archiving is off: set zenodo_token (BO_ZENODO_TOKEN) first");
-	int rc = db_begin(c, err);
+	int rc = begin_archiving(c, cfg, err);
 	if (rc)
 		return rc;
 	rc = db_prepare(c, &st,
@@ -167,9 +174,7 @@ int archive_enqueue_missing(sqlite3 *c, const struct config *cfg, int *count_out
 {
 	sqlite3_stmt *st = NULL;
 	*count_out = 0;
-	if (!cfg->zenodo_token[0])
-		return bo_error_set(err, BO_EBADREQUEST, "archiving is off: set zenodo_token (BO_ZENODO_TOKEN) first");
-	int rc = db_begin(c, err);
+	int rc = begin_archiving(c, cfg, err);
 	if (rc)
 		return rc;
 	rc = db_prepare(c, &st,

@@ -8,6 +8,8 @@
  * which must give the same tree back (rdf.h; the stage job writes RDF trees that way). */
 #include "harness.h"
 
+#include "../lib/json_same.h"
+
 #include "error.h"
 #include "rdf.h"
 #include "utf8.h"
@@ -117,26 +119,6 @@ static void check_tree_utf8(const cJSON *j)
 	}
 }
 
-static int same_tree(const cJSON *a, const cJSON *b)
-{
-	/* cJSON_Raw is not made by the parser; false/true/null/number/string/array/object */
-	if ((a->type & 0xFF) != (b->type & 0xFF))
-		return 0;
-	if (cJSON_IsNumber(a))
-		return (isnan(a->valuedouble) && isnan(b->valuedouble)) ||
-		       a->valuedouble == b->valuedouble;
-	if (cJSON_IsString(a))
-		return strcmp(a->valuestring, b->valuestring) == 0;
-	const cJSON *x = a->child, *y = b->child;
-	for (; x && y; x = x->next, y = y->next) {
-		if (cJSON_IsObject(a) && strcmp(x->string, y->string) != 0)
-			return 0;
-		if (!same_tree(x, y))
-			return 0;
-	}
-	return x == NULL && y == NULL;
-}
-
 /* A clean body as an RDF tree: rdf_emit must write it (every string is UTF-8) and
  * rdf_parse must read the same tree back. A top level that is not an object is wrapped,
  * because an RDF is a mapping. */
@@ -167,7 +149,7 @@ static void round_trip(cJSON *body)
 	if (rc)
 		fprintf(stderr, "emitted YAML does not parse (%s):\n%s\n", err.detail, text);
 	FUZZ_ASSERT(rc == 0, "rdf_parse refuses what rdf_emit wrote");
-	if (!same_tree(root, rdf_root(d))) {
+	if (!json_same(root, rdf_root(d))) {
 		char *a = cJSON_PrintUnformatted(root), *b = cJSON_PrintUnformatted(rdf_root(d));
 		fprintf(stderr, "before: %s\nemitted:\n%s\nafter: %s\n", a, text, b);
 		free(a);

@@ -8,6 +8,8 @@
  * stores every RDF that way). A refusal must be BO_EINVALIDRDF with its problems listed. */
 #include "harness.h"
 
+#include "../lib/json_same.h"
+
 #include "error.h"
 #include "rdf.h"
 #include "utf8.h"
@@ -73,28 +75,6 @@ static void walk(struct walk *w, const cJSON *n, int depth)
 	}
 }
 
-/* Structural equality with NaN equal to NaN (cJSON_Compare says NaN != NaN). */
-static int same_tree(const cJSON *a, const cJSON *b)
-{
-	if ((a->type & 0xFF) != (b->type & 0xFF))
-		return 0;
-	if (cJSON_IsNumber(a))
-		return (isnan(a->valuedouble) && isnan(b->valuedouble)) ||
-		       a->valuedouble == b->valuedouble;
-	if (cJSON_IsString(a))
-		return strcmp(a->valuestring, b->valuestring) == 0;
-	if (!cJSON_IsArray(a) && !cJSON_IsObject(a))
-		return 1;
-	const cJSON *x = a->child, *y = b->child;
-	for (; x && y; x = x->next, y = y->next) {
-		if (cJSON_IsObject(a) && strcmp(x->string, y->string) != 0)
-			return 0;
-		if (!same_tree(x, y))
-			return 0;
-	}
-	return x == NULL && y == NULL;
-}
-
 static void check_refusal(int rc, struct bo_error *err)
 {
 	static const int allowed[] = {BO_EINVALIDRDF, BO_ENOMEM, 0};
@@ -145,7 +125,7 @@ static void round_trip(const cJSON *root, const struct rdf_limits *lim)
 	if (rc)
 		fprintf(stderr, "emitted YAML does not parse (%s):\n%s\n", err.detail, text);
 	FUZZ_ASSERT(rc == 0, "rdf_parse refuses what rdf_emit wrote");
-	if (!same_tree(root, rdf_root(d2))) {
+	if (!json_same(root, rdf_root(d2))) {
 		char *a = cJSON_PrintUnformatted(root), *b = cJSON_PrintUnformatted(rdf_root(d2));
 		fprintf(stderr, "before: %s\nemitted:\n%s\nafter: %s\n", a, text, b);
 		free(a);

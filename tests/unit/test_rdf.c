@@ -4,6 +4,8 @@
  * as passed, when it is missing. */
 #include "check.h"
 
+#include "../lib/json_same.h"
+
 #include "config.h"
 #include "error.h"
 #include "limits.h"
@@ -57,30 +59,6 @@ static char *slurp(const char *path, size_t *len)
 	}
 	fclose(f);
 	return buf;
-}
-
-/* Strict tree equality: same types, keys in the same order, numbers equal (nan equals
- * nan, inf equals inf — cJSON_Compare says neither). */
-static int json_equal(const cJSON *a, const cJSON *b)
-{
-	if ((a->type & 0xFF) != (b->type & 0xFF))
-		return 0;
-	if (cJSON_IsNumber(a))
-		return (isnan(a->valuedouble) && isnan(b->valuedouble)) ||
-		       a->valuedouble == b->valuedouble;
-	if (cJSON_IsString(a))
-		return strcmp(a->valuestring, b->valuestring) == 0;
-	if (cJSON_IsArray(a) || cJSON_IsObject(a)) {
-		const cJSON *x = a->child, *y = b->child;
-		for (; x && y; x = x->next, y = y->next) {
-			if (cJSON_IsObject(a) && strcmp(x->string, y->string) != 0)
-				return 0;
-			if (!json_equal(x, y))
-				return 0;
-		}
-		return x == NULL && y == NULL;
-	}
-	return 1;
 }
 
 static int has_nan_or_inf(const cJSON *n)
@@ -177,7 +155,7 @@ static void check_file(const char *path, struct walk *w)
 	check(rc == 0, "%s: re-parse: %s\n%s", path, err.detail, yaml);
 	if (rc)
 		goto done;
-	check(json_equal(rdf_root(d), rdf_root(d2)), "%s: round trip differs", path);
+	check(json_same(rdf_root(d), rdf_root(d2)), "%s: round trip differs", path);
 	/* Where no inf/nan is involved, cJSON's own comparison must agree too. */
 	if (!has_nan_or_inf(rdf_root(d)))
 		check(cJSON_Compare(rdf_root(d), rdf_root(d2), 1), "%s: cJSON_Compare", path);
@@ -494,7 +472,7 @@ static void test_rdf__billion_laughs(void)
 	d = parse_str("base: &b {x: 1, y: [1, 2]}\ncopy: *b\n", &err);
 	require(d, "parse: %s", err.detail);
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rdf_root(d), "copy");
-	check(json_equal(c, cJSON_GetObjectItemCaseSensitive(rdf_root(d), "base")), "copy equal");
+	check(json_same(c, cJSON_GetObjectItemCaseSensitive(rdf_root(d), "base")), "copy equal");
 	int line = 0, col = 0;
 	cJSON *loc = cJSON_Parse("[\"copy\"]");
 	check(rdf_mark(d, loc, &line, &col) == 0 && line == 2 && col == 7, "alias mark %d:%d",
@@ -531,7 +509,7 @@ static void test_rdf__aliases_and_merges(void)
 		"\"list\":{\"a\":0,\"b\":20,\"z\":26,\"c\":{\"deep\":true}},"
 		"\"inline\":{\"q\":1},\"key\":\"name\",\"name\":5}");
 	char *got = cJSON_PrintUnformatted(rdf_root(d));
-	check(json_equal(rdf_root(d), expect), "merged: %s", got);
+	check(json_same(rdf_root(d), expect), "merged: %s", got);
 	free(got);
 	cJSON_Delete(expect);
 	int line = 0, col = 0;
@@ -733,7 +711,7 @@ static void test_rdf__emit_round_trip(void)
 	int rc = rdf_parse(&d, yaml, strlen(yaml), &lim, &err);
 	check(rc == 0, "re-parse: %s\n%s", err.detail, yaml);
 	if (rc == 0)
-		check(json_equal(t, rdf_root(d)), "round trip differs:\n%s", yaml);
+		check(json_same(t, rdf_root(d)), "round trip differs:\n%s", yaml);
 	rdf_free(d);
 	free(yaml);
 	bo_error_cleanup(&err);
