@@ -890,7 +890,9 @@ static int drafts_build(struct build *b, struct outputs *o)
 		}
 		cJSON *e = rdf ? entry_build(b, &k, rdf, "draft", NULL, db_column_text(st, 11), versions) : NULL;
 		cJSON_Delete(rdf);
-		cJSON *status = lifecycle_status_json(b->a, k.id, state, db_column_text(st, 4), updated);
+		enum draft_state ds = DRAFT_ERROR;
+		cJSON *status = drafts_state_parse(state, &ds) ? NULL
+							       : lifecycle_status_json(b->a, k.id, ds, db_column_text(st, 4), updated);
 		if (!e || !status || !cJSON_AddItemToObject(e, "status", status)) {
 			cJSON_Delete(status);
 			cJSON_Delete(e);

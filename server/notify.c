@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "drafts.h"
 #include "error.h"
 #include "log.h"
 #include "mail.h"
@@ -15,11 +16,7 @@
 #include <string.h>
 
 struct draft_info {
-	int revision;
-	char type[64];
-	char name[256];
-	char uploader_email[MAIL_ADDRESS_MAX + 1];
-	char uploader_name[256];
+	struct draft d;
 	char actor_name[256];
 };
 
@@ -29,37 +26,14 @@ static int load_info(sqlite3 *c, const char *id, int64_t actor_id, struct draft_
 		     struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	*found = 0;
-	/* json_valid first: json_extract on a broken document would fail the transition */
-	int rc = db_prepare(c, &st,
-			    "SELECT d.revision, c.type, "
-			    "  COALESCE(CASE WHEN json_valid(d.rdf_json) THEN json_extract(d.rdf_json, '$.name') END, ''), "
-			    "  CASE WHEN u.disabled = 0 THEN u.email ELSE '' END, COALESCE(u.name, '') "
-			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id "
-			    "LEFT JOIN users u ON u.id = d.uploader_id WHERE d.concept_id = ?1",
-			    err);
-	if (rc)
+	int rc = drafts_get(c, id, 0, &d->d, found, err);
+	if (rc || !*found || actor_id <= 0)
 		return rc;
-	db_bind_text(st, 1, id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*found = 1;
-		d->revision = sqlite3_column_int(st, 0);
-		snprintf(d->type, sizeof(d->type), "%s", db_column_text(st, 1));
-		snprintf(d->name, sizeof(d->name), "%s", db_column_text(st, 2));
-		snprintf(d->uploader_email, sizeof(d->uploader_email), "%s", db_column_text(st, 3));
-		snprintf(d->uploader_name, sizeof(d->uploader_name), "%s", db_column_text(st, 4));
-	}
-	sqlite3_finalize(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_fail(c, "read the draft for its mails", err);
-	if (!*found || actor_id <= 0)
-		return 0;
 	rc = db_prepare(c, &st, "SELECT name FROM users WHERE id = ?1", err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, actor_id);
-	step = sqlite3_step(st);
+	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		snprintf(d->actor_name, sizeof(d->actor_name), "%s", db_column_text(st, 0));
 	sqlite3_finalize(st);
@@ -68,40 +42,47 @@ static int load_info(sqlite3 *c, const char *id, int64_t actor_id, struct draft_
 	return 0;
 }
 
-/* "static validation passed; dynamic tests: 2 passed, 1 failed" for the revision. */
+/* "static validation passed; dynamic tests: 2 passed, 1 failed" for the revision, the
+ * dynamic statuses in name order. */
 static int verdict_text(sqlite3 *c, const char *id, int revision, char *out, size_t n, struct bo_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	char rev[16], dyn[512] = "";
+	struct draft_runs runs = {0};
+	struct {
+		const char *status;
+		int count;
+	} dyn[16];
+	size_t ndyn = 0, used = 0;
+	char dyn_text[512] = "";
 	const char *stat = "not run";
-	char stat_buf[32];
-	size_t used = 0;
-	snprintf(rev, sizeof(rev), "%d", revision);
-	int rc = db_prepare(c, &st,
-			    "SELECT kind, status, count(*) FROM test_runs WHERE concept_id = ?1 "
-			    "AND revision_or_version = ?2 GROUP BY kind, status ORDER BY kind, status",
-			    err);
+	int rc = drafts_runs_list(c, id, revision, &runs, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = db_column_text(st, 0);
-		if (!strcmp(kind, "static")) {
-			snprintf(stat_buf, sizeof(stat_buf), "%s", db_column_text(st, 1));
-			stat = stat_buf;
-		} else if (used < sizeof(dyn)) {
-			int w = snprintf(dyn + used, sizeof(dyn) - used, "%s%d %s", used ? ", " : "",
-					 sqlite3_column_int(st, 2), db_column_text(st, 1));
-			if (w > 0)
-				used += (size_t)w;
+	for (size_t i = 0; i < runs.n; i++) {
+		const struct draft_run *r = &runs.v[i];
+		if (!strcmp(r->kind, "static")) {
+			stat = r->status;
+			continue;
+		}
+		size_t k = 0;
+		while (k < ndyn && strcmp(dyn[k].status, r->status) < 0)
+			k++;
+		if (k < ndyn && !strcmp(dyn[k].status, r->status)) {
+			dyn[k].count++;
+		} else if (ndyn < sizeof(dyn) / sizeof(dyn[0])) {
+			memmove(&dyn[k + 1], &dyn[k], (ndyn - k) * sizeof(dyn[0]));
+			dyn[k].status = r->status;
+			dyn[k].count = 1;
+			ndyn++;
 		}
 	}
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
-		return db_fail(c, "read the test verdicts for a mail", err);
-	snprintf(out, n, "static validation %s%s%s", stat, dyn[0] ? "; dynamic tests: " : "", dyn);
+	for (size_t k = 0; k < ndyn && used < sizeof(dyn_text); k++) {
+		int w = snprintf(dyn_text + used, sizeof(dyn_text) - used, "%s%d %s", used ? ", " : "", dyn[k].count,
+				 dyn[k].status);
+		if (w > 0)
+			used += (size_t)w;
+	}
+	snprintf(out, n, "static validation %s%s%s", stat, dyn_text[0] ? "; dynamic tests: " : "", dyn_text);
+	drafts_runs_free(&runs);
 	return 0;
 }
 
@@ -134,7 +115,7 @@ static void put_quoted(FILE *f, const char *text)
 	}
 }
 
-static int to_reviewers(sqlite3 *c, const struct config *cfg, const char *id, const struct draft_info *d,
+static int to_reviewers(sqlite3 *c, const struct config *cfg, const char *id, const struct draft *d,
 			struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -179,10 +160,11 @@ fail:
 	return rc;
 }
 
-int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, const char *from,
-		      const char *to, const char *detail, int64_t actor_id, struct bo_error *err)
+int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, enum draft_state from,
+		      enum draft_state to, const char *detail, int64_t actor_id, struct bo_error *err)
 {
-	struct draft_info d = {0};
+	struct draft_info info = {0};
+	const struct draft *d = &info.d;
 	char subject[MAIL_SUBJECT_MAX], verdict[600];
 	char *body = NULL;
 	size_t len = 0;
@@ -191,41 +173,39 @@ int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_
 	(void)from;
 	if (!cfg)
 		return 0;
-	int awaiting = !strcmp(to, "awaiting review"), changes = !strcmp(to, "changes requested"),
-	    published = !strcmp(to, "published"), error = !strcmp(to, "error");
+	int awaiting = to == DRAFT_AWAITING_REVIEW, changes = to == DRAFT_CHANGES_REQUESTED,
+	    published = to == DRAFT_PUBLISHED, error = to == DRAFT_ERROR;
 	if (!awaiting && !changes && !published && !error)
 		return 0;
-	rc = load_info(c, concept_id, actor_id, &d, &found, err);
+	rc = load_info(c, concept_id, actor_id, &info, &found, err);
 	if (rc || !found)
-		return rc;
-	if (awaiting) {
-		rc = to_reviewers(c, cfg, concept_id, &d, err);
-		if (rc)
-			return rc;
-	}
-	if (!d.uploader_email[0])
-		return 0;
-	if (awaiting) {
-		rc = verdict_text(c, concept_id, d.revision, verdict, sizeof(verdict), err);
-		if (rc)
-			return rc;
-	}
+		goto out;
+	if (awaiting)
+		rc = to_reviewers(c, cfg, concept_id, d, err);
+	if (rc || !d->uploader_email[0])
+		goto out;
+	if (awaiting)
+		rc = verdict_text(c, concept_id, d->revision, verdict, sizeof(verdict), err);
+	if (rc)
+		goto out;
 	f = open_memstream(&body, &len);
-	if (!f)
-		return oom(err);
-	fprintf(f, "Hello %s,\n\n", d.uploader_name[0] ? d.uploader_name : "uploader");
-	const char *what = d.name[0] ? d.name : concept_id;
+	if (!f) {
+		rc = oom(err);
+		goto out;
+	}
+	fprintf(f, "Hello %s,\n\n", d->uploader_name[0] ? d->uploader_name : "uploader");
+	const char *what = d->name[0] ? d->name : concept_id;
 	if (awaiting) {
 		snprintf(subject, sizeof(subject), "[bioimage.io] %s: awaiting review", concept_id);
 		fprintf(f,
 			"your upload \"%s\" (%s, revision %d) was tested and now waits for a reviewer.\n\n"
 			"Verdict: %s\n\n"
 			"Follow it here: %s/status/%s\n",
-			what, concept_id, d.revision, verdict, cfg->public_url, concept_id);
+			what, concept_id, d->revision, verdict, cfg->public_url, concept_id);
 	} else if (changes) {
 		snprintf(subject, sizeof(subject), "[bioimage.io] %s: changes requested", concept_id);
 		fprintf(f, "%s asked for changes to \"%s\" (%s, revision %d):\n\n",
-			d.actor_name[0] ? d.actor_name : "A reviewer", what, concept_id, d.revision);
+			info.actor_name[0] ? info.actor_name : "A reviewer", what, concept_id, d->revision);
 		put_quoted(f, detail ? detail : "");
 		fprintf(f,
 			"\nUpload a new revision with the changes, or answer in the chat.\n"
@@ -244,15 +224,16 @@ int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_
 			"\"%s\" (%s, revision %d) could not be processed:\n\n"
 			"%s\n\n"
 			"Fix this and upload again. Status: %s/status/%s\n",
-			what, concept_id, d.revision, detail && *detail ? detail : "(no detail recorded)",
+			what, concept_id, d->revision, detail && *detail ? detail : "(no detail recorded)",
 			cfg->public_url, concept_id);
 	}
 	fputs("\n-- \nThe BioImage Model Zoo backoffice\n", f);
-	if (fclose(f) != 0) {
-		free(body);
-		return oom(err);
-	}
-	rc = send_one(c, d.uploader_email, subject, body, err);
+	if (fclose(f) != 0)
+		rc = oom(err);
+	else
+		rc = send_one(c, d->uploader_email, subject, body, err);
 	free(body);
+out:
+	drafts_release(&info.d);
 	return rc;
 }

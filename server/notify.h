@@ -4,6 +4,8 @@
 #ifndef BO_NOTIFY_H
 #define BO_NOTIFY_H
 
+#include "drafts.h"
+
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -21,7 +23,7 @@ struct config;
  * actor_id > 0 names who acted. cfg NULL = no mails (tools and tests without a config).
  * Returns 0, BO_EDATABASE, BO_ENOMEM; an address the mail module refuses (BO_EBADREQUEST)
  * is logged and skipped, so one bad users row cannot block a transition. */
-int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, const char *from,
-		      const char *to, const char *detail, int64_t actor_id, struct bo_error *err);
+int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, enum draft_state from,
+		      enum draft_state to, const char *detail, int64_t actor_id, struct bo_error *err);
 
 #endif

@@ -6,9 +6,8 @@
 #include "publish.h"
 
 #include "app.h"
-#include "archive.h"
-#include "collection.h"
 #include "db.h"
+#include "drafts.h"
 #include "error.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -53,63 +52,23 @@ static int version_state(sqlite3 *c, const struct pub *p, char *state, size_t n,
 	return rc;
 }
 
-/* The draft's revision and state ("" when there is no draft). */
-static int draft_state(sqlite3 *c, const struct pub *p, int *revision, char *state, size_t n,
-		       struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	state[0] = '\0';
-	*revision = 0;
-	int rc = db_prepare(c, &st, "SELECT revision, state FROM drafts WHERE concept_id = ?1", err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, p->id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*revision = sqlite3_column_int(st, 0);
-		snprintf(state, n, "%s", db_column_text(st, 1));
-	} else if (step != SQLITE_DONE) {
-		rc = db_fail(c, "read draft", err);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Whether this job still owns the draft: same revision, and accepted (or in error after a
- * dead publish job of this very version, which `jobs retry` resumes). */
-static int still_ours(sqlite3 *c, const struct pub *p, int *ours, char *dstate, size_t n, struct bo_error *err)
+ * dead publish job of this very version, which `jobs retry` resumes). *found = 0 when
+ * there is no draft. */
+static int still_ours(sqlite3 *c, const struct pub *p, int *ours, enum draft_state *dstate, int *found,
+		      struct bo_error *err)
 {
 	char vstate[16];
 	int rev = 0;
-	int rc = draft_state(c, p, &rev, dstate, n, err);
+	*ours = 0;
+	int rc = drafts_state(c, p->id, &rev, dstate, found, err);
 	if (!rc)
 		rc = version_state(c, p, vstate, sizeof(vstate), err);
 	if (rc)
 		return rc;
-	*ours = rev == p->revision &&
-		(!strcmp(dstate, "accepted") || (!strcmp(dstate, "error") && !strcmp(vstate, "publishing")));
+	*ours = *found && rev == p->revision &&
+		(*dstate == DRAFT_ACCEPTED || (*dstate == DRAFT_ERROR && !strcmp(vstate, "publishing")));
 	return 0;
-}
-
-static int insert_intent(sqlite3 *c, const struct pub *p, struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	char now[40];
-	db_now_iso(now, sizeof(now));
-	int rc = db_prepare(c, &st,
-			    "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at, revision) "
-			    "SELECT d.concept_id, ?2, 'publishing', d.rdf_json, "
-			    "COALESCE((SELECT sha256 FROM files f WHERE f.concept_id = d.concept_id "
-			    "  AND f.version_or_draft = 'draft' AND f.path = 'rdf.yaml'), ''), ?3, d.revision "
-			    "FROM drafts d WHERE d.concept_id = ?1 "
-			    "ON CONFLICT(concept_id, version) DO NOTHING",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, p->id);
-	db_bind_text(st, 2, p->version);
-	db_bind_text(st, 3, now);
-	return db_step_done(st, err);
 }
 
 /* The draft's file paths (caller frees with cJSON_Delete). */
@@ -163,7 +122,8 @@ static int write_meta(sqlite3 *c, const struct pub *p, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	cJSON *info = cJSON_CreateObject(), *sum = NULL;
-	char *text = NULL, key[KEY_MAX], rev[16];
+	char *text = NULL, key[KEY_MAX];
+	struct draft_runs runs = {0};
 	int rc = db_prepare(c, &st,
 			    "SELECT v.created_at, c.concept_doi, v.doi FROM versions v JOIN concepts c ON c.id = v.concept_id "
 			    "WHERE v.concept_id = ?1 AND v.version = ?2",
@@ -199,30 +159,23 @@ static int write_meta(sqlite3 *c, const struct pub *p, struct bo_error *err)
 	if (rc)
 		goto out;
 
-	snprintf(rev, sizeof(rev), "%d", p->revision);
-	rc = db_prepare(c, &st,
-			"SELECT kind, weight_format, status, summary_json FROM test_runs WHERE concept_id = ?1 "
-			"AND revision_or_version = ?2 ORDER BY id",
-			err);
+	rc = drafts_runs_list(c, p->id, p->revision, &runs, err);
 	if (rc)
 		goto out;
-	db_bind_text(st, 1, p->id);
-	db_bind_text(st, 2, rev);
 	cJSON *tests = cJSON_CreateArray();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON *s = cJSON_Parse(db_column_text(st, 3));
-		if (!strcmp(db_column_text(st, 0), "static") && !sum) {
+	for (size_t i = 0; i < runs.n; i++) {
+		const struct draft_run *r = &runs.v[i];
+		cJSON *s = r->summary_json ? cJSON_Parse(r->summary_json) : NULL;
+		if (!strcmp(r->kind, "static") && !sum) {
 			sum = s;
 			continue;
 		}
 		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "weight_format", db_column_text(st, 1));
-		cJSON_AddStringToObject(t, "status", db_column_text(st, 2));
+		cJSON_AddStringToObject(t, "weight_format", r->weight_format);
+		cJSON_AddStringToObject(t, "status", r->status);
 		cJSON_AddItemToObject(t, "summary", s ? s : cJSON_CreateNull());
 		cJSON_AddItemToArray(tests, t);
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	if (!sum)
 		sum = cJSON_CreateObject();
 	cJSON_AddItemToObject(sum, "tests", tests);
@@ -237,6 +190,7 @@ out:
 	sqlite3_finalize(st);
 	cJSON_Delete(info);
 	cJSON_Delete(sum);
+	drafts_runs_free(&runs);
 	free(text);
 	return rc;
 }
@@ -266,19 +220,26 @@ static int exec_bound(sqlite3 *c, const char *sql, const struct pub *p, struct b
 
 static int commit_version(sqlite3 *c, const struct pub *p, int *done, struct bo_error *err)
 {
-	char dstate[32], reason[512], name[256] = "";
-	int ours = 0;
+	enum draft_state dstate;
+	int ours = 0, found = 0;
 	*done = 0;
 	int rc = db_begin(c, err);
 	if (rc)
 		return rc;
-	rc = still_ours(c, p, &ours, dstate, sizeof(dstate), err);
+	rc = still_ours(c, p, &ours, &dstate, &found, err);
 	if (rc || !ours)
 		goto fail; /* rc 0 and !ours: a stale job; nothing to do */
-	if (!strcmp(dstate, "error"))
-		rc = lifecycle_transition(c, p->a->cfg, p->id, p->revision, "accepted", "", 0, err);
+	if (dstate == DRAFT_ERROR)
+		rc = lifecycle_transition(c, p->a->cfg, p->id, p->revision, DRAFT_ACCEPTED, "", 0, err);
+	/* entering published queues the collection rebuild and the archive */
+	struct lifecycle_move m = {.concept_id = p->id,
+				   .revision = p->revision,
+				   .to = DRAFT_PUBLISHED,
+				   .detail = p->version,
+				   .actor_id = p->reviewer,
+				   .version = p->version};
 	if (!rc)
-		rc = lifecycle_transition(c, p->a->cfg, p->id, p->revision, "published", p->version, p->reviewer, err);
+		rc = lifecycle_move(c, p->a->cfg, &m, err);
 	if (!rc)
 		rc = exec_bound(c,
 				"UPDATE versions SET state = 'published', published_at = ?3, published_by = ?4 "
@@ -293,21 +254,7 @@ static int commit_version(sqlite3 *c, const struct pub *p, int *done, struct bo_
 	if (!rc)
 		rc = exec_bound(c, "DELETE FROM files WHERE concept_id = ?1 AND version_or_draft = 'draft'", p, err);
 	if (!rc)
-		rc = exec_bound(c, "DELETE FROM drafts WHERE concept_id = ?1", p, err);
-	if (rc)
-		goto fail;
-	sqlite3_stmt *st = NULL;
-	if (p->reviewer && !db_prepare(c, &st, "SELECT name FROM users WHERE id = ?1", err)) {
-		sqlite3_bind_int64(st, 1, p->reviewer);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(name, sizeof(name), "%s", db_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	snprintf(reason, sizeof(reason), "publish %s/%s%s%s%s", p->id, p->version, name[0] ? " (accepted by " : "",
-		 name, name[0] ? ")" : "");
-	rc = collection_enqueue_rebuild(c, reason, err);
-	if (!rc)
-		rc = archive_enqueue(c, p->a->cfg, p->id, p->version, err);
+		rc = drafts_delete(c, p->id, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	if (rc)
@@ -343,8 +290,9 @@ int publish_run(void *ctx, const struct job *job, struct bo_error *err)
 	struct pub p = {.a = ctx, .id = job->subject};
 	sqlite3 *c = NULL;
 	cJSON *paths = NULL;
-	char vstate[16], dstate[32];
-	int ours = 0, done = 0;
+	char vstate[16];
+	enum draft_state dstate = DRAFT_ERROR;
+	int ours = 0, found = 0, done = 0;
 	int rc = parse_payload(job, &p, err);
 	if (rc) {
 		/* retrying cannot fix a bad payload */
@@ -361,18 +309,18 @@ int publish_run(void *ctx, const struct job *job, struct bo_error *err)
 		goto out;
 	}
 	if (!rc)
-		rc = still_ours(c, &p, &ours, dstate, sizeof(dstate), err);
+		rc = still_ours(c, &p, &ours, &dstate, &found, err);
 	if (rc)
 		goto out;
 	if (!ours) {
 		log_info("publish: %s revision %d is no longer accepted (%s); nothing to do", p.id, p.revision,
-			 dstate[0] ? dstate : "no draft");
+			 found ? drafts_state_name(dstate) : "no draft");
 		goto out;
 	}
 	if (!vstate[0]) {
 		rc = db_begin(c, err);
 		if (!rc)
-			rc = insert_intent(c, &p, err);
+			rc = drafts_snapshot_version(c, p.id, p.version, err);
 		if (!rc)
 			rc = db_commit(c, err);
 		else
@@ -419,7 +367,7 @@ void publish_dead(void *ctx, const struct job *job, const char *last_error)
 		 "'backoffice jobs retry %lld'",
 		 p.version, job->attempts, last_error ? last_error : "unknown error", (long long)job->id);
 	if (db_begin(c, &err) == 0) {
-		if (lifecycle_transition(c, a->cfg, p.id, p.revision, "error", msg, 0, &err) || db_commit(c, &err))
+		if (lifecycle_transition(c, a->cfg, p.id, p.revision, DRAFT_ERROR, msg, 0, &err) || db_commit(c, &err))
 			db_rollback(c);
 	}
 out:

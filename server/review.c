@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "collection.h"
 #include "db.h"
+#include "drafts.h"
 #include "error.h"
 #include "ids.h"
 #include "jobs.h"
@@ -85,40 +86,27 @@ int review_pick_version(sqlite3 *c, const char *concept_id, const cJSON *rdf, ch
 
 struct draft_row {
 	int revision;
-	char state[32];
-	char type[32];
+	enum draft_state state;
 	cJSON *rdf;
-	int64_t uploader_id;
-	char updated[40];
 };
 
 static int load_draft(sqlite3 *c, const char *id, struct draft_row *d, struct bo_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	struct draft dr;
+	int found = 0;
 	memset(d, 0, sizeof(*d));
-	int rc = db_prepare(c, &st,
-			    "SELECT d.revision, d.state, c.type, d.rdf_json, d.uploader_id, d.updated_at "
-			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id WHERE d.concept_id = ?1",
-			    err);
+	int rc = drafts_get(c, id, DRAFTS_WITH_RDF, &dr, &found, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		d->revision = sqlite3_column_int(st, 0);
-		snprintf(d->state, sizeof(d->state), "%s", db_column_text(st, 1));
-		snprintf(d->type, sizeof(d->type), "%s", db_column_text(st, 2));
-		d->rdf = cJSON_Parse(db_column_text(st, 3));
-		d->uploader_id = sqlite3_column_int64(st, 4);
-		snprintf(d->updated, sizeof(d->updated), "%s", db_column_text(st, 5));
-		if (!d->rdf)
-			rc = bo_error_set(err, BO_EINTERNAL, "the draft of '%s' has no readable RDF", id);
-	} else {
-		rc = step == SQLITE_DONE ? bo_error_set(err, BO_ENOTFOUND, "'%s' has no draft", id)
-					 : db_fail(c, "read draft", err);
-	}
-	sqlite3_finalize(st);
-	return rc;
+	if (!found)
+		return bo_error_set(err, BO_ENOTFOUND, "'%s' has no draft", id);
+	d->revision = dr.revision;
+	d->state = dr.state;
+	d->rdf = cJSON_Parse(dr.rdf_json);
+	drafts_release(&dr);
+	if (!d->rdf)
+		return bo_error_set(err, BO_EINTERNAL, "the draft of '%s' has no readable RDF", id);
+	return 0;
 }
 
 /* Verdicts of the revision: static status ("" when none) and how many dynamic runs
@@ -126,29 +114,18 @@ static int load_draft(sqlite3 *c, const char *id, struct draft_row *d, struct bo
 static int load_verdicts(sqlite3 *c, const char *id, int revision, char *static_status, size_t n,
 			 int *dynamic_failed, struct bo_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	char rev[16];
-	snprintf(rev, sizeof(rev), "%d", revision);
+	struct draft_runs runs = {0};
 	static_status[0] = '\0';
 	*dynamic_failed = 0;
-	int rc = db_prepare(c, &st,
-			    "SELECT kind, status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = db_column_text(st, 0), *status = db_column_text(st, 1);
-		if (!strcmp(kind, "static"))
-			snprintf(static_status, n, "%s", status);
-		else if (!strcmp(status, "failed") || !strcmp(status, "error"))
+	int rc = drafts_runs_list(c, id, revision, &runs, err);
+	for (size_t i = 0; !rc && i < runs.n; i++) {
+		const struct draft_run *r = &runs.v[i];
+		if (!strcmp(r->kind, "static"))
+			snprintf(static_status, n, "%s", r->status);
+		else if (!strcmp(r->status, "failed") || !strcmp(r->status, "error"))
 			(*dynamic_failed)++;
 	}
-	if (step != SQLITE_DONE)
-		rc = db_fail(c, "read test runs", err);
-	sqlite3_finalize(st);
+	drafts_runs_free(&runs);
 	return rc;
 }
 
@@ -214,15 +191,14 @@ static int message_ok(const char *m, struct bo_error *err, const char *what)
 static int accept(struct app *a, sqlite3 *c, const struct auth_user *reviewer, const char *id,
 		  struct draft_row *d, const struct review_decision *dec, cJSON *out, struct bo_error *err)
 {
-	char static_status[16], version[80], payload[256], details[256];
+	char static_status[16], version[80], details[256];
 	int failed = 0, exists = 0;
-	int64_t job = 0;
 	(void)a;
-	if (strcmp(d->state, "awaiting review") && strcmp(d->state, "changes requested"))
+	if (d->state != DRAFT_AWAITING_REVIEW && d->state != DRAFT_CHANGES_REQUESTED)
 		return bo_error_set(err, BO_ECONFLICT,
 				    "the draft of '%s' is '%s'; a reviewer can accept it only in 'awaiting review' or "
 				    "'changes requested'",
-				    id, d->state);
+				    id, drafts_state_name(d->state));
 	int rc = load_verdicts(c, id, d->revision, static_status, sizeof(static_status), &failed, err);
 	if (rc)
 		return rc;
@@ -245,7 +221,14 @@ static int accept(struct app *a, sqlite3 *c, const struct auth_user *reviewer, c
 		return bo_error_set(err, BO_ECONFLICT,
 				    "version '%s' of '%s' is already published; raise `version` in the RDF and upload again",
 				    version, id);
-	rc = lifecycle_transition(c, a->cfg, id, d->revision, "accepted", "", reviewer->id, err);
+	/* entering accepted queues the publish job of the version */
+	struct lifecycle_move m = {.concept_id = id,
+				   .revision = d->revision,
+				   .to = DRAFT_ACCEPTED,
+				   .detail = "",
+				   .actor_id = reviewer->id,
+				   .version = version};
+	rc = lifecycle_move(c, a->cfg, &m, err);
 	if (rc)
 		return rc;
 	cJSON *det = cJSON_CreateObject();
@@ -264,15 +247,11 @@ static int accept(struct app *a, sqlite3 *c, const struct auth_user *reviewer, c
 	rc = lifecycle_event(c, id, "draft", reviewer->id, "review", msg, details, err);
 	if (!rc && dec->message && dec->message[0])
 		rc = review_chat_add(c, id, reviewer->id, dec->message, NULL, err);
-	snprintf(payload, sizeof(payload), "{\"revision\":%d,\"version\":\"%s\",\"reviewer\":%lld}", d->revision,
-		 version, (long long)reviewer->id);
-	if (!rc)
-		rc = jobs_enqueue(c, "publish", id, payload, 0, &job, err);
 	if (rc)
 		return rc;
-	cJSON_AddStringToObject(out, "state", "accepted");
+	cJSON_AddStringToObject(out, "state", drafts_state_name(DRAFT_ACCEPTED));
 	cJSON_AddStringToObject(out, "version", version);
-	cJSON_AddNumberToObject(out, "job", (double)job);
+	cJSON_AddNumberToObject(out, "job", (double)m.job_id);
 	return 0;
 }
 
@@ -280,11 +259,12 @@ static int request_changes(sqlite3 *c, const struct config *cfg, const struct au
 			   struct draft_row *d, const struct review_decision *dec, cJSON *out,
 			   struct bo_error *err)
 {
-	if (strcmp(d->state, "awaiting review"))
+	if (d->state != DRAFT_AWAITING_REVIEW)
 		return bo_error_set(err, BO_ECONFLICT,
 				    "the draft of '%s' is '%s'; changes can be requested only in 'awaiting review'", id,
-				    d->state);
-	int rc = lifecycle_transition(c, cfg, id, d->revision, "changes requested", dec->message, reviewer->id, err);
+				    drafts_state_name(d->state));
+	int rc = lifecycle_transition(c, cfg, id, d->revision, DRAFT_CHANGES_REQUESTED, dec->message, reviewer->id,
+				      err);
 	if (!rc)
 		rc = review_chat_add(c, id, reviewer->id, dec->message, NULL, err);
 	char msg[320];
@@ -293,7 +273,7 @@ static int request_changes(sqlite3 *c, const struct config *cfg, const struct au
 		rc = lifecycle_event(c, id, "draft", reviewer->id, "review", msg,
 				     "{\"decision\":\"request_changes\"}", err);
 	if (!rc)
-		cJSON_AddStringToObject(out, "state", "changes requested");
+		cJSON_AddStringToObject(out, "state", drafts_state_name(DRAFT_CHANGES_REQUESTED));
 	return rc;
 }
 
@@ -348,20 +328,9 @@ fail:
 
 /* ---- queue ---------------------------------------------------------------------- */
 
-static int64_t age_of(const char *iso)
-{
-	struct tm tm = {0};
-	if (!strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	int64_t t = (int64_t)timegm(&tm);
-	int64_t now = db_now_unix();
-	return now > t ? now - t : 0;
-}
-
 int review_queue(struct app *a, cJSON **out, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	if (!o || !items) {
@@ -369,50 +338,8 @@ int review_queue(struct app *a, cJSON **out, struct bo_error *err)
 		return oom(err);
 	}
 	int rc = db_acquire(a->db, &c, err);
-	if (rc)
-		goto fail;
-	/* One statement: the static verdict and the dynamic runs come as sub-selects. */
-	rc = db_prepare(c, &st,
-			"SELECT d.concept_id, c.type, json_extract(d.rdf_json, '$.name'), d.revision, u.id, u.name, "
-			"d.updated_at, "
-			"(SELECT status FROM test_runs t WHERE t.concept_id = d.concept_id AND t.kind = 'static' "
-			"  AND t.revision_or_version = CAST(d.revision AS TEXT)), "
-			"(SELECT json_group_array(json_object('weight_format', weight_format, 'status', status)) "
-			"  FROM test_runs t WHERE t.concept_id = d.concept_id AND t.kind = 'dynamic' "
-			"  AND t.revision_or_version = CAST(d.revision AS TEXT)) "
-			"FROM drafts d JOIN concepts c ON c.id = d.concept_id LEFT JOIN users u ON u.id = d.uploader_id "
-			"WHERE d.state = 'awaiting review' ORDER BY d.updated_at, d.concept_id",
-			err);
-	if (rc)
-		goto fail;
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		cJSON *it = cJSON_CreateObject();
-		if (!it) {
-			rc = oom(err);
-			goto fail;
-		}
-		cJSON_AddItemToArray(items, it);
-		cJSON_AddStringToObject(it, "id", db_column_text(st, 0));
-		cJSON_AddStringToObject(it, "type", db_column_text(st, 1));
-		cJSON_AddStringToObject(it, "name", db_column_text(st, 2));
-		cJSON_AddNumberToObject(it, "revision", sqlite3_column_int(st, 3));
-		cJSON *up = cJSON_AddObjectToObject(it, "uploader");
-		cJSON_AddNumberToObject(up, "id", (double)sqlite3_column_int64(st, 4));
-		cJSON_AddStringToObject(up, "name", db_column_text(st, 5));
-		cJSON_AddStringToObject(it, "since", db_column_text(st, 6));
-		cJSON_AddNumberToObject(it, "age_seconds", (double)age_of(db_column_text(st, 6)));
-		if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-			cJSON_AddNullToObject(it, "validation");
-		else
-			cJSON_AddStringToObject(it, "validation", db_column_text(st, 7));
-		cJSON *tests = cJSON_Parse(db_column_text(st, 8));
-		cJSON_AddItemToObject(it, "tests", tests ? tests : cJSON_CreateArray());
-	}
-	if (step != SQLITE_DONE)
-		rc = db_fail(c, "read the review queue", err);
-fail:
-	sqlite3_finalize(st);
+	if (!rc)
+		rc = drafts_list_awaiting(c, items, err);
 	db_release(a->db, c);
 	if (rc) {
 		cJSON_Delete(o);

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "drafts.h"
 #include "error.h"
 #include "hex.h"
 #include "ids.h"
@@ -19,7 +20,6 @@
 #include "rdf.h"
 #include "storage.h"
 #include "thumbs.h"
-#include "validate_job.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -39,36 +39,6 @@ struct staged_file {
 	char sha256[65];
 	const char *content_type;
 };
-
-struct draft_row {
-	int revision;
-	char state[32];
-	char package_path[4096];
-	char rdf_name[1100];
-};
-
-static int load_draft(sqlite3 *c, const char *id, struct draft_row *d, int *found, struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	*found = 0;
-	int rc = db_prepare(c, &st, "SELECT revision, state, package_path, rdf_name FROM drafts WHERE concept_id = ?1",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		*found = 1;
-		d->revision = sqlite3_column_int(st, 0);
-		snprintf(d->state, sizeof(d->state), "%s", db_column_text(st, 1));
-		snprintf(d->package_path, sizeof(d->package_path), "%s", db_column_text(st, 2));
-		snprintf(d->rdf_name, sizeof(d->rdf_name), "%s", db_column_text(st, 3));
-	} else if (step != SQLITE_DONE) {
-		rc = db_fail(c, "read draft", err);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
 
 /* Parses the RDF entry and stamps id and id_emoji (first, in that order, as the
  * reference does). *out is the stamped tree (caller frees with cJSON_Delete). */
@@ -122,7 +92,7 @@ static int fail_draft(struct app *a, const char *id, int revision, const char *d
 		return rc;
 	rc = db_begin(c, err);
 	if (!rc)
-		rc = lifecycle_transition(c, a->cfg, id, revision, "error", detail, 0, err);
+		rc = lifecycle_transition(c, a->cfg, id, revision, DRAFT_ERROR, detail, 0, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	db_release(a->db, c);
@@ -144,7 +114,7 @@ static int restart_draft(struct app *a, const char *id, int revision, struct bo_
 		return rc;
 	rc = db_begin(c, err);
 	if (!rc)
-		rc = lifecycle_transition(c, a->cfg, id, revision, "unpacking", "staging retried", 0, err);
+		rc = lifecycle_transition(c, a->cfg, id, revision, DRAFT_UNPACKING, "staging retried", 0, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	db_release(a->db, c);
@@ -186,13 +156,7 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 		if (rc)
 			goto fail;
 	}
-	rc = db_prepare(c, &st, "UPDATE drafts SET rdf_json = ?1 WHERE concept_id = ?2 AND revision = ?3", err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, rdf_json);
-	db_bind_text(st, 2, id);
-	sqlite3_bind_int(st, 3, revision);
-	rc = db_step_done(st, err);
+	rc = drafts_set_rdf(c, id, revision, rdf_json, err);
 	if (rc)
 		goto fail;
 	char msg[128];
@@ -208,11 +172,9 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 				     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "message")), details, err);
 		free(details);
 	}
+	/* entering unpacked queues the validate job: a staged draft always gets its verdict */
 	if (!rc)
-		rc = lifecycle_transition(c, a->cfg, id, revision, "unpacked", NULL, 0, err);
-	/* with the state change, so a staged draft always gets its verdict */
-	if (!rc)
-		rc = validate_job_enqueue(c, id, revision, err);
+		rc = lifecycle_transition(c, a->cfg, id, revision, DRAFT_UNPACKED, NULL, 0, err);
 	if (!rc)
 		rc = db_commit(c, err);
 fail:
@@ -465,7 +427,7 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 {
 	struct app *a = ctx;
 	const char *id = job->subject;
-	struct draft_row d;
+	struct draft d = {0};
 	package *p = NULL;
 	cJSON *payload = NULL;
 	struct staged_file *files = NULL;
@@ -486,21 +448,21 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 	rc = db_acquire(a->db, &c, err);
 	if (rc)
 		goto fail;
-	rc = load_draft(c, id, &d, &found, err);
+	rc = drafts_get(c, id, 0, &d, &found, err);
 	db_release(a->db, c);
 	c = NULL;
 	if (rc)
 		goto fail;
-	if (found && d.revision == revision && !strcmp(d.state, "error")) {
+	if (found && d.revision == revision && d.state == DRAFT_ERROR) {
 		/* an operator retried a dead stage job: unpack again from the kept package */
 		rc = restart_draft(a, id, revision, err);
 		if (rc)
 			goto fail;
-		snprintf(d.state, sizeof(d.state), "unpacking");
+		d.state = DRAFT_UNPACKING;
 	}
-	if (!found || d.revision != revision || strcmp(d.state, "unpacking")) {
+	if (!found || d.revision != revision || d.state != DRAFT_UNPACKING) {
 		log_info("stage: %s revision %d: nothing to do (draft %s)", id, revision,
-			 !found ? "gone" : d.revision != revision ? "has a newer revision" : d.state);
+			 !found ? "gone" : d.revision != revision ? "has a newer revision" : drafts_state_name(d.state));
 		rc = 0;
 		goto fail;
 	}
@@ -617,6 +579,7 @@ fail:
 	cJSON_Delete(warnings);
 	package_close(p);
 	cJSON_Delete(payload);
+	drafts_release(&d);
 	return rc;
 }
 

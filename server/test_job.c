@@ -8,6 +8,7 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "drafts.h"
 #include "error.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -555,38 +556,20 @@ static int enqueue_one(sqlite3 *c, const char *id, int revision, const char *for
 
 int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njobs, struct bo_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	struct draft d;
 	cJSON *rdf = NULL;
-	char rev[16];
-	int n = 0, rc;
-	snprintf(rev, sizeof(rev), "%d", revision);
+	int n = 0, found = 0;
 	if (njobs)
 		*njobs = 0;
-	rc = db_prepare(c, &st,
-			"SELECT c.type, d.rdf_json FROM drafts d JOIN concepts c ON c.id = d.concept_id "
-			"WHERE d.concept_id = ?1 AND d.revision = ?2",
-			err);
+	int rc = drafts_get(c, concept_id, DRAFTS_WITH_RDF, &d, &found, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	sqlite3_bind_int(st, 2, revision);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW && !strcmp(db_column_text(st, 0), "model"))
-		rdf = cJSON_Parse(db_column_text(st, 1));
-	else if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail(c, "read draft", err);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc || !rdf)
-		goto out;
-	rc = db_prepare(c, &st,
-			"DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic'",
-			err);
-	if (rc)
-		goto out;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
-	rc = db_step_done(st, err);
+	if (found && d.revision == revision && !strcmp(d.type, "model"))
+		rdf = cJSON_Parse(d.rdf_json);
+	drafts_release(&d);
+	if (!rdf)
+		return 0;
+	rc = drafts_runs_clear_dynamic(c, concept_id, revision, err);
 	if (rc)
 		goto out;
 	const cJSON *weights = cJSON_GetObjectItemCaseSensitive(rdf, "weights");
@@ -596,18 +579,7 @@ int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njo
 		/* keys of a YAML mapping are strings; a null entry is not a weight format */
 		if (!w->string || !*w->string || cJSON_IsNull(w))
 			continue;
-		rc = db_prepare(c, &st,
-				"INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, "
-				"status) VALUES (?1, ?2, 'dynamic', ?3, ?4, ?5, 'queued')",
-				err);
-		if (rc)
-			goto out;
-		db_bind_text(st, 1, concept_id);
-		db_bind_text(st, 2, rev);
-		db_bind_text(st, 3, w->string);
-		db_bind_text(st, 4, TEST_JOB_TOOL);
-		db_bind_text(st, 5, BO_VERSION);
-		rc = db_step_done(st, err);
+		rc = drafts_run_queue_dynamic(c, concept_id, revision, w->string, TEST_JOB_TOOL, BO_VERSION, err);
 		if (!rc)
 			rc = enqueue_one(c, concept_id, revision, w->string, 0, err);
 		if (rc)
@@ -623,44 +595,20 @@ out:
 
 /* ---------------------------------------------------------------- the verdict */
 
-/* The run's status ("" when there is no such run). */
-static int run_status(sqlite3 *c, const char *id, const char *rev, const char *format, char *out, size_t n,
-		      struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	out[0] = '\0';
-	int rc = db_prepare(c, &st,
-			    "SELECT status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
-			    "AND kind = 'dynamic' AND weight_format = ?3",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	db_bind_text(st, 3, format);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		snprintf(out, n, "%s", db_column_text(st, 0));
-	else if (step != SQLITE_DONE)
-		rc = db_fail(c, "read test run", err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Opens a transaction and checks that the job still matters: the draft is at revision and
  * the run has no verdict. *go = 0 otherwise (the transaction is still open). */
-static int check_current(sqlite3 *c, const char *id, int revision, const char *format, char *state,
-			 size_t state_len, int *go, struct bo_error *err)
+static int check_current(sqlite3 *c, const char *id, int revision, const char *format, int *go,
+			 struct bo_error *err)
 {
-	char rev[16], status[32];
+	char status[32] = "";
+	enum draft_state state;
 	int cur = 0, found = 0;
 	*go = 0;
-	snprintf(rev, sizeof(rev), "%d", revision);
 	int rc = db_begin(c, err);
 	if (!rc)
-		rc = lifecycle_draft_state(c, id, &cur, state, state_len, &found, err);
+		rc = drafts_state(c, id, &cur, &state, &found, err);
 	if (!rc && found && cur == revision)
-		rc = run_status(c, id, rev, format, status, sizeof(status), err);
+		rc = drafts_run_dynamic_status(c, id, revision, format, status, sizeof(status), err);
 	if (rc)
 		return rc;
 	if (!found || cur != revision || (strcmp(status, "queued") && strcmp(status, "running"))) {
@@ -677,38 +625,26 @@ static int record(struct app *a, const char *id, int revision, const char *forma
 		  const char *summary_json, const char *started, const char *message, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
-	char state[32] = "", rev[16], finished[40];
-	int go = 0, moved = 0;
-	snprintf(rev, sizeof(rev), "%d", revision);
+	char finished[40];
+	int go = 0;
 	db_now_iso(finished, sizeof(finished));
 	int rc = db_acquire(a->db, &c, err);
 	if (rc)
 		return rc;
-	rc = check_current(c, id, revision, format, state, sizeof(state), &go, err);
+	rc = check_current(c, id, revision, format, &go, err);
 	if (rc || !go)
 		goto fail;
-	rc = db_prepare(c, &st,
-			"UPDATE test_runs SET status = ?4, summary_json = ?5, tool = ?6, tool_version = ?7, "
-			"started_at = coalesce(?8, started_at), finished_at = ?9 "
-			"WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
-			err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	db_bind_text(st, 3, format);
-	db_bind_text(st, 4, status);
-	db_bind_text(st, 5, summary_json);
-	db_bind_text(st, 6, TEST_JOB_TOOL);
-	db_bind_text(st, 7, BO_VERSION);
-	db_bind_text(st, 8, started);
-	db_bind_text(st, 9, finished);
-	rc = db_step_done(st, err);
+	const struct draft_run_verdict v = {.tool = TEST_JOB_TOOL,
+					    .tool_version = BO_VERSION,
+					    .status = status,
+					    .summary_json = summary_json,
+					    .started_at = started,
+					    .finished_at = finished};
+	rc = drafts_run_finish(c, id, revision, format, &v, err);
 	if (!rc)
 		rc = lifecycle_event(c, id, "draft", 0, "tested", message, NULL, err);
 	if (!rc)
-		rc = lifecycle_finish_testing(a, c, id, revision, &moved, err);
+		rc = lifecycle_finish_testing(c, a->cfg, id, revision, NULL, err);
 	if (rc)
 		goto fail;
 	rc = db_commit(c, err);
@@ -736,27 +672,16 @@ static int begin_run(struct app *a, struct job_ctx *jc, int revision, int *go, s
 {
 	sqlite3 *c = NULL;
 	sqlite3_stmt *st = NULL;
-	char state[32], rev[16], now[40];
+	char now[40];
 	size_t cap = 0;
-	snprintf(rev, sizeof(rev), "%d", revision);
 	db_now_iso(now, sizeof(now));
 	int rc = db_acquire(a->db, &c, err);
 	if (rc)
 		return rc;
-	rc = check_current(c, jc->id, revision, jc->format, state, sizeof(state), go, err);
+	rc = check_current(c, jc->id, revision, jc->format, go, err);
 	if (rc || !*go)
 		goto fail;
-	rc = db_prepare(c, &st,
-			"UPDATE test_runs SET status = 'running', started_at = ?4 WHERE concept_id = ?1 "
-			"AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
-			err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, jc->id);
-	db_bind_text(st, 2, rev);
-	db_bind_text(st, 3, jc->format);
-	db_bind_text(st, 4, now);
-	rc = db_step_done(st, err);
+	rc = drafts_run_start(c, jc->id, revision, jc->format, now, err);
 	if (rc)
 		goto fail;
 	rc = db_prepare(c, &st, "SELECT path FROM files WHERE concept_id = ?1 AND version_or_draft = 'draft' ORDER BY path",
@@ -939,29 +864,22 @@ static int payload_of(const struct job *job, int *revision, char *format, size_t
 static int spec_shape(struct app *a, const char *id, cJSON *summary, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
-	char source[STORAGE_KEY_MAX + 2048], type[64] = "", fv[64] = "";
+	struct draft d = {0};
+	char source[STORAGE_KEY_MAX + 2048];
+	int found = 0;
 	snprintf(source, sizeof(source), "%s/%s/draft/files/%s", a->cfg->files_url, id, RDF_PATH);
 	int rc = db_acquire(a->db, &c, err);
 	if (rc)
 		return rc;
-	rc = db_prepare(c, &st,
-			"SELECT json_extract(rdf_json, '$.type'), json_extract(rdf_json, '$.format_version') "
-			"FROM drafts WHERE concept_id = ?1",
-			err);
-	if (!rc) {
-		db_bind_text(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(type, sizeof(type), "%s", db_column_text(st, 0));
-			snprintf(fv, sizeof(fv), "%s", db_column_text(st, 1));
-		}
-		sqlite3_finalize(st);
-	}
+	rc = drafts_get(c, id, 0, &d, &found, err);
 	db_release(a->db, c);
 	if (rc)
 		return rc;
-	struct summary_source src = {source, id, type[0] ? type : "model", fv[0] ? fv : NULL};
-	return summary_to_spec(summary, &src) ? oom(err) : 0;
+	struct summary_source src = {source, id, found && d.type[0] ? d.type : "model",
+				     found && d.format_version[0] ? d.format_version : NULL};
+	rc = summary_to_spec(summary, &src) ? oom(err) : 0;
+	drafts_release(&d);
+	return rc;
 }
 
 int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
@@ -1069,54 +987,33 @@ void test_job_dead(void *ctx, const struct job *job, const char *last_error)
 
 /* ---------------------------------------------------------------- re-run */
 
-static int static_status(sqlite3 *c, const char *id, const char *rev, char *out, size_t n, struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	out[0] = '\0';
-	int rc = db_prepare(c, &st,
-			    "SELECT status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'static' "
-			    "ORDER BY id DESC LIMIT 1",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		snprintf(out, n, "%s", db_column_text(st, 0));
-	else if (step != SQLITE_DONE)
-		rc = db_fail(c, "read static validation", err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, cJSON **out, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
-	char state[32] = "", rev[16], verdict[32];
-	int revision = 0, found = 0, n = 0;
+	struct draft_runs runs = {0};
+	char verdict[32];
+	enum draft_state state;
+	int revision = 0, found = 0;
 	cJSON *o = NULL;
 	int rc = db_acquire(a->db, &c, err);
 	if (rc)
 		return rc;
 	rc = db_begin(c, err);
 	if (!rc)
-		rc = lifecycle_draft_state(c, concept_id, &revision, state, sizeof(state), &found, err);
+		rc = drafts_state(c, concept_id, &revision, &state, &found, err);
 	if (rc)
 		goto fail;
 	if (!found) {
 		rc = bo_error_set(err, BO_ENOTFOUND, "'%s' has no draft", concept_id);
 		goto fail;
 	}
-	if (strcmp(state, "awaiting review") && strcmp(state, "changes requested")) {
+	if (state != DRAFT_AWAITING_REVIEW && state != DRAFT_CHANGES_REQUESTED) {
 		rc = bo_error_set(err, BO_ECONFLICT,
 				  "the draft of '%s' is '%s'; tests can be re-run in 'awaiting review' or 'changes requested'",
-				  concept_id, state);
+				  concept_id, drafts_state_name(state));
 		goto fail;
 	}
-	snprintf(rev, sizeof(rev), "%d", revision);
-	rc = static_status(c, concept_id, rev, verdict, sizeof(verdict), err);
+	rc = drafts_run_static_status(c, concept_id, revision, verdict, sizeof(verdict), err);
 	if (rc)
 		goto fail;
 	if (!strcmp(verdict, "failed")) {
@@ -1125,43 +1022,34 @@ int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, cJSO
 				  revision);
 		goto fail;
 	}
-	rc = test_job_schedule(c, concept_id, revision, &n, err);
-	if (rc)
-		goto fail;
-	if (n == 0) {
-		rc = bo_error_set(err, BO_ECONFLICT, "the draft of '%s' has no weights to test (dynamic tests are for models)",
-				  concept_id);
-		goto fail;
-	}
-	rc = lifecycle_transition(c, a->cfg, concept_id, revision, "testing", NULL, actor_id, err);
+	/* entering testing from review queues the runs (a conflict when there is nothing to test) */
+	rc = lifecycle_transition(c, a->cfg, concept_id, revision, DRAFT_TESTING, NULL, actor_id, err);
 	if (!rc)
 		rc = lifecycle_event(c, concept_id, "draft", actor_id, "tests re-run", "dynamic tests re-run", NULL, err);
+	if (!rc)
+		rc = drafts_runs_list(c, concept_id, revision, &runs, err);
 	if (rc)
 		goto fail;
 	o = cJSON_CreateObject();
-	if (!o) {
+	cJSON *tests = NULL;
+	if (!o || !cJSON_AddStringToObject(o, "id", concept_id) || !cJSON_AddNumberToObject(o, "revision", revision) ||
+	    !cJSON_AddStringToObject(o, "state", drafts_state_name(DRAFT_TESTING)) ||
+	    !(tests = cJSON_AddArrayToObject(o, "tests"))) {
 		rc = oom(err);
 		goto fail;
 	}
-	cJSON_AddStringToObject(o, "id", concept_id);
-	cJSON_AddNumberToObject(o, "revision", revision);
-	cJSON_AddStringToObject(o, "state", "testing");
-	cJSON *tests = cJSON_AddArrayToObject(o, "tests");
-	rc = db_prepare(c, &st,
-			"SELECT weight_format, status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
-			"AND kind = 'dynamic' ORDER BY id",
-			err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	for (size_t i = 0; i < runs.n; i++) {
+		if (strcmp(runs.v[i].kind, "dynamic"))
+			continue;
 		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "weight_format", db_column_text(st, 0));
-		cJSON_AddStringToObject(t, "status", db_column_text(st, 1));
-		cJSON_AddItemToArray(tests, t);
+		if (!t || !cJSON_AddItemToArray(tests, t)) {
+			cJSON_Delete(t);
+			rc = oom(err);
+			goto fail;
+		}
+		cJSON_AddStringToObject(t, "weight_format", runs.v[i].weight_format);
+		cJSON_AddStringToObject(t, "status", runs.v[i].status);
 	}
-	sqlite3_finalize(st);
 	rc = db_commit(c, err);
 	if (rc)
 		goto fail;
@@ -1171,6 +1059,7 @@ int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, cJSO
 fail:
 	db_rollback(c);
 	db_release(a->db, c);
+	drafts_runs_free(&runs);
 	cJSON_Delete(o);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "drafts.h"
 #include "error.h"
 #include "hex.h"
 #include "ids.h"
@@ -236,41 +237,20 @@ static int check_id(struct app *a, sqlite3 *c, const char *id, const char *rdf_t
 
 /* ---------------------------------------------------------------- the transaction */
 
-static int count_in_flight(sqlite3 *c, int64_t user_id, int *out, struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = db_prepare(c, &st,
-			    "SELECT count(*) FROM drafts WHERE uploader_id = ?1 "
-			    "AND state NOT IN ('published', 'error')",
-			    err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = sqlite3_column_int(st, 0);
-	else
-		rc = db_fail(c, "count drafts", err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 struct existing {
 	int concept_exists;
 	char type[32];
 	int draft_exists;
 	int revision;
 	int last_revision; /* concepts.revisions: survives the draft's deletion at publish */
-	char state[32];
+	enum draft_state state;
 };
 
 static int load_existing(sqlite3 *c, const char *id, struct existing *ex, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	memset(ex, 0, sizeof(*ex));
-	int rc = db_prepare(c, &st,
-			    "SELECT c.type, d.revision, d.state, c.revisions FROM concepts c "
-			    "LEFT JOIN drafts d ON d.concept_id = c.id WHERE c.id = ?1",
-			    err);
+	int rc = db_prepare(c, &st, "SELECT type, revisions FROM concepts WHERE id = ?1", err);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, id);
@@ -278,46 +258,14 @@ static int load_existing(sqlite3 *c, const char *id, struct existing *ex, struct
 	if (step == SQLITE_ROW) {
 		ex->concept_exists = 1;
 		snprintf(ex->type, sizeof(ex->type), "%s", db_column_text(st, 0));
-		ex->last_revision = sqlite3_column_int(st, 3);
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
-			ex->draft_exists = 1;
-			ex->revision = sqlite3_column_int(st, 1);
-			snprintf(ex->state, sizeof(ex->state), "%s", db_column_text(st, 2));
-		}
+		ex->last_revision = sqlite3_column_int(st, 1);
 	} else if (step != SQLITE_DONE) {
 		rc = db_fail(c, "read concept", err);
 	}
 	sqlite3_finalize(st);
+	if (!rc && ex->concept_exists)
+		rc = drafts_state(c, id, &ex->revision, &ex->state, &ex->draft_exists, err);
 	return rc;
-}
-
-static int write_draft(sqlite3 *c, const char *id, int revision, const struct upload_request *req,
-		       const char *package_path, const struct rdf_facts *f, struct bo_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	char now[40];
-	db_now_iso(now, sizeof(now));
-	int rc = db_prepare(c, &st,
-			    "INSERT INTO drafts(concept_id, revision, state, state_detail, uploader_id, package_sha256, "
-			    "package_size, package_path, rdf_name, rdf_json, created_at, updated_at) "
-			    "VALUES (?1, ?2, 'unpacking', '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
-			    "ON CONFLICT(concept_id) DO UPDATE SET revision = excluded.revision, state = 'unpacking', "
-			    "state_detail = '', uploader_id = excluded.uploader_id, package_sha256 = excluded.package_sha256, "
-			    "package_size = excluded.package_size, package_path = excluded.package_path, "
-			    "rdf_name = excluded.rdf_name, rdf_json = excluded.rdf_json, updated_at = excluded.updated_at",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, id);
-	sqlite3_bind_int(st, 2, revision);
-	sqlite3_bind_int64(st, 3, req->user->id);
-	db_bind_text(st, 4, req->sha256);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)req->size);
-	db_bind_text(st, 6, package_path);
-	db_bind_text(st, 7, f->rdf_name);
-	db_bind_text(st, 8, f->rdf_json);
-	db_bind_text(st, 9, now);
-	return db_step_done(st, err);
 }
 
 static int set_revisions(sqlite3 *c, const char *id, int revision, struct bo_error *err)
@@ -347,7 +295,7 @@ static cJSON *response_body(struct app *a, const char *id, const char *emoji, in
 	db_now_iso(now, sizeof(now));
 	cJSON *o = cJSON_CreateObject();
 	cJSON *links = cJSON_CreateObject();
-	cJSON *status = lifecycle_status_json(a, id, "unpacking", NULL, now);
+	cJSON *status = lifecycle_status_json(a, id, DRAFT_UNPACKING, NULL, now);
 	if (!o || !links || !status) {
 		cJSON_Delete(o);
 		cJSON_Delete(links);
@@ -376,7 +324,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 {
 	struct rdf_facts f;
 	sqlite3 *c = NULL;
-	char id[128] = "", final_path[4096] = "", payload[4600];
+	char id[128] = "", final_path[4096] = "";
 	int revision = 1, renamed = 0;
 	int64_t job_id = 0;
 	memset(&f, 0, sizeof(f));
@@ -425,7 +373,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 					  id);
 			goto fail;
 		}
-		if (ex.draft_exists && !strcmp(ex.state, "accepted")) {
+		if (ex.draft_exists && ex.state == DRAFT_ACCEPTED) {
 			rc = bo_error_set(err, BO_ECONFLICT,
 					  "'%s' was accepted and is being published; upload a new version once it is published", id);
 			goto fail;
@@ -434,7 +382,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 	}
 	if (!ex.draft_exists) {
 		int n = 0;
-		rc = count_in_flight(c, req->user->id, &n, err);
+		rc = drafts_count_in_flight(c, req->user->id, &n, err);
 		if (rc)
 			goto fail;
 		if (n >= a->cfg->max_drafts_per_user) {
@@ -462,19 +410,20 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 			goto fail;
 	}
 	snprintf(final_path, sizeof(final_path), "%s/%s.r%d.zip", a->incoming_dir, id, revision);
-	rc = write_draft(c, id, revision, req, final_path, &f, err);
-	if (!rc)
-		rc = set_revisions(c, id, revision, err);
-	if (rc)
-		goto fail;
+	const struct draft_revision dr = {.concept_id = id,
+					  .revision = revision,
+					  .uploader_id = req->user->id,
+					  .package_sha256 = req->sha256,
+					  .package_size = (int64_t)req->size,
+					  .package_path = final_path,
+					  .rdf_name = f.rdf_name,
+					  .rdf_json = f.rdf_json};
 	char msg[600];
 	snprintf(msg, sizeof(msg), "revision %d uploaded by %s from %s (%llu bytes, sha256 %s)", revision,
 		 req->user->name, req->source ? req->source : "upload", (unsigned long long)req->size, req->sha256);
-	rc = lifecycle_event(c, id, "draft", req->user->id, "upload", msg, NULL, err);
-	if (rc)
-		goto fail;
-	snprintf(payload, sizeof(payload), "{\"revision\":%d}", revision);
-	rc = jobs_enqueue(c, "stage", id, payload, 0, &job_id, err);
+	rc = set_revisions(c, id, revision, err);
+	if (!rc)
+		rc = lifecycle_begin_revision(c, &dr, msg, &job_id, err);
 	if (rc)
 		goto fail;
 	/* the package must be durable before anyone is told it was accepted */

@@ -15,7 +15,6 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "storage.h"
-#include "test_job.h"
 #include "validate.h"
 #include "version.h"
 
@@ -203,21 +202,13 @@ fail:
 
 /* ---------------------------------------------------------------- the job */
 
-int validate_job_enqueue(sqlite3 *c, const char *concept_id, int revision, struct bo_error *err)
-{
-	char payload[64];
-	snprintf(payload, sizeof(payload), "{\"revision\":%d}", revision);
-	return jobs_enqueue(c, "validate", concept_id, payload, 0, NULL, err);
-}
-
-
 /* Moves the draft into `testing` (from unpacked, or from error when an operator retried
  * a dead validate job) and loads its files. *go = 0 when the job is stale. */
 static int begin_testing(struct app *a, const char *id, int revision, struct draft_files *files, int *go,
 			 struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	char state[32] = "";
+	enum draft_state state;
 	int cur = 0, found = 0;
 	*go = 0;
 	int rc = db_acquire(a->db, &c, err);
@@ -226,18 +217,18 @@ static int begin_testing(struct app *a, const char *id, int revision, struct dra
 	rc = db_begin(c, err);
 	if (rc)
 		goto fail;
-	rc = lifecycle_draft_state(c, id, &cur, state, sizeof(state), &found, err);
+	rc = drafts_state(c, id, &cur, &state, &found, err);
 	if (rc)
 		goto fail;
 	if (!found || cur != revision ||
-	    (strcmp(state, "unpacked") && strcmp(state, "testing") && strcmp(state, "error"))) {
+	    (state != DRAFT_UNPACKED && state != DRAFT_TESTING && state != DRAFT_ERROR)) {
 		log_info("validate: %s revision %d: nothing to do (draft %s)", id, revision,
-			 !found ? "gone" : cur != revision ? "has a newer revision" : state);
+			 !found ? "gone" : cur != revision ? "has a newer revision" : drafts_state_name(state));
 		goto fail;
 	}
-	if (strcmp(state, "testing")) {
-		rc = lifecycle_transition(c, a->cfg, id, revision, "testing",
-					  !strcmp(state, "error") ? "static validation retried" : NULL, 0, err);
+	if (state != DRAFT_TESTING) {
+		rc = lifecycle_transition(c, a->cfg, id, revision, DRAFT_TESTING,
+					  state == DRAFT_ERROR ? "static validation retried" : NULL, 0, err);
 		if (rc)
 			goto fail;
 	}
@@ -267,13 +258,12 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 		  struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
-	char state[32] = "", rev[16], finished[40], msg[160];
+	enum draft_state state;
+	char finished[40], msg[160];
 	char *summary_json = NULL;
 	int cur = 0, found = 0, ntests = 0;
 	const char *status = validate_summary_status(summary);
 	const char *verdict = !strcmp(status, "failed") ? "failed" : "passed";
-	snprintf(rev, sizeof(rev), "%d", revision);
 	db_now_iso(finished, sizeof(finished));
 	summary_json = cJSON_PrintUnformatted(summary);
 	if (!summary_json)
@@ -284,39 +274,21 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 	rc = db_begin(c, err);
 	if (rc)
 		goto fail;
-	rc = lifecycle_draft_state(c, id, &cur, state, sizeof(state), &found, err);
+	rc = drafts_state(c, id, &cur, &state, &found, err);
 	if (rc)
 		goto fail;
-	if (!found || cur != revision || strcmp(state, "testing")) {
+	if (!found || cur != revision || state != DRAFT_TESTING) {
 		log_info("validate: %s revision %d: verdict dropped (draft %s)", id, revision,
-			 !found ? "gone" : cur != revision ? "has a newer revision" : state);
+			 !found ? "gone" : cur != revision ? "has a newer revision" : drafts_state_name(state));
 		goto fail;
 	}
-	rc = db_prepare(c, &st,
-			"DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'static'",
-			err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	rc = db_step_done(st, err);
-	if (rc)
-		goto fail;
-	rc = db_prepare(c, &st,
-			"INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, "
-			"status, summary_json, started_at, finished_at) VALUES (?1, ?2, 'static', NULL, ?3, ?4, ?5, ?6, ?7, ?8)",
-			err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, rev);
-	db_bind_text(st, 3, VALIDATE_JOB_TOOL);
-	db_bind_text(st, 4, BO_VERSION);
-	db_bind_text(st, 5, verdict);
-	db_bind_text(st, 6, summary_json);
-	db_bind_text(st, 7, started);
-	db_bind_text(st, 8, finished);
-	rc = db_step_done(st, err);
+	const struct draft_run_verdict v = {.tool = VALIDATE_JOB_TOOL,
+					    .tool_version = BO_VERSION,
+					    .status = verdict,
+					    .summary_json = summary_json,
+					    .started_at = started,
+					    .finished_at = finished};
+	rc = drafts_run_record_static(c, id, revision, &v, err);
 	if (rc)
 		goto fail;
 	if (!strcmp(verdict, "failed"))
@@ -324,17 +296,8 @@ static int record(struct app *a, const char *id, int revision, const cJSON *summ
 	else
 		snprintf(msg, sizeof(msg), "static validation %s", status);
 	rc = lifecycle_event(c, id, "draft", 0, "validated", msg, NULL, err);
-	if (rc)
-		goto fail;
-	/* a valid model goes on to its dynamic tests, one per weight format (the draft
-	 * stays in testing until each has a verdict) */
-	if (strcmp(verdict, "failed")) {
-		rc = test_job_schedule(c, id, revision, &ntests, err);
-		if (rc)
-			goto fail;
-	}
-	int moved = 0;
-	rc = lifecycle_finish_testing(a, c, id, revision, &moved, err);
+	if (!rc)
+		rc = lifecycle_static_verdict(c, a->cfg, id, revision, strcmp(verdict, "failed") != 0, &ntests, err);
 	if (rc)
 		goto fail;
 	rc = db_commit(c, err);
@@ -422,7 +385,7 @@ void validate_job_dead(void *ctx, const struct job *job, const char *last_error)
 		goto out;
 	rc = db_begin(c, &err);
 	if (!rc)
-		rc = lifecycle_transition(c, a->cfg, job->subject, jrev->valueint, "error", msg, 0, &err);
+		rc = lifecycle_transition(c, a->cfg, job->subject, jrev->valueint, DRAFT_ERROR, msg, 0, &err);
 	if (!rc)
 		rc = db_commit(c, &err);
 	db_rollback(c);

@@ -2,9 +2,10 @@
  * IO checks against the files the stage job recorded (sizes and sha256 from the files
  * table, headers read from storage); the summary becomes the revision's `static` test
  * run and the draft moves unpacked → testing → awaiting review (when no test run of the
- * revision is still unfinished). A failed validation is a verdict too. A model that
- * passes gets its dynamic tests queued in the same transaction (test_job_schedule), so
- * the draft stays in testing until they have verdicts. */
+ * revision is still unfinished). A failed validation is a verdict too. The job is queued
+ * by lifecycle on entering unpacked; its verdict goes to lifecycle_static_verdict, which
+ * queues a passing model's dynamic tests in the same transaction, so the draft stays in
+ * testing until they have verdicts. */
 #ifndef BO_VALIDATE_JOB_H
 #define BO_VALIDATE_JOB_H
 
@@ -15,10 +16,6 @@ struct bo_error;
 
 /* The tool name written into test_runs for static validation (its version: BO_VERSION). */
 #define VALIDATE_JOB_TOOL "backoffice-validate"
-
-/* Enqueues the validate job of concept_id at revision inside the caller's open
- * transaction (the one that moves the draft to `unpacked`). BO_EDATABASE. */
-int validate_job_enqueue(sqlite3 *c, const char *concept_id, int revision, struct bo_error *err);
 
 /* jobs_handler_fn for kind "validate"; ctx is the struct app. A stale job (the revision
  * moved on, the draft left unpacked/testing) does nothing and returns 0. Storage or

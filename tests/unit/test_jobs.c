@@ -2,6 +2,7 @@
  * and running, backoff and dead jobs, coalescing, cancellation, lease recovery, retry,
  * the JSON views, and runner threads that run every job exactly once. */
 #include "check.h"
+#include "sql_check.h"
 
 #include "db.h"
 #include "error.h"
@@ -127,21 +128,6 @@ static void teardown(struct fixture *f)
 	bo_error_cleanup(&f->err);
 }
 
-static long long q_int(sqlite3 *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long long q_int(sqlite3 *c, const char *fmt, ...)
-{
-	char sql[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 /* Text column of job id (static buffer). */
 static const char *job_text(sqlite3 *c, int64_t id, const char *col)
@@ -157,19 +143,6 @@ static const char *job_text(sqlite3 *c, int64_t id, const char *col)
 	return buf;
 }
 
-static void exec(sqlite3 *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void exec(sqlite3 *c, const char *fmt, ...)
-{
-	char sql[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	char *msg = NULL;
-	if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK)
-		check(0, "%s: %s", sql, msg);
-	sqlite3_free(msg);
-}
 
 /* Enqueues one job in its own transaction. */
 static int64_t enqueue(struct fixture *f, const char *kind, const char *subject, const char *payload,
@@ -193,13 +166,13 @@ static void test_jobs__enqueue_rolls_back_with_transaction(void)
 		      f.err.detail);
 		check(id > 0, "id %lld", (long long)id);
 		db_rollback(f.c);
-		check(q_int(f.c, "SELECT count(*) FROM jobs") == 0, "job survived the rollback");
+		check(sql_intf(f.c, "SELECT count(*) FROM jobs") == 0, "job survived the rollback");
 		int ran = -1;
 		check(jobs_run_one(f.q, NULL, &ran, &f.err) == 0 && ran == 0, "ran %d after rollback", ran);
 		check(f.ctx.calls == 0, "handler ran");
 
 		id = enqueue(&f, "stage", "affable-shark", NULL, 0);
-		check(q_int(f.c, "SELECT count(*) FROM jobs") == 1, "committed job missing");
+		check(sql_intf(f.c, "SELECT count(*) FROM jobs") == 1, "committed job missing");
 		check(!strcmp(job_text(f.c, id, "state"), "queued"), "state %s", job_text(f.c, id, "state"));
 		check(!strcmp(job_text(f.c, id, "payload_json"), "{}"), "NULL payload stored as %s",
 		      job_text(f.c, id, "payload_json"));
@@ -263,9 +236,9 @@ static void test_jobs__backoff_grows(void)
 			int64_t after = db_now_unix();
 			check(!strcmp(job_text(f.c, id, "state"), "failed"), "attempt %d: state %s", attempt,
 			      job_text(f.c, id, "state"));
-			check(q_int(f.c, "SELECT attempts FROM jobs WHERE id = %lld", (long long)id) == attempt,
+			check(sql_intf(f.c, "SELECT attempts FROM jobs WHERE id = %lld", (long long)id) == attempt,
 			      "attempts column");
-			long long run_after = q_int(f.c, "SELECT run_after FROM jobs WHERE id = %lld", (long long)id);
+			long long run_after = sql_intf(f.c, "SELECT run_after FROM jobs WHERE id = %lld", (long long)id);
 			check(run_after - before >= want[attempt - 1] && run_after - after <= want[attempt - 1],
 			      "attempt %d: run_after - now = %lld, want %lld", attempt, run_after - before,
 			      (long long)want[attempt - 1]);
@@ -276,7 +249,7 @@ static void test_jobs__backoff_grows(void)
 			check(strstr(le, num) != NULL, "last_error '%s' is not from attempt %d", le, attempt);
 			/* not due yet: nothing to claim */
 			check(jobs_run_one(f.q, NULL, &ran, &f.err) == 0 && ran == 0, "claimed a job before run_after");
-			exec(f.c, "UPDATE jobs SET run_after = 0 WHERE id = %lld", (long long)id);
+			sql_execf(f.c, "UPDATE jobs SET run_after = 0 WHERE id = %lld", (long long)id);
 		}
 		check(f.ctx.calls == 4, "calls %d", f.ctx.calls);
 		check(f.ctx.dead_calls == 0, "dead before max_attempts");
@@ -340,14 +313,14 @@ static void test_jobs__coalesced(void)
 		check(db_commit(f.c, &f.err) == 0, "commit");
 		check(a > 0 && a == b, "second coalesced enqueue made job %lld (first %lld)", (long long)b, (long long)a);
 		check(c != a && d != a && c != d, "different subject/kind coalesced");
-		check(q_int(f.c, "SELECT count(*) FROM jobs WHERE kind='test' AND subject='s1'") == 1, "two s1 jobs");
-		check(q_int(f.c, "SELECT count(*) FROM jobs") == 3, "count %lld",
-		      q_int(f.c, "SELECT count(*) FROM jobs"));
+		check(sql_intf(f.c, "SELECT count(*) FROM jobs WHERE kind='test' AND subject='s1'") == 1, "two s1 jobs");
+		check(sql_intf(f.c, "SELECT count(*) FROM jobs") == 3, "count %lld",
+		      sql_intf(f.c, "SELECT count(*) FROM jobs"));
 		/* once the job is running, a new change needs a new job */
-		exec(f.c, "UPDATE jobs SET state='running' WHERE id=%lld", (long long)a);
+		sql_execf(f.c, "UPDATE jobs SET state='running' WHERE id=%lld", (long long)a);
 		check(jobs_enqueue_coalesced(f.c, "test", "s1", NULL, &e, &f.err) == 0, "5");
 		check(e != a && e > 0, "coalesced into a running job");
-		check(q_int(f.c, "SELECT count(*) FROM jobs WHERE kind='test' AND subject='s1'") == 2, "count s1");
+		check(sql_intf(f.c, "SELECT count(*) FROM jobs WHERE kind='test' AND subject='s1'") == 2, "count s1");
 	}
 	teardown(&f);
 }
@@ -361,8 +334,8 @@ static void test_jobs__cancel_subject(void)
 		int64_t a3 = enqueue(&f, "test", "A", NULL, 0);
 		int64_t a4 = enqueue(&f, "mail", "A", NULL, 0);
 		int64_t b1 = enqueue(&f, "stage", "B", NULL, 0);
-		exec(f.c, "UPDATE jobs SET state='done' WHERE id=%lld", (long long)a3);
-		exec(f.c, "UPDATE jobs SET state='failed' WHERE id=%lld", (long long)a4);
+		sql_execf(f.c, "UPDATE jobs SET state='done' WHERE id=%lld", (long long)a3);
+		sql_execf(f.c, "UPDATE jobs SET state='failed' WHERE id=%lld", (long long)a4);
 		int n = jobs_cancel_subject(f.c, "A", "test", "superseded by revision 2", &f.err);
 		check(n == 1, "cancel A/test returned %d", n);
 		check(!strcmp(job_text(f.c, a2, "state"), "dead"), "a2 %s", job_text(f.c, a2, "state"));
@@ -403,13 +376,13 @@ static void test_jobs__recover(void)
 		int64_t mine = enqueue(&f, "stage", "m", NULL, 0);
 		int64_t cli = enqueue(&f, "stage", "c", NULL, 0);
 		int64_t far = db_now_unix() + 3600;
-		exec(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='cli:1:aa' WHERE id=%lld",
+		sql_execf(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='cli:1:aa' WHERE id=%lld",
 		     (long long)(db_now_unix() - 10), (long long)expired);
-		exec(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='serve:999:bb' WHERE id=%lld",
+		sql_execf(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='serve:999:bb' WHERE id=%lld",
 		     (long long)far, (long long)other_serve);
-		exec(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='%s' WHERE id=%lld",
+		sql_execf(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='%s' WHERE id=%lld",
 		     (long long)far, f.ctx.owner, (long long)mine);
-		exec(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='cli:5:cc' WHERE id=%lld",
+		sql_execf(f.c, "UPDATE jobs SET state='running', lease_until=%lld, lease_owner='cli:5:cc' WHERE id=%lld",
 		     (long long)far, (long long)cli);
 
 		int n = jobs_recover(f.q, 0, &f.err);
@@ -451,7 +424,7 @@ static void test_jobs__retry(void)
 		int rc = jobs_retry(f.c, dead, &f.err);
 		check(rc == 0, "retry dead: %s", f.err.detail);
 		check(!strcmp(job_text(f.c, dead, "state"), "queued"), "state %s", job_text(f.c, dead, "state"));
-		check(q_int(f.c, "SELECT attempts FROM jobs WHERE id=%lld", (long long)dead) == 0, "attempts not reset");
+		check(sql_intf(f.c, "SELECT attempts FROM jobs WHERE id=%lld", (long long)dead) == 0, "attempts not reset");
 		check(!strcmp(job_text(f.c, dead, "finished_at"), "<null>"), "finished_at kept");
 		check(jobs_run_one(f.q, "stage", &ran, &f.err) == 0 && ran == 1, "retried job did not run");
 		check(!strcmp(job_text(f.c, dead, "state"), "done"), "state %s", job_text(f.c, dead, "state"));
@@ -577,7 +550,7 @@ static void test_jobs__runner_threads(void)
 		long long ndone = 0;
 		for (int waited = 0; waited < 500; waited++) {
 			if (db_acquire(f.d, &c, &f.err) == 0) {
-				ndone = q_int(c, "SELECT count(*) FROM jobs WHERE state='done'");
+				ndone = sql_intf(c, "SELECT count(*) FROM jobs WHERE state='done'");
 				db_release(f.d, c);
 			}
 			if (ndone == N)

@@ -509,7 +509,7 @@ static void test_mail__notify_awaiting_review(void)
 	notify_fixture(&f);
 	/* through lifecycle_transition: the one place that calls notify */
 	require(db_begin(f.c, &f.err) == 0, "begin");
-	int rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, "awaiting review", NULL, 0, &f.err);
+	int rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, DRAFT_AWAITING_REVIEW, NULL, 0, &f.err);
 	check(rc == 0, "transition: %s", f.err.detail);
 	check(db_commit(f.c, &f.err) == 0, "commit");
 	check(count_rows(f.c, "SELECT count(*) FROM jobs WHERE kind = 'mail'") == 3,
@@ -541,7 +541,7 @@ static void test_mail__notify_awaiting_review(void)
 
 	/* a transition that rolls back takes its mails with it */
 	require(db_begin(f.c, &f.err) == 0, "begin");
-	rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, "changes requested",
+	rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, DRAFT_CHANGES_REQUESTED,
 				  "Please add a cover.\nAnd fix the license.", 2, &f.err);
 	check(rc == 0, "transition: %s", f.err.detail);
 	p = mail_payload(f.c, "ada@example.org", "changes requested");
@@ -557,9 +557,9 @@ static void test_mail__notify_awaiting_review(void)
 	/* error: state_detail; cfg NULL: nothing */
 	require(db_begin(f.c, &f.err) == 0, "begin");
 	exec_sql(f.c, "UPDATE drafts SET state = 'testing'");
-	rc = notify_transition(f.c, NULL, "affable-shark", "testing", "error", "x", 0, &f.err);
+	rc = notify_transition(f.c, NULL, "affable-shark", DRAFT_TESTING, DRAFT_ERROR, "x", 0, &f.err);
 	check(rc == 0 && count_rows(f.c, "SELECT count(*) FROM jobs WHERE kind = 'mail'") == 3, "cfg NULL sent mail");
-	rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, "error", "rdf.yaml: 'name' is missing; add it", 0,
+	rc = lifecycle_transition(f.c, cfg, "affable-shark", 2, DRAFT_ERROR, "rdf.yaml: 'name' is missing; add it", 0,
 				  &f.err);
 	check(rc == 0, "transition: %s", f.err.detail);
 	p = mail_payload(f.c, "ada@example.org", "affable-shark: error");
@@ -567,10 +567,10 @@ static void test_mail__notify_awaiting_review(void)
 	free(p);
 	/* a transition without mails */
 	int before = count_rows(f.c, "SELECT count(*) FROM jobs");
-	rc = notify_transition(f.c, cfg, "affable-shark", "error", "unpacking", NULL, 0, &f.err);
+	rc = notify_transition(f.c, cfg, "affable-shark", DRAFT_ERROR, DRAFT_UNPACKING, NULL, 0, &f.err);
 	check(rc == 0 && count_rows(f.c, "SELECT count(*) FROM jobs") == before, "unpacking sent a mail");
 	/* published: the version in the subject and body */
-	rc = notify_transition(f.c, cfg, "affable-shark", "accepted", "published", "1.2", 2, &f.err);
+	rc = notify_transition(f.c, cfg, "affable-shark", DRAFT_ACCEPTED, DRAFT_PUBLISHED, "1.2", 2, &f.err);
 	check(rc == 0, "notify: %s", f.err.detail);
 	p = mail_payload(f.c, "ada@example.org", "version 1.2 published");
 	check(p && strstr(p, "published as version 1.2"), "published mail: %s", p ? p : "(none)");

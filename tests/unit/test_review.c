@@ -3,6 +3,7 @@
  * failed tests unless acknowledged (recorded in the event), the states a decision needs,
  * and the publish job it queues. */
 #include "check.h"
+#include "sql_check.h"
 
 #include "app.h"
 #include "auth.h"
@@ -24,23 +25,7 @@ struct fixture {
 	struct auth_user rev;
 };
 
-static void exec(sqlite3 *c, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK)
-		check(0, "%s: %s", sql, msg);
-	sqlite3_free(msg);
-}
 
-static long long q_int(sqlite3 *c, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 /* A model draft awaiting review whose static validation passed. */
 static int setup(struct fixture *f, const char *rdf_json)
@@ -59,10 +44,10 @@ static int setup(struct fixture *f, const char *rdf_json)
 	check(rc == 0, "setup: %s", f->err.detail);
 	if (rc)
 		return rc;
-	exec(f->c, "INSERT INTO users(id, name, email, role, created_at) VALUES "
+	sql_exec(f->c, "INSERT INTO users(id, name, email, role, created_at) VALUES "
 		   "(7, 'Rita Reviewer', 'rita@example.org', 'reviewer', '2026-01-01T00:00:00Z'),"
 		   "(8, 'Sam Scientist', 'sam@example.org', 'uploader', '2026-01-01T00:00:00Z')");
-	exec(f->c, "INSERT INTO concepts(id, type, created_at, created_by, revisions) VALUES "
+	sql_exec(f->c, "INSERT INTO concepts(id, type, created_at, created_by, revisions) VALUES "
 		   "('" ID "', 'model', '2026-01-01T00:00:00Z', 8, 1)");
 	sqlite3_stmt *s = NULL;
 	sqlite3_prepare_v2(f->c,
@@ -73,7 +58,7 @@ static int setup(struct fixture *f, const char *rdf_json)
 	sqlite3_bind_text(s, 1, rdf_json, -1, SQLITE_STATIC);
 	check(sqlite3_step(s) == SQLITE_DONE, "insert draft");
 	sqlite3_finalize(s);
-	exec(f->c, "INSERT INTO test_runs(concept_id, revision_or_version, kind, tool, tool_version, status) "
+	sql_exec(f->c, "INSERT INTO test_runs(concept_id, revision_or_version, kind, tool, tool_version, status) "
 		   "VALUES ('" ID "', '1', 'static', 'backoffice-validate', '0', 'passed')");
 	f->rev.id = 7;
 	snprintf(f->rev.name, sizeof(f->rev.name), "Rita Reviewer");
@@ -118,7 +103,7 @@ static void test_review__pick_version(void)
 		cJSON_Delete(rdf);
 	}
 	/* the next integer after the highest integer version; other versions do not count */
-	exec(f.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at) VALUES "
+	sql_exec(f.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at) VALUES "
 		  "('" ID "', '1', 'published', '{}', '', 'x'), ('" ID "', '2', 'yanked', '{}', '', 'x'), "
 		  "('" ID "', '10.5', 'published', '{}', '', 'x')");
 	cJSON *rdf = cJSON_Parse("{}");
@@ -136,12 +121,12 @@ static void test_review__accept_existing_version_conflicts(void)
 	struct fixture f;
 	if (setup(&f, "{\"version\": \"1.0\"}"))
 		goto out;
-	exec(f.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at) VALUES "
+	sql_exec(f.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at) VALUES "
 		  "('" ID "', '1.0', 'published', '{}', '', 'x')");
 	check(decide(&f, 1, NULL, 0) == BO_ECONFLICT, "accept of an existing version: %d %s", f.err.code, f.err.detail);
 	check(strstr(f.err.detail, "'1.0'") != NULL, "detail names the version: %s", f.err.detail);
-	check(q_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'publish'") == 0, "no publish job");
-	check(q_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'awaiting review'") == 1, "state unchanged");
+	check(sql_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'publish'") == 0, "no publish job");
+	check(sql_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'awaiting review'") == 1, "state unchanged");
 out:
 	teardown(&f);
 }
@@ -151,21 +136,21 @@ static void test_review__failed_tests_need_acknowledgement(void)
 	struct fixture f;
 	if (setup(&f, "{}"))
 		goto out;
-	exec(f.c, "INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, status) "
+	sql_exec(f.c, "INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, status) "
 		  "VALUES ('" ID "', '1', 'dynamic', 'onnx', 'w', '0', 'failed'),"
 		  "('" ID "', '1', 'dynamic', 'torchscript', 'w', '0', 'passed')");
 	check(decide(&f, 1, NULL, 0) == BO_ETESTSFAILED, "unacknowledged: %d", f.err.code);
 	check(strstr(f.err.detail, "acknowledge_failed_tests") != NULL, "detail: %s", f.err.detail);
 	check(decide(&f, 1, "ok despite onnx", 1) == 0, "acknowledged: %s", f.err.detail);
-	check(q_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'accepted'") == 1, "accepted");
-	check(q_int(f.c, "SELECT count(*) FROM events WHERE kind = 'review' AND "
+	check(sql_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'accepted'") == 1, "accepted");
+	check(sql_int(f.c, "SELECT count(*) FROM events WHERE kind = 'review' AND "
 			 "json_extract(details_json, '$.acknowledge_failed_tests') = 1 AND "
 			 "json_extract(details_json, '$.failed_dynamic_tests') = 1") == 1,
 	      "the acknowledgement is recorded");
-	check(q_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'publish' AND "
+	check(sql_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'publish' AND "
 			 "json_extract(payload_json, '$.version') = '1' AND json_extract(payload_json, '$.reviewer') = 7") == 1,
 	      "a publish job for version 1");
-	check(q_int(f.c, "SELECT count(*) FROM chat WHERE text = 'ok despite onnx' AND author_id = 7") == 1, "chat");
+	check(sql_int(f.c, "SELECT count(*) FROM chat WHERE text = 'ok despite onnx' AND author_id = 7") == 1, "chat");
 	/* accepted: nothing more to decide */
 	check(decide(&f, 1, NULL, 1) == BO_ECONFLICT, "accept twice");
 	check(decide(&f, 0, "late", 0) == BO_ECONFLICT, "request changes after accept");
@@ -178,12 +163,12 @@ static void test_review__static_failure_blocks_accept(void)
 	struct fixture f;
 	if (setup(&f, "{}"))
 		goto out;
-	exec(f.c, "UPDATE test_runs SET status = 'failed' WHERE kind = 'static'");
+	sql_exec(f.c, "UPDATE test_runs SET status = 'failed' WHERE kind = 'static'");
 	check(decide(&f, 1, NULL, 1) == BO_ETESTSFAILED, "static failure: %d", f.err.code);
 	check(decide(&f, 0, "", 0) == BO_EBADREQUEST, "empty message");
 	check(f.err.errors && cJSON_GetArraySize(f.err.errors) == 1, "errors[] names the field");
 	check(decide(&f, 0, "Fix the license.", 0) == 0, "request changes: %s", f.err.detail);
-	check(q_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'changes requested' AND state_detail = 'Fix the license.'") == 1,
+	check(sql_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'changes requested' AND state_detail = 'Fix the license.'") == 1,
 	      "changes requested with the message as detail");
 	check(decide(&f, 0, "again", 0) == BO_ECONFLICT, "request changes twice");
 out:

@@ -4,6 +4,7 @@
  * tensor of a failed run kept in storage, a worker printing garbage, stale jobs, a dead
  * job, and the reviewer's re-run. */
 #include "check.h"
+#include "sql_check.h"
 
 #include "app.h"
 #include "config.h"
@@ -85,33 +86,8 @@ static void teardown(struct fixture *f)
 	bo_error_cleanup(&f->err);
 }
 
-static void exec(sqlite3 *c, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK)
-		check(0, "%s: %s", sql, msg);
-	sqlite3_free(msg);
-}
 
-static long long q_int(sqlite3 *c, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
-static void expect_text(sqlite3 *c, const char *sql, const char *want)
-{
-	sqlite3_stmt *st = NULL;
-	char got[512] = "<no row>";
-	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(got, sizeof(got), "%s", db_column_text(st, 0));
-	sqlite3_finalize(st);
-	check(!strcmp(got, want), "%s: '%s', want '%s'", sql, got, want);
-}
 
 static void stage_file(struct fixture *f, const char *path, const char *text)
 {
@@ -123,7 +99,7 @@ static void stage_file(struct fixture *f, const char *path, const char *text)
 		 "INSERT INTO files(concept_id, version_or_draft, path, size, sha256, content_type) "
 		 "VALUES ('" ID "', 'draft', '%s', %zu, 'x', 'text/plain')",
 		 path, strlen(text));
-	exec(f->c, sql);
+	sql_exec(f->c, sql);
 }
 
 /* A draft of type at revision rev in state, whose RDF has weights (rdf_json). */
@@ -132,13 +108,13 @@ static void make_draft(struct fixture *f, const char *type, int rev, const char 
 	char sql[2048];
 	snprintf(sql, sizeof(sql), "INSERT INTO concepts(id, type, created_at) VALUES ('" ID "', '%s', '2024-01-01T00:00:00.000Z')",
 		 type);
-	exec(f->c, sql);
+	sql_exec(f->c, sql);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO drafts(concept_id, revision, state, package_sha256, package_size, package_path, "
 		 "rdf_name, rdf_json, created_at, updated_at) VALUES ('" ID "', %d, '%s', 'abc', 10, 'x.zip', "
 		 "'rdf.yaml', '%s', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')",
 		 rev, state, rdf_json);
-	exec(f->c, sql);
+	sql_exec(f->c, sql);
 	stage_file(f, "rdf.yaml", "type: model\n");
 	stage_file(f, "sub/data.npy", "not really npy, but bytes to keep");
 }
@@ -169,21 +145,21 @@ static void test_test_job__runs_and_awaits_review(void)
 		goto out;
 	make_draft(&f, "model", 1, "testing", WEIGHTS);
 	check(schedule(&f, 1) == 2, "two formats, two jobs");
-	expect_text(f.c, "SELECT group_concat(weight_format || ':' || status, ',') FROM test_runs WHERE kind = 'dynamic'",
+	sql_expect_text(f.c, "SELECT group_concat(weight_format || ':' || status, ',') FROM test_runs WHERE kind = 'dynamic'",
 		    "onnx:queued,torchscript:queued");
-	expect_text(f.c, "SELECT group_concat(payload_json, ' ') FROM jobs WHERE kind = 'test'",
+	sql_expect_text(f.c, "SELECT group_concat(payload_json, ' ') FROM jobs WHERE kind = 'test'",
 		    "{\"revision\":1,\"weight_format\":\"onnx\"} {\"revision\":1,\"weight_format\":\"torchscript\"}");
 	require(run_one(&f) == 1, "first job");
-	expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "passed");
-	expect_text(f.c, "SELECT state FROM drafts", "testing"); /* torchscript is still queued */
+	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "passed");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "testing"); /* torchscript is still queued */
 	require(run_one(&f) == 1, "second job");
-	expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'torchscript'", "failed");
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
-	expect_text(f.c, "SELECT tool || ' ' || (started_at IS NOT NULL) || ' ' || (finished_at >= started_at) FROM test_runs "
+	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'torchscript'", "failed");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	sql_expect_text(f.c, "SELECT tool || ' ' || (started_at IS NOT NULL) || ' ' || (finished_at >= started_at) FROM test_runs "
 			 "WHERE weight_format = 'torchscript'",
 		    "backoffice-worker 1 1");
 	/* the produced tensor is kept and the summary points at it */
-	expect_text(f.c, "SELECT json_extract(summary_json, '$.details[0].comparison.produced') FROM test_runs WHERE weight_format = 'torchscript'",
+	sql_expect_text(f.c, "SELECT json_extract(summary_json, '$.details[0].comparison.produced') FROM test_runs WHERE weight_format = 'torchscript'",
 		    ID "/draft/test_outputs/torchscript/output0.npy");
 	char *kept = NULL;
 	size_t len = 0;
@@ -191,13 +167,13 @@ static void test_test_job__runs_and_awaits_review(void)
 		      !strcmp(kept, "not really npy, but bytes to keep"),
 	      "kept tensor: %s", kept ? kept : f.err.detail);
 	free(kept);
-	expect_text(f.c, "SELECT json_extract(summary_json, '$.sandbox.wall_ms') >= 0 FROM test_runs WHERE weight_format = 'onnx'", "1");
-	check(q_int(f.c, "SELECT count(*) FROM events WHERE kind = 'tested'") == 2, "tested events");
+	sql_expect_text(f.c, "SELECT json_extract(summary_json, '$.sandbox.wall_ms') >= 0 FROM test_runs WHERE weight_format = 'onnx'", "1");
+	check(sql_int(f.c, "SELECT count(*) FROM events WHERE kind = 'tested'") == 2, "tested events");
 	/* the same job again (a crash before it was marked done): the run has a verdict, nothing changes */
 	struct job j = {.id = 1, .kind = "test", .subject = ID,
 			.payload_json = "{\"revision\":1,\"weight_format\":\"onnx\"}", .attempts = 1, .max_attempts = 2};
 	check(test_job_run(f.a, &j, &f.err) == 0, "re-run: %s", f.err.detail);
-	check(q_int(f.c, "SELECT count(*) FROM events WHERE kind = 'tested'") == 2, "a verdict was recorded twice");
+	check(sql_int(f.c, "SELECT count(*) FROM events WHERE kind = 'tested'") == 2, "a verdict was recorded twice");
 out:
 	teardown(&f);
 }
@@ -209,7 +185,7 @@ static void test_test_job__only_models_have_dynamic_tests(void)
 		goto out;
 	make_draft(&f, "dataset", 1, "testing", "{\"type\":\"dataset\"}");
 	check(schedule(&f, 1) == 0, "a dataset got test jobs");
-	check(q_int(f.c, "SELECT count(*) FROM jobs") == 0 && q_int(f.c, "SELECT count(*) FROM test_runs") == 0, "rows made");
+	check(sql_int(f.c, "SELECT count(*) FROM jobs") == 0 && sql_int(f.c, "SELECT count(*) FROM test_runs") == 0, "rows made");
 out:
 	teardown(&f);
 }
@@ -224,27 +200,27 @@ static void test_test_job__garbage_stale_and_dead(void)
 	check(schedule(&f, 2) == 2, "two jobs");
 	/* a worker that prints no JSON: an error run that says so */
 	require(run_one(&f) == 1, "keras job");
-	expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'keras_hdf5'", "error");
-	expect_text(f.c, "SELECT json_extract(summary_json, '$.details[0].errors[0].msg') FROM test_runs WHERE weight_format = 'keras_hdf5'",
+	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'keras_hdf5'", "error");
+	sql_expect_text(f.c, "SELECT json_extract(summary_json, '$.details[0].errors[0].msg') FROM test_runs WHERE weight_format = 'keras_hdf5'",
 		    "the test worker printed no valid result (not a JSON object with a status; exit status 0)");
 	/* a job of an older revision does nothing */
 	struct job old = {.id = 99, .kind = "test", .subject = ID,
 			  .payload_json = "{\"revision\":1,\"weight_format\":\"onnx\"}", .attempts = 1, .max_attempts = 2};
 	check(test_job_run(f.a, &old, &f.err) == 0, "stale: %s", f.err.detail);
-	expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "queued");
+	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "queued");
 	/* a dead job: an error run with the reason, and the draft moves on */
 	struct job dead = {.id = 2, .kind = "test", .subject = ID,
 			   .payload_json = "{\"revision\":2,\"weight_format\":\"onnx\"}", .attempts = 2, .max_attempts = 2};
 	test_job_dead(f.a, &dead, "storage unavailable");
-	expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "error");
-	check(q_int(f.c, "SELECT json_extract(summary_json, '$.details[0].errors[0].msg') LIKE "
+	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "error");
+	check(sql_int(f.c, "SELECT json_extract(summary_json, '$.details[0].errors[0].msg') LIKE "
 			 "'the test could not finish after 2 attempts (storage unavailable)%jobs retry 2%' FROM test_runs "
 			 "WHERE weight_format = 'onnx'") == 1,
 	      "dead message");
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
 	/* the queued job of that run finds a verdict and does nothing */
 	require(run_one(&f) == 1, "onnx job");
-	expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "error");
+	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE weight_format = 'onnx'", "error");
 out:
 	teardown(&f);
 }
@@ -262,7 +238,7 @@ static void test_test_job__rerun(void)
 	schedule(&f, 1);
 	while (run_one(&f))
 		;
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
 	require(test_job_rerun(f.a, 0, ID, &o, &f.err) == 0, "rerun: %s", f.err.detail);
 	char *text = cJSON_PrintUnformatted(o);
 	check(!strcmp(text, "{\"id\":\"" ID "\",\"revision\":1,\"state\":\"testing\",\"tests\":["
@@ -271,14 +247,14 @@ static void test_test_job__rerun(void)
 	free(text);
 	cJSON_Delete(o);
 	o = NULL;
-	expect_text(f.c, "SELECT state FROM drafts", "testing");
-	check(q_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'test' AND state = 'queued'") == 2, "two new jobs");
-	check(q_int(f.c, "SELECT count(*) FROM events WHERE kind = 'tests re-run'") == 1, "event");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "testing");
+	check(sql_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'test' AND state = 'queued'") == 2, "two new jobs");
+	check(sql_int(f.c, "SELECT count(*) FROM events WHERE kind = 'tests re-run'") == 1, "event");
 	while (run_one(&f))
 		;
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
 	/* a failed static validation leaves nothing to re-run */
-	exec(f.c, "INSERT INTO test_runs(concept_id, revision_or_version, kind, tool, tool_version, status) "
+	sql_exec(f.c, "INSERT INTO test_runs(concept_id, revision_or_version, kind, tool, tool_version, status) "
 		  "VALUES ('" ID "', '1', 'static', 'v', '1', 'failed')");
 	check(test_job_rerun(f.a, 0, ID, &o, &f.err) == BO_ECONFLICT && strstr(f.err.detail, "static validation"),
 	      "static failed: %s", f.err.detail);

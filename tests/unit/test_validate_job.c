@@ -4,12 +4,14 @@
  * replaces nothing twice; a stale job does nothing; storage trouble is retried; a dead
  * job moves the draft to `error` with the retry command, and the retried job resumes. */
 #include "check.h"
+#include "sql_check.h"
 
 #include "app.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
 #include "jobs.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "storage.h"
 #include "validate_job.h"
@@ -72,40 +74,9 @@ static void teardown(struct fixture *f)
 	bo_error_cleanup(&f->err);
 }
 
-static void exec(sqlite3 *c, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(c, sql, NULL, NULL, &msg) != SQLITE_OK)
-		check(0, "%s: %s", sql, msg);
-	sqlite3_free(msg);
-}
 
-static long long q_int(sqlite3 *c, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
-static char *q_text(sqlite3 *c, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	char *v = NULL;
-	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = strdup(db_column_text(st, 0));
-	sqlite3_finalize(st);
-	return v ? v : strdup("<no row>");
-}
 
-static void expect_text(sqlite3 *c, const char *sql, const char *want)
-{
-	char *got = q_text(c, sql);
-	check(!strcmp(got, want), "%s: '%s', want '%s'", sql, got, want);
-	free(got);
-}
 
 /* Stores a file under the draft and records it as the stage job does. */
 static void stage_file(struct fixture *f, const char *path, const char *text)
@@ -123,20 +94,20 @@ static void stage_file(struct fixture *f, const char *path, const char *text)
 		 "INSERT INTO files(concept_id, version_or_draft, path, size, sha256, content_type) "
 		 "VALUES ('" ID "', 'draft', '%s', %zu, '%s', 'text/plain')",
 		 path, strlen(text), hex);
-	exec(f->c, sql);
+	sql_exec(f->c, sql);
 }
 
 /* A draft of revision rev in state, with rdf.yaml (and README.md when with_readme). */
 static void make_draft(struct fixture *f, int rev, const char *state, int with_readme)
 {
 	char sql[1024];
-	exec(f->c, "INSERT INTO concepts(id, type, created_at) VALUES ('" ID "', 'dataset', '2024-01-01T00:00:00.000Z')");
+	sql_exec(f->c, "INSERT INTO concepts(id, type, created_at) VALUES ('" ID "', 'dataset', '2024-01-01T00:00:00.000Z')");
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO drafts(concept_id, revision, state, package_sha256, package_size, package_path, "
 		 "rdf_name, rdf_json, created_at, updated_at) VALUES ('" ID "', %d, '%s', 'abc', 10, 'x.zip', "
 		 "'rdf.yaml', '{}', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')",
 		 rev, state);
-	exec(f->c, sql);
+	sql_exec(f->c, sql);
 	stage_file(f, "rdf.yaml", rdf_text);
 	if (with_readme)
 		stage_file(f, "README.md", readme_text);
@@ -168,32 +139,34 @@ static void test_validate_job__passes_and_awaits_review(void)
 	struct fixture f;
 	if (setup(&f))
 		goto out;
-	make_draft(&f, 1, "unpacked", 1);
+	make_draft(&f, 1, "unpacking", 1);
+	/* entering unpacked queues the validate job (the lifecycle table) */
 	require(db_begin(f.c, &f.err) == 0, "begin");
-	check(validate_job_enqueue(f.c, ID, 1, &f.err) == 0, "enqueue: %s", f.err.detail);
+	check(lifecycle_transition(f.c, NULL, ID, 1, DRAFT_UNPACKED, NULL, 0, &f.err) == 0, "to unpacked: %s",
+	      f.err.detail);
 	require(db_commit(f.c, &f.err) == 0, "commit");
-	expect_text(f.c, "SELECT payload_json FROM jobs WHERE kind = 'validate'", "{\"revision\":1}");
+	sql_expect_text(f.c, "SELECT payload_json FROM jobs WHERE kind = 'validate'", "{\"revision\":1}");
 	int ran = 0;
 	require(jobs_run_one(f.a->jobs, "validate", &ran, &f.err) == 0 && ran == 1, "run: %s", f.err.detail);
-	expect_text(f.c, "SELECT state FROM jobs WHERE kind = 'validate'", "done");
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
-	expect_text(f.c, "SELECT kind || ' ' || status || ' ' || tool || ' ' || revision_or_version FROM test_runs",
+	sql_expect_text(f.c, "SELECT state FROM jobs WHERE kind = 'validate'", "done");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	sql_expect_text(f.c, "SELECT kind || ' ' || status || ' ' || tool || ' ' || revision_or_version FROM test_runs",
 		    "static passed backoffice-validate 1");
-	expect_text(f.c, "SELECT json_extract(summary_json, '$.status') FROM test_runs", "passed");
-	check(q_int(f.c, "SELECT count(*) FROM test_runs WHERE started_at IS NOT NULL AND finished_at >= started_at") == 1,
+	sql_expect_text(f.c, "SELECT json_extract(summary_json, '$.status') FROM test_runs", "passed");
+	check(sql_int(f.c, "SELECT count(*) FROM test_runs WHERE started_at IS NOT NULL AND finished_at >= started_at") == 1,
 	      "timestamps");
-	expect_text(f.c, "SELECT group_concat(json_extract(details_json, '$.to'), ',') FROM events WHERE kind = 'state'",
-		    "testing,awaiting review");
-	check(q_int(f.c, "SELECT count(*) FROM events WHERE kind = 'validated'") == 1, "validated event");
+	sql_expect_text(f.c, "SELECT group_concat(json_extract(details_json, '$.to'), ',') FROM events WHERE kind = 'state'",
+		    "unpacked,testing,awaiting review");
+	check(sql_int(f.c, "SELECT count(*) FROM events WHERE kind = 'validated'") == 1, "validated event");
 	/* the job again (a crash before it was marked done): the draft moved on, nothing changes */
 	check(run_direct(&f, 1, 1) == 0, "re-run: %s", f.err.detail);
-	check(q_int(f.c, "SELECT count(*) FROM test_runs") == 1, "a re-run added a test run");
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	check(sql_int(f.c, "SELECT count(*) FROM test_runs") == 1, "a re-run added a test run");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
 	/* a retry while still testing replaces the run of the revision */
-	exec(f.c, "UPDATE drafts SET state = 'testing'");
+	sql_exec(f.c, "UPDATE drafts SET state = 'testing'");
 	check(run_direct(&f, 1, 1) == 0, "retry in testing: %s", f.err.detail);
-	check(q_int(f.c, "SELECT count(*) FROM test_runs WHERE kind = 'static'") == 1, "the static run was duplicated");
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	check(sql_int(f.c, "SELECT count(*) FROM test_runs WHERE kind = 'static'") == 1, "the static run was duplicated");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
 out:
 	teardown(&f);
 }
@@ -205,9 +178,9 @@ static void test_validate_job__missing_file_is_a_failed_verdict(void)
 		goto out;
 	make_draft(&f, 1, "unpacked", 0);
 	check(run_direct(&f, 1, 5) == 0, "run: %s", f.err.detail);
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
-	expect_text(f.c, "SELECT status FROM test_runs WHERE kind = 'static'", "failed");
-	char *s = q_text(f.c, "SELECT summary_json FROM test_runs");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE kind = 'static'", "failed");
+	char *s = sql_text(f.c, "SELECT summary_json FROM test_runs");
 	cJSON *summary = cJSON_Parse(s);
 	free(s);
 	int found = 0;
@@ -234,12 +207,12 @@ static void test_validate_job__stale_does_nothing(void)
 		goto out;
 	make_draft(&f, 2, "unpacked", 1);
 	check(run_direct(&f, 1, 5) == 0, "stale run: %s", f.err.detail);
-	expect_text(f.c, "SELECT state FROM drafts", "unpacked");
-	check(q_int(f.c, "SELECT count(*) FROM test_runs") == 0, "a stale job recorded a run");
-	exec(f.c, "UPDATE drafts SET state = 'unpacking'");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "unpacked");
+	check(sql_int(f.c, "SELECT count(*) FROM test_runs") == 0, "a stale job recorded a run");
+	sql_exec(f.c, "UPDATE drafts SET state = 'unpacking'");
 	check(run_direct(&f, 2, 5) == 0, "run on unpacking: %s", f.err.detail);
-	expect_text(f.c, "SELECT state FROM drafts", "unpacking");
-	check(q_int(f.c, "SELECT count(*) FROM test_runs") == 0, "a job on an unpacking draft recorded a run");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "unpacking");
+	check(sql_int(f.c, "SELECT count(*) FROM test_runs") == 0, "a job on an unpacking draft recorded a run");
 out:
 	teardown(&f);
 }
@@ -254,20 +227,20 @@ static void test_validate_job__storage_trouble_retries_then_dead_then_retry(void
 	check(storage_delete(f.a->storage, ID "/draft/files/rdf.yaml", &f.err) == 0, "delete");
 	int rc = run_direct(&f, 1, 5);
 	check(rc != 0, "a missing rdf.yaml gave a verdict");
-	check(q_int(f.c, "SELECT count(*) FROM test_runs") == 0, "a run was recorded");
-	expect_text(f.c, "SELECT state FROM drafts", "testing");
+	check(sql_int(f.c, "SELECT count(*) FROM test_runs") == 0, "a run was recorded");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "testing");
 	/* through the queue: two attempts, then dead, and the draft says how to retry */
 	int64_t jid = enqueue(&f, 1);
-	exec(f.c, "UPDATE jobs SET run_after = 0");
+	sql_exec(f.c, "UPDATE jobs SET run_after = 0");
 	int ran = 0;
 	check(jobs_run_one(f.a->jobs, "validate", &ran, &f.err) == 0 && ran == 1, "attempt 1");
-	exec(f.c, "UPDATE jobs SET run_after = 0");
+	sql_exec(f.c, "UPDATE jobs SET run_after = 0");
 	check(jobs_run_one(f.a->jobs, "validate", &ran, &f.err) == 0 && ran == 1, "attempt 2");
 	char sql[200];
 	snprintf(sql, sizeof(sql), "SELECT state FROM jobs WHERE id = %lld", (long long)jid);
-	expect_text(f.c, sql, "dead");
-	expect_text(f.c, "SELECT state FROM drafts", "error");
-	char *detail = q_text(f.c, "SELECT state_detail FROM drafts");
+	sql_expect_text(f.c, sql, "dead");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "error");
+	char *detail = sql_text(f.c, "SELECT state_detail FROM drafts");
 	char want[64];
 	snprintf(want, sizeof(want), "backoffice jobs retry %lld", (long long)jid);
 	check(strstr(detail, want) != NULL, "detail does not say '%s': %s", want, detail);
@@ -276,10 +249,10 @@ static void test_validate_job__storage_trouble_retries_then_dead_then_retry(void
 	check(storage_put_buffer(f.a->storage, ID "/draft/files/rdf.yaml", rdf_text, strlen(rdf_text), NULL, &f.err) == 0,
 	      "put: %s", f.err.detail);
 	check(jobs_retry(f.c, jid, &f.err) == 0, "retry: %s", f.err.detail);
-	exec(f.c, "UPDATE jobs SET run_after = 0");
+	sql_exec(f.c, "UPDATE jobs SET run_after = 0");
 	check(jobs_run_one(f.a->jobs, "validate", &ran, &f.err) == 0 && ran == 1, "retried run");
-	expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
-	expect_text(f.c, "SELECT status FROM test_runs", "passed");
+	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	sql_expect_text(f.c, "SELECT status FROM test_runs", "passed");
 out:
 	teardown(&f);
 }
