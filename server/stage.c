@@ -423,163 +423,197 @@ fail:
 	return rc;
 }
 
-int stage_run(void *ctx, const struct job *job, struct bo_error *err)
-{
-	struct app *a = ctx;
-	const char *id = job->subject;
-	struct draft d = {0};
-	package *p = NULL;
-	cJSON *payload = NULL;
-	struct staged_file *files = NULL;
-	size_t nfiles = 0;
-	char *yaml = NULL, *rdf_json = NULL, *scratch = NULL;
-	cJSON *rdf = NULL, *warnings = NULL;
-	size_t rdf_file = 0;
-	sqlite3 *c = NULL;
-	int found = 0, rc;
+/* One stage job's work in progress; stage_run frees it. */
+struct staging {
+	struct app *a;
+	const struct job *job;
+	const char *id;
+	int revision;
+	struct draft d;
+	package *p;
+	struct staged_file *files; /* the entries, then the thumbnails */
+	size_t nfiles;
+	size_t rdf_file; /* files[rdf_file] is rdf.yaml, written last */
+	cJSON *rdf;      /* the stamped RDF */
+	cJSON *warnings;
+	char *yaml, *rdf_json, *scratch;
+	char prefix[600]; /* <id>/draft/files/ */
+};
 
-	payload = cJSON_Parse(job->payload_json);
-	const cJSON *jrev = cJSON_GetObjectItemCaseSensitive(payload, "revision");
-	if (!cJSON_IsNumber(jrev)) {
-		rc = bo_error_set(err, BO_EINTERNAL, "stage job payload has no revision");
-		goto fail;
-	}
-	int revision = jrev->valueint;
-	rc = db_acquire(a->db, &c, err);
+/* The draft this job stages: *go = 0 when the job is stale (the draft is gone, has a
+ * newer revision or moved on). A dead stage job an operator retried starts over. */
+static int stage_begin(struct staging *s, int *go, struct bo_error *err)
+{
+	sqlite3 *c = NULL;
+	int found = 0;
+	*go = 0;
+	int rc = db_acquire(s->a->db, &c, err);
 	if (rc)
-		goto fail;
-	rc = drafts_get(c, id, 0, &d, &found, err);
-	db_release(a->db, c);
-	c = NULL;
+		return rc;
+	rc = drafts_get(c, s->id, 0, &s->d, &found, err);
+	db_release(s->a->db, c);
 	if (rc)
-		goto fail;
-	if (found && d.revision == revision && d.state == DRAFT_ERROR) {
-		/* an operator retried a dead stage job: unpack again from the kept package */
-		rc = restart_draft(a, id, revision, err);
+		return rc;
+	if (found && s->d.revision == s->revision && s->d.state == DRAFT_ERROR) {
+		/* unpack again from the kept package */
+		rc = restart_draft(s->a, s->id, s->revision, err);
 		if (rc)
-			goto fail;
-		d.state = DRAFT_UNPACKING;
+			return rc;
+		s->d.state = DRAFT_UNPACKING;
 	}
-	if (!found || d.revision != revision || d.state != DRAFT_UNPACKING) {
-		log_info("stage: %s revision %d: nothing to do (draft %s)", id, revision,
-			 !found ? "gone" : d.revision != revision ? "has a newer revision" : drafts_state_name(d.state));
-		rc = 0;
-		goto fail;
+	if (!found || s->d.revision != s->revision || s->d.state != DRAFT_UNPACKING) {
+		log_info("stage: %s revision %d: nothing to do (draft %s)", s->id, s->revision,
+			 !found				? "gone"
+			 : s->d.revision != s->revision ? "has a newer revision"
+							: drafts_state_name(s->d.state));
+		return 0;
 	}
-	rc = package_open(&p, d.package_path, &a->package_limits, err);
-	if (rc) {
-		if (rc == BO_EINVALIDPACKAGE || rc == BO_ETOOLARGE) {
-			char msg[BO_ERROR_DETAIL_MAX + 64];
-			snprintf(msg, sizeof(msg), "%s; fix the package and upload again", err->detail);
-			bo_error_cleanup(err);
-			rc = fail_draft(a, id, revision, msg, err);
-		}
-		goto fail;
-	}
-	size_t n = package_count(p);
-	files = calloc(n + THUMBS_MAX, sizeof(*files));
-	if (asprintf(&scratch, "%s/stage-%lld", a->tmp_dir, (long long)job->id) < 0)
-		scratch = NULL;
-	if (!files || !scratch) {
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-		goto fail;
-	}
-	const char *slash = strrchr(d.rdf_name, '/');
-	size_t prefix_len = slash ? (size_t)(slash - d.rdf_name) + 1 : 0;
-	char prefix[600];
-	snprintf(prefix, sizeof(prefix), "%s/draft/files/", id);
-	rc = storage_delete_prefix(a->storage, prefix, err);
-	if (rc)
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		const char *entry = package_name(p, i);
-		const char *name = staged_name(entry, d.rdf_name, prefix_len);
+	*go = 1;
+	return 0;
+}
+
+/* Every entry into storage under prefix (rdf.yaml is parsed and stamped, written later);
+ * each entry is extracted to the scratch file, hashed, then sent. */
+static int stage_entries(struct staging *s, struct bo_error *err)
+{
+	size_t n = package_count(s->p);
+	s->files = calloc(n + THUMBS_MAX, sizeof(*s->files));
+	if (asprintf(&s->scratch, "%s/stage-%lld", s->a->tmp_dir, (long long)s->job->id) < 0)
+		s->scratch = NULL;
+	if (!s->files || !s->scratch)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	const char *slash = strrchr(s->d.rdf_name, '/');
+	size_t prefix_len = slash ? (size_t)(slash - s->d.rdf_name) + 1 : 0;
+	int rc = storage_delete_prefix(s->a->storage, s->prefix, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const char *entry = package_name(s->p, i);
+		const char *name = staged_name(entry, s->d.rdf_name, prefix_len);
 		char key[2200];
-		snprintf(key, sizeof(key), "%s%s", prefix, name);
-		struct staged_file *sf = &files[nfiles];
-		sf->path = strdup(name);
-		if (!sf->path) {
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-			goto fail;
-		}
-		nfiles++;
+		snprintf(key, sizeof(key), "%s%s", s->prefix, name);
+		struct staged_file *sf = &s->files[s->nfiles];
+		if (!(sf->path = strdup(name)))
+			return bo_error_set(err, BO_ENOMEM, "out of memory");
+		s->nfiles++;
 		sf->content_type = package_content_type(name);
-		if (!strcmp(name, STAGED_RDF_NAME) && !strcmp(entry, d.rdf_name)) {
+		if (!strcmp(name, STAGED_RDF_NAME) && !strcmp(entry, s->d.rdf_name)) {
 			/* written after the thumbnails, which it maps */
-			rc = stamp_rdf(a, p, i, id, &rdf, err);
-			rdf_file = nfiles - 1;
+			rc = stamp_rdf(s->a, s->p, i, s->id, &s->rdf, err);
+			s->rdf_file = s->nfiles - 1;
 			sf->content_type = "application/yaml";
 		} else {
-			rc = package_extract(p, i, scratch, sf->sha256, &sf->size, err);
+			rc = package_extract(s->p, i, s->scratch, sf->sha256, &sf->size, err);
 			if (!rc)
-				rc = storage_put_file(a->storage, key, scratch, sf->content_type, NULL, err);
-			unlink(scratch);
+				rc = storage_put_file(s->a->storage, key, s->scratch, sf->content_type, NULL, err);
+			unlink(s->scratch);
 		}
-		if (rc)
-			break;
-		if ((i + 1) % TOUCH_EVERY == 0)
-			jobs_touch(job);
+		if (!rc && (i + 1) % TOUCH_EVERY == 0)
+			jobs_touch(s->job);
 	}
-	if (!rc && rdf)
-		rc = make_thumbnails(a, p, job, rdf, prefix, files, &nfiles, &warnings, err);
-	if (!rc && rdf) {
-		yaml = rdf_emit(rdf, err);
-		rdf_json = cJSON_PrintUnformatted(rdf);
-		if (!yaml || !rdf_json)
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-	}
-	if (!rc && rdf) {
-		struct staged_file *sf = &files[rdf_file];
-		char key[2200];
-		snprintf(key, sizeof(key), "%s%s", prefix, STAGED_RDF_NAME);
-		sf->size = strlen(yaml);
-		hex_sha256(sf->sha256, yaml, sf->size);
-		rc = storage_put_buffer(a->storage, key, yaml, sf->size, sf->content_type, err);
-	}
-	if (rc) {
-		if (rc == BO_EINVALIDPACKAGE || rc == BO_ETOOLARGE || rc == BO_EINVALIDRDF) {
-			char msg[BO_ERROR_DETAIL_MAX + 64];
-			snprintf(msg, sizeof(msg), "%s; fix the package and upload again", err->detail);
-			bo_error_cleanup(err);
-			storage_delete_prefix(a->storage, prefix, err);
-			bo_error_cleanup(err);
-			rc = fail_draft(a, id, revision, msg, err);
-		}
-		goto fail;
-	}
-	rc = record(a, id, revision, files, nfiles, rdf_json, warnings, err);
-	if (rc == BO_ECONFLICT) {
-		/* a newer revision arrived while we unpacked; it has its own stage job */
-		log_info("stage: %s revision %d superseded while staging: %s", id, revision, err->detail);
-		bo_error_cleanup(err);
-		rc = 0;
-		goto fail;
-	}
+	return rc;
+}
+
+/* The thumbnails, then the stamped rdf.yaml that maps them. */
+static int stage_rdf(struct staging *s, struct bo_error *err)
+{
+	if (!s->rdf)
+		return 0;
+	int rc = make_thumbnails(s->a, s->p, s->job, s->rdf, s->prefix, s->files, &s->nfiles, &s->warnings, err);
 	if (rc)
-		goto fail;
-	jobs_notify(a->jobs);
-	if (unlink(d.package_path) != 0 && errno != ENOENT)
-		log_warn("stage: cannot remove %s", d.package_path);
-	/* packages of revisions superseded before they were staged */
-	for (int old = 1; old < revision; old++) {
+		return rc;
+	s->yaml = rdf_emit(s->rdf, err);
+	s->rdf_json = cJSON_PrintUnformatted(s->rdf);
+	if (!s->yaml || !s->rdf_json)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	struct staged_file *sf = &s->files[s->rdf_file];
+	char key[2200];
+	snprintf(key, sizeof(key), "%s%s", s->prefix, STAGED_RDF_NAME);
+	sf->size = strlen(s->yaml);
+	hex_sha256(sf->sha256, s->yaml, sf->size);
+	return storage_put_buffer(s->a->storage, key, s->yaml, sf->size, sf->content_type, err);
+}
+
+/* A package the uploader must fix: the draft goes to error saying what, and the staged
+ * objects go (with_files). Other failures return as they are (the job is retried). */
+static int stage_refuse(struct staging *s, int rc, int with_files, struct bo_error *err)
+{
+	if (rc != BO_EINVALIDPACKAGE && rc != BO_ETOOLARGE && !(with_files && rc == BO_EINVALIDRDF))
+		return rc;
+	char msg[BO_ERROR_DETAIL_MAX + 64];
+	snprintf(msg, sizeof(msg), "%s; fix the package and upload again", err->detail);
+	bo_error_cleanup(err);
+	if (with_files) {
+		storage_delete_prefix(s->a->storage, s->prefix, err);
+		bo_error_cleanup(err);
+	}
+	return fail_draft(s->a, s->id, s->revision, msg, err);
+}
+
+/* The staged draft's package and those of revisions superseded before they were staged
+ * are no longer needed. */
+static void stage_drop_packages(const struct staging *s)
+{
+	if (unlink(s->d.package_path) != 0 && errno != ENOENT)
+		log_warn("stage: cannot remove %s", s->d.package_path);
+	for (int old = 1; old < s->revision; old++) {
 		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s.r%d.zip", a->incoming_dir, id, old);
+		snprintf(path, sizeof(path), "%s/%s.r%d.zip", s->a->incoming_dir, s->id, old);
 		if (unlink(path) != 0 && errno != ENOENT)
 			log_warn("stage: cannot remove %s", path);
 	}
-	log_info("stage: %s revision %d: %zu files staged", id, revision, nfiles);
-fail:
-	for (size_t i = 0; i < nfiles; i++)
-		free(files[i].path);
-	free(files);
-	free(yaml);
-	free(rdf_json);
-	free(scratch);
-	cJSON_Delete(rdf);
-	cJSON_Delete(warnings);
-	package_close(p);
+}
+
+int stage_run(void *ctx, const struct job *job, struct bo_error *err)
+{
+	struct staging s = {.a = ctx, .job = job, .id = job->subject};
+	int go = 0, rc;
+	cJSON *payload = cJSON_Parse(job->payload_json);
+	const cJSON *jrev = cJSON_GetObjectItemCaseSensitive(payload, "revision");
+	if (!cJSON_IsNumber(jrev)) {
+		rc = bo_error_set(err, BO_EINTERNAL, "stage job payload has no revision");
+		goto out;
+	}
+	s.revision = jrev->valueint;
+	snprintf(s.prefix, sizeof(s.prefix), "%s/draft/files/", s.id);
+	rc = stage_begin(&s, &go, err);
+	if (rc || !go)
+		goto out;
+	rc = package_open(&s.p, s.d.package_path, &s.a->package_limits, err);
+	if (rc) {
+		rc = stage_refuse(&s, rc, 0, err);
+		goto out;
+	}
+	rc = stage_entries(&s, err);
+	if (!rc)
+		rc = stage_rdf(&s, err);
+	if (rc) {
+		rc = stage_refuse(&s, rc, 1, err);
+		goto out;
+	}
+	rc = record(s.a, s.id, s.revision, s.files, s.nfiles, s.rdf_json, s.warnings, err);
+	if (rc == BO_ECONFLICT) {
+		/* a newer revision arrived while we unpacked; it has its own stage job */
+		log_info("stage: %s revision %d superseded while staging: %s", s.id, s.revision, err->detail);
+		bo_error_cleanup(err);
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	jobs_notify(s.a->jobs);
+	stage_drop_packages(&s);
+	log_info("stage: %s revision %d: %zu files staged", s.id, s.revision, s.nfiles);
+out:
+	for (size_t i = 0; i < s.nfiles; i++)
+		free(s.files[i].path);
+	free(s.files);
+	free(s.yaml);
+	free(s.rdf_json);
+	free(s.scratch);
+	cJSON_Delete(s.rdf);
+	cJSON_Delete(s.warnings);
+	package_close(s.p);
 	cJSON_Delete(payload);
-	drafts_release(&d);
+	drafts_release(&s.d);
 	return rc;
 }
 

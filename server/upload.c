@@ -320,6 +320,46 @@ static cJSON *response_body(struct app *a, const char *id, const char *emoji, in
 	return o;
 }
 
+/* The revision this upload becomes, after what refuses it: an id of another type or of
+ * other maintainers, a draft being published, too many drafts in flight. */
+static int next_revision(struct app *a, sqlite3 *c, const struct upload_request *req, const char *id,
+			 const struct existing *ex, const char *type, int *revision, struct bo_error *err)
+{
+	int rc;
+	*revision = 1;
+	if (ex->concept_exists) {
+		if (strcmp(ex->type, type))
+			return bo_error_set(err, BO_EINVALIDID, "'%s' is a %s; this RDF has type '%s'", id, ex->type, type);
+		rc = auth_is_maintainer(c, req->user, id, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return bo_error_set(err, BO_EIDTAKEN,
+					    "'%s' belongs to another concept's maintainers; remove 'id' from the RDF to get a new "
+					    "id, or ask a maintainer to add your email to its authors",
+					    id);
+		if (ex->draft_exists && ex->state == DRAFT_ACCEPTED)
+			return bo_error_set(err, BO_ECONFLICT,
+					    "'%s' was accepted and is being published; upload a new version once it is published",
+					    id);
+		*revision = (ex->draft_exists && ex->revision > ex->last_revision ? ex->revision : ex->last_revision) + 1;
+	}
+	if (ex->draft_exists)
+		return 0;
+	int n = 0;
+	rc = drafts_count_in_flight(c, req->user->id, &n, err);
+	if (rc)
+		return rc;
+	if (n >= a->cfg->max_drafts_per_user) {
+		rc = bo_error_set(err, BO_ETOOMANY,
+				  "you have %d drafts in flight; the limit is %lld (max_drafts_per_user): wait for reviews "
+				  "or withdraw a draft",
+				  n, (long long)a->cfg->max_drafts_per_user);
+		err->retry_after = 3600;
+	}
+	return rc;
+}
+
 int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, struct bo_error *err)
 {
 	struct rdf_facts f;
@@ -358,42 +398,9 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 	} else {
 		memset(&ex, 0, sizeof(ex));
 	}
-	if (ex.concept_exists) {
-		if (strcmp(ex.type, f.type)) {
-			rc = bo_error_set(err, BO_EINVALIDID, "'%s' is a %s; this RDF has type '%s'", id, ex.type, f.type);
-			goto fail;
-		}
-		rc = auth_is_maintainer(c, req->user, id, err);
-		if (rc < 0)
-			goto fail;
-		if (rc == 0) {
-			rc = bo_error_set(err, BO_EIDTAKEN,
-					  "'%s' belongs to another concept's maintainers; remove 'id' from the RDF to get a new id, "
-					  "or ask a maintainer to add your email to its authors",
-					  id);
-			goto fail;
-		}
-		if (ex.draft_exists && ex.state == DRAFT_ACCEPTED) {
-			rc = bo_error_set(err, BO_ECONFLICT,
-					  "'%s' was accepted and is being published; upload a new version once it is published", id);
-			goto fail;
-		}
-		revision = (ex.draft_exists && ex.revision > ex.last_revision ? ex.revision : ex.last_revision) + 1;
-	}
-	if (!ex.draft_exists) {
-		int n = 0;
-		rc = drafts_count_in_flight(c, req->user->id, &n, err);
-		if (rc)
-			goto fail;
-		if (n >= a->cfg->max_drafts_per_user) {
-			rc = bo_error_set(err, BO_ETOOMANY,
-					  "you have %d drafts in flight; the limit is %lld (max_drafts_per_user): wait for reviews "
-					  "or withdraw a draft",
-					  n, (long long)a->cfg->max_drafts_per_user);
-			err->retry_after = 3600;
-			goto fail;
-		}
-	}
+	rc = next_revision(a, c, req, id, &ex, f.type, &revision, err);
+	if (rc)
+		goto fail;
 	if (!ex.concept_exists) {
 		if (wanted)
 			rc = ids_reserve_named(c, id, f.type, req->user->id, err);
