@@ -665,24 +665,16 @@ static int torch_runtime(const struct runtime_ops **out, struct bo_error *err)
 	return 0;
 }
 
-static void test_model(const struct job *job, struct run *r, char *runtime_name, size_t rlen)
+/* The model description of the job: 0, or the step failed and r says why. */
+static int load_description(const struct job *job, struct state *s, struct run *r)
 {
 	struct bo_error err = BO_ERROR_INIT;
-	struct state s = {0};
-	struct rt_options opt = {0};
-	struct ops_tensor outs[MODEL_MAX_TENSORS];
-	struct ops_context ctx;
-	const struct model_weights *w;
-	char path[PATH_MAX], wpath[PATH_MAX];
-	char *text = NULL;
-	size_t len = 0, nout = 0;
 	struct rdf_limits lim;
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len = 0;
 	FILE *f = NULL;
-	int rc;
-
-	s.job = job;
-	/* the model description */
-	rc = package_path(path, sizeof(path), job, job->rdf_file, &err);
+	int rc = package_path(path, sizeof(path), job, job->rdf_file, &err);
 	if (!rc) {
 		f = fopen(path, "rb");
 		if (!f)
@@ -695,38 +687,45 @@ static void test_model(const struct job *job, struct run *r, char *runtime_name,
 	if (f)
 		fclose(f);
 	if (!rc)
-		rc = model_load(&s.m, text, len, &err);
+		rc = model_load(&s->m, text, len, &err);
 	free(text);
-	if (rc) {
+	if (rc)
 		detail_from_err(r, "load model description", &err, NULL);
-		goto done;
-	}
-	w = model_weights_find(s.m, job->weight_format);
+	bo_error_cleanup(&err);
+	return rc;
+}
+
+/* The runtime of the job's weight format with its weights open (step "load weights"):
+ * 0, or r says why not (an error, or skipped where this worker cannot run them). */
+static int open_weights(const struct job *job, struct state *s, struct run *r, char *runtime_name, size_t rlen)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct rt_options opt = {0};
+	char path[PATH_MAX], wpath[PATH_MAX];
+	int rc = -1;
+	const struct model_weights *w = model_weights_find(s->m, job->weight_format);
 	if (!w) {
 		snprintf(path, sizeof(path), "the RDF has no %s weights", job->weight_format);
 		detail_error(detail_add(r, "load weights", "error"), NULL, path, "no_weights");
-		goto done;
+		return -1;
 	}
 	if (skip_reason(job->weight_format)) {
 		detail_error(detail_add(r, "load weights", "skipped"), NULL, skip_reason(job->weight_format),
 			     "skipped");
-		goto done;
+		return -1;
 	}
 	for (size_t i = 0; i < sizeof(runtimes) / sizeof(*runtimes); i++)
 		if (!strcmp(runtimes[i]->weight_format, job->weight_format))
-			s.ops = runtimes[i];
-	if (!s.ops && !strcmp(job->weight_format, "torchscript") &&
-	    torch_runtime(&s.ops, &err)) {
+			s->ops = runtimes[i];
+	if (!s->ops && !strcmp(job->weight_format, "torchscript") && torch_runtime(&s->ops, &err)) {
 		detail_from_err(r, "load weights", &err, NULL);
-		goto done;
+		goto out;
 	}
-	if (!s.ops) {
-		snprintf(path, sizeof(path), "no runtime for weight format %s on this server",
-			 job->weight_format);
+	if (!s->ops) {
+		snprintf(path, sizeof(path), "no runtime for weight format %s on this server", job->weight_format);
 		detail_error(detail_add(r, "load weights", "skipped"), NULL, path, "skipped");
-		goto done;
+		goto out;
 	}
-	/* the weights */
 	rc = package_path(wpath, sizeof(wpath), job, w->source, &err);
 	if (!rc) {
 		snprintf(path, sizeof(path), "%s/%s", job->package_dir, job->rdf_file);
@@ -736,47 +735,69 @@ static void test_model(const struct job *job, struct run *r, char *runtime_name,
 		opt.python = job->python;
 		opt.rdf_path = path;
 		opt.threads = job->threads;
-		rc = s.ops->open(&s.rt, wpath, &opt, &err);
+		rc = s->ops->open(&s->rt, wpath, &opt, &err);
 	}
 	if (rc) {
 		detail_from_err(r, "load weights", &err, NULL);
-		goto done;
+		goto out;
 	}
-	snprintf(runtime_name, rlen, "%s", s.ops->version(s.rt));
+	snprintf(runtime_name, rlen, "%s", s->ops->version(s->rt));
 	detail_add(r, "load weights", "passed");
+out:
+	bo_error_cleanup(&err);
+	return rc ? -1 : 0;
+}
 
-	/* test inputs and preprocessing */
-	for (size_t i = 0; i < s.m->nin; i++) {
-		const struct model_tensor *mt = &s.m->inputs[i];
+/* The test inputs, preprocessed (steps "load test inputs", "preprocessing"). */
+static int prepare_inputs(const struct job *job, struct state *s, struct run *r)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct ops_context ctx;
+	int rc = 0;
+	for (size_t i = 0; i < s->m->nin; i++) {
+		const struct model_tensor *mt = &s->m->inputs[i];
 		struct npy_array *a = NULL;
 		const char *ids[NPY_MAX_DIMS];
 
 		rc = load_test_tensor(job, mt, "input", (int)i, &a, &err);
 		if (!rc)
-			rc = ops_tensor_init(&s.in[i], mt->id, a->h.dtype, a->h.ndim, a->h.shape,
+			rc = ops_tensor_init(&s->in[i], mt->id, a->h.dtype, a->h.ndim, a->h.shape,
 					     axis_ids(mt, ids), a->data, (size_t)a->h.count, &err);
 		npy_array_free(a);
 		if (rc) {
 			detail_from_err(r, "load test inputs", &err, loc2("inputs", (int)i));
-			goto done;
+			goto out;
 		}
-		s.nin = i + 1;
+		s->nin = i + 1;
 	}
 	detail_add(r, "load test inputs", "passed");
-	ctx.tensors = s.in;
-	ctx.n = s.nin;
-	ctx.legacy = s.m->legacy;
-	for (size_t i = 0; i < s.m->nin; i++) {
-		rc = apply_ops(&s.in[i], &s.m->inputs[i], &ctx, &err);
+	ctx.tensors = s->in;
+	ctx.n = s->nin;
+	ctx.legacy = s->m->legacy;
+	for (size_t i = 0; i < s->m->nin; i++) {
+		rc = apply_ops(&s->in[i], &s->m->inputs[i], &ctx, &err);
 		if (rc) {
 			detail_from_err(r, "preprocessing", &err, loc2("inputs", (int)i));
-			goto done;
+			goto out;
 		}
 	}
 	detail_add(r, "preprocessing", "passed");
+out:
+	bo_error_cleanup(&err);
+	return rc;
+}
 
-	rc = forward(&s, s.in, outs, &nout, &err);
-	if (rc) {
+static void test_model(const struct job *job, struct run *r, char *runtime_name, size_t rlen)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct state s = {0};
+	struct ops_tensor outs[MODEL_MAX_TENSORS];
+	size_t nout = 0;
+
+	s.job = job;
+	if (load_description(job, &s, r) || open_weights(job, &s, r, runtime_name, rlen) || prepare_inputs(job, &s, r))
+		goto done;
+	if (forward(&s, s.in, outs, &nout, &err)) {
 		detail_from_err(r, "run model and postprocessing", &err, NULL);
 		goto done;
 	}
