@@ -11,6 +11,7 @@
 #include "drafts.h"
 #include "error.h"
 #include "jobs.h"
+#include "layout.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "sandbox.h"
@@ -213,7 +214,7 @@ void test_ort_path(const struct config *cfg, const char *worker, char *buf, size
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%s", worker);
-	if ((size_t)snprintf(buf, n, "%s%s", dirname(dir), TEST_ORT_REL) >= n || access(buf, R_OK))
+	if ((size_t)snprintf(buf, n, "%s%s", dirname(dir), LAYOUT_ORT_REL) >= n || access(buf, R_OK))
 		buf[0] = '\0';
 }
 

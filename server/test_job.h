@@ -104,11 +104,7 @@ int test_sandbox_start(const struct config *cfg, struct bo_error *err);
  * `backoffice sandbox check` and the start-up log). 0, or BO_EINTERNAL with the reason. */
 int test_sandbox_check(const struct config *cfg, struct bo_error *err);
 
-/* Where make deps-onnx puts libonnxruntime, relative to the worker's directory (the
- * worker's own default too). */
-#define TEST_ORT_REL "/../deps/npm/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
-
-/* The libonnxruntime a worker at `worker` loads: cfg->onnxruntime_lib, or TEST_ORT_REL
+/* The libonnxruntime a worker at `worker` loads: cfg->onnxruntime_lib, or LAYOUT_ORT_REL
  * from its directory when that exists, else "" (onnx runs then say it is missing). */
 void test_ort_path(const struct config *cfg, const char *worker, char *buf, size_t n);
 

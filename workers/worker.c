@@ -10,7 +10,7 @@
 #include "ops.h"
 #include "rdf.h"
 #include "runtime.h"
-#include "test_job.h" /* TEST_ORT_REL: the server resolves the same default */
+#include "layout.h"
 #include "version.h"
 
 #include <cjson/cJSON.h>
@@ -907,7 +907,7 @@ static void default_ort(char *buf, size_t len)
 	exe_dir(exe, sizeof(exe));
 	if (!exe[0])
 		return;
-	if ((size_t)snprintf(buf, len, "%s%s", exe, TEST_ORT_REL) >= len || access(buf, R_OK))
+	if ((size_t)snprintf(buf, len, "%s%s", exe, LAYOUT_ORT_REL) >= len || access(buf, R_OK))
 		buf[0] = 0;
 }
 
