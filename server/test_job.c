@@ -16,6 +16,7 @@
 #include "storage.h"
 #include "summary.h"
 #include "version.h"
+#include "weights.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -589,13 +590,9 @@ int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njo
 	rc = db_step_done(st, err);
 	if (rc)
 		goto out;
+	/* the formats to run: the rule `backoffice test` follows too (weights.h) */
 	const cJSON *weights = cJSON_GetObjectItemCaseSensitive(rdf, "weights");
-	const cJSON *w;
-	cJSON_ArrayForEach(w, weights)
-	{
-		/* keys of a YAML mapping are strings; a null entry is not a weight format */
-		if (!w->string || !*w->string || cJSON_IsNull(w))
-			continue;
+	for (const cJSON *w = weights_next(weights, NULL); w; w = weights_next(weights, w)) {
 		rc = db_prepare(c, &st,
 				"INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, "
 				"status) VALUES (?1, ?2, 'dynamic', ?3, ?4, ?5, 'queued')",
