@@ -2,44 +2,31 @@
  * storage — in one read transaction, so every file of one build describes the same
  * instant. Invariants: the output is a pure function of the database rows (no clocks,
  * sorted keys and tags), so equal databases give equal bytes, ETags and no history
- * commit; a file is written only when its bytes changed; one build runs at a time per
- * app (build_lock), and the memo of the last build lets the next re-render only the
- * concepts whose rows changed. */
+ * commit; one build runs at a time per app (build_lock), and the memo of the last build
+ * lets the next re-render only the concepts whose rows changed. Writing the files is
+ * collection_write.c's, serving them collection_cache.c's. */
 #include "collection.h"
+#include "collection_internal.h"
 
 #include "app.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
-#include "hex.h"
 #include "history.h"
-#include "jobs.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "storage.h"
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-/* Rebuild reasons kept in one queued job; later ones are counted, not kept. */
-#define REASONS_MAX 50
-#define REASON_BYTES_MAX 1000
-/* Largest index file we build or load (a 10,000-concept collection is ~10 MB). */
-#define INDEX_MAX_BYTES ((size_t)512 << 20)
 /* Largest collection template. */
 #define TEMPLATE_MAX_BYTES ((size_t)1 << 20)
-/* How long the serving cache trusts its bytes before asking storage whether another
- * process replaced the file. */
-#define CACHE_CHECK_SECONDS 2
-
-enum { F_COLLECTION, F_COLLECTION_DRAFT, F_ALL_VERSIONS, F_ALL_VERSIONS_DRAFT, F_ID_MAP, F_ID_MAP_DRAFT, NFILES };
 
 const char *const collection_files[] = {
 	"collection.json", "collection_draft.json", "all_versions.json",
@@ -47,46 +34,13 @@ const char *const collection_files[] = {
 };
 const size_t collection_files_count = NFILES;
 
-struct collection_blob {
-	char *data;
-	size_t len;
-	char etag[68];          /* "\"" + sha256 hex + "\"" */
-	char storage_etag[128]; /* what storage_head said when these bytes were current */
-	int64_t refs;           /* under *lock */
-	pthread_mutex_t *lock;  /* the owning collection's lock */
-	time_t checked;         /* last time storage was asked (monotonic seconds) */
-};
-
-/* What the last build rendered for one concept, keyed by a signature of its rows. */
-struct memo {
-	char *id;
-	char *sig;
-	char *entry;    /* the collection.json entry */
-	char *versions; /* <id>/versions.json */
-	char *version;  /* the version collection.json lists, NULL when all are yanked */
-	char *av;       /* its all_versions.json entry */
-	char *ids;      /* its id_map.json members, without braces */
-	int changed;    /* versions.json differs from what storage holds (or may) */
-};
-
-struct collection {
-	pthread_mutex_t lock; /* blobs and their refs */
-	collection_blob *blobs[NFILES];
-	pthread_mutex_t build_lock; /* one build at a time; guards the memo */
-	struct memo *memo;
-	size_t nmemo;
-	size_t sizes[NFILES + 1]; /* output sizes of the last build (+ entries), to size buffers */
-	int warm; /* the memo reflects what storage holds */
-	char history_sha[65]; /* collection.json as last committed to the history */
-	history_cache *history; /* the RDFs of the tip we committed (under build_lock) */
-};
-
 /* ------------------------------------------------------------------ small helpers */
 
-/* Every index file is bounded by INDEX_MAX_BYTES: past it the build fails as out of memory. */
+/* Every index file is bounded by COLLECTION__INDEX_MAX_BYTES: past it the build fails as
+ * out of memory. */
 static void index_add(struct buf *b, const char *s, size_t n)
 {
-	b->max = INDEX_MAX_BYTES;
+	b->max = COLLECTION__INDEX_MAX_BYTES;
 	buf_addn(b, s, n);
 }
 
@@ -94,7 +48,7 @@ static void index_add(struct buf *b, const char *s, size_t n)
  * not copied by every doubling. */
 static void index_reserve(struct buf *b, size_t n)
 {
-	b->max = INDEX_MAX_BYTES;
+	b->max = COLLECTION__INDEX_MAX_BYTES;
 	buf_reserve(b, n);
 }
 
@@ -139,19 +93,7 @@ static char *xstrdup(const char *s)
 	return strdup(s ? s : "");
 }
 
-static time_t now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static double ms_between(struct timespec a, struct timespec b)
-{
-	return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-}
-
-static void memo_clear(struct memo *m, size_t n)
+void collection__memo_clear(struct collection__memo *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(m[i].id);
@@ -172,70 +114,25 @@ int collection_create(collection **out, struct bo_error *err)
 	collection *co = calloc(1, sizeof(*co));
 	if (!co)
 		return bo_error_set(err, BO_ENOMEM, "out of memory");
-	pthread_mutex_init(&co->lock, NULL);
+	int rc = collection__cache_create(&co->cache, err);
+	if (rc) {
+		free(co);
+		return rc;
+	}
 	pthread_mutex_init(&co->build_lock, NULL);
 	*out = co;
 	return 0;
-}
-
-static void blob_unref(collection_blob *b)
-{
-	if (!b)
-		return;
-	free(b->data);
-	free(b);
 }
 
 void collection_free(collection *co)
 {
 	if (!co)
 		return;
-	for (int i = 0; i < NFILES; i++)
-		blob_unref(co->blobs[i]);
-	memo_clear(co->memo, co->nmemo);
+	collection__cache_free(co->cache);
+	collection__memo_clear(co->memo, co->nmemo);
 	history_cache_free(co->history);
-	pthread_mutex_destroy(&co->lock);
 	pthread_mutex_destroy(&co->build_lock);
 	free(co);
-}
-
-/* ------------------------------------------------------------------ enqueue */
-
-int collection_enqueue_rebuild(sqlite3 *c, const char *reason, struct bo_error *err)
-{
-	char r[REASON_BYTES_MAX + 1];
-	snprintf(r, sizeof(r), "%s", reason && *reason ? reason : "rebuild");
-	sqlite3_stmt *st = NULL;
-	/* Append to the queued job, if any: its run will cover this change too. */
-	int rc = db_prepare(c, &st,
-			    "UPDATE jobs SET payload_json = CASE WHEN json_array_length(payload_json, '$.reasons') < ?2 "
-			    "THEN json_insert(payload_json, '$.reasons[#]', ?1) "
-			    "ELSE json_set(payload_json, '$.more', COALESCE(json_extract(payload_json, '$.more'), 0) + 1) END "
-			    "WHERE kind = 'rebuild' AND subject = 'collection' AND state = 'queued' "
-			    "AND json_valid(payload_json) AND json_type(payload_json, '$.reasons') = 'array'",
-			    err);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, r);
-	sqlite3_bind_int(st, 2, REASONS_MAX);
-	rc = db_step_done(st, err);
-	if (rc)
-		return rc;
-	if (sqlite3_changes(c) > 0)
-		return 0;
-	cJSON *p = cJSON_CreateObject();
-	cJSON *arr = p ? cJSON_AddArrayToObject(p, "reasons") : NULL;
-	char *text = NULL;
-	if (arr)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(r));
-	if (arr && cJSON_GetArraySize(arr) == 1)
-		text = cJSON_PrintUnformatted(p);
-	cJSON_Delete(p);
-	if (!text)
-		return bo_error_set(err, BO_ENOMEM, "out of memory");
-	rc = jobs_enqueue_coalesced(c, "rebuild", "collection", text, NULL, err);
-	free(text);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ entries */
@@ -600,18 +497,6 @@ static char *signature(const struct concept *k)
 
 /* ------------------------------------------------------------------ the build */
 
-struct outputs {
-	struct buf f[NFILES];
-	struct buf entries;       /* collection.json entries, comma-separated */
-	struct buf draft_entries; /* collection_draft.json entries */
-	cJSON *n_res, *n_ver;     /* config counters by type */
-	cJSON *types;             /* types seen */
-	char latest[40];          /* newest published_at listed: collection.json's `created` */
-	char latest_draft[40];
-	struct memo *memo;
-	size_t nmemo, capmemo;
-};
-
 static void count_type(cJSON *counts, const char *type, int by)
 {
 	cJSON *n = cJSON_GetObjectItemCaseSensitive(counts, type);
@@ -621,7 +506,7 @@ static void count_type(cJSON *counts, const char *type, int by)
 		cJSON_AddNumberToObject(counts, type, by);
 }
 
-static void note_type(struct outputs *o, const char *type)
+static void note_type(struct collection__outputs *o, const char *type)
 {
 	const cJSON *t;
 	cJSON_ArrayForEach(t, o->types)
@@ -682,11 +567,11 @@ static int aliases_render(struct buf *pairs, struct buf *out)
 	return out->failed ? -1 : 0;
 }
 
-static int memo_push(struct outputs *o, struct memo *m)
+static int memo_push(struct collection__outputs *o, struct collection__memo *m)
 {
 	if (o->nmemo == o->capmemo) {
 		size_t cap = o->capmemo ? o->capmemo * 2 : 256;
-		struct memo *p = realloc(o->memo, cap * sizeof(*p));
+		struct collection__memo *p = realloc(o->memo, cap * sizeof(*p));
 		if (!p)
 			return -1;
 		o->memo = p;
@@ -781,14 +666,14 @@ oom2:
 /* One published concept: take its rendered parts from the last build's memo when its
  * rows did not change (moving them: the memo is rebuilt by this build), else render them;
  * then append them to the outputs. */
-static int concept_done(struct build *b, struct outputs *o, const struct concept *k, struct memo *prev,
-			size_t nprev, size_t *pi, int warm)
+static int concept_done(struct build *b, struct collection__outputs *o, const struct concept *k,
+			struct collection__memo *prev, size_t nprev, size_t *pi, int warm)
 {
-	struct memo m = {0};
+	struct collection__memo m = {0};
 	int rc = 0;
 	while (*pi < nprev && strcmp(prev[*pi].id, k->id) < 0)
 		(*pi)++;
-	struct memo *old = *pi < nprev && !strcmp(prev[*pi].id, k->id) ? &prev[*pi] : NULL;
+	struct collection__memo *old = *pi < nprev && !strcmp(prev[*pi].id, k->id) ? &prev[*pi] : NULL;
 	m.id = xstrdup(k->id);
 	m.sig = signature(k);
 	if (!m.id || !m.sig)
@@ -847,8 +732,10 @@ fail:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ drafts */
+
 /* The draft entries, all_versions_draft.json and id_map_draft.json. */
-static int drafts_build(struct build *b, struct outputs *o)
+static int drafts_build(struct build *b, struct collection__outputs *o)
 {
 	sqlite3_stmt *st = NULL;
 	struct buf *av = &o->f[F_ALL_VERSIONS_DRAFT];
@@ -985,7 +872,7 @@ fail:
 
 /* The template (schema_dir/collection_template.json) with the computed config keys, the
  * entries and `created`, rendered compactly. */
-static int index_render(struct build *b, struct outputs *o, int draft, struct buf *out)
+static int index_render(struct build *b, struct collection__outputs *o, int draft, struct buf *out)
 {
 	char path[4096];
 	char *text = NULL;
@@ -1079,7 +966,7 @@ oom:
 	return bo_error_set(b->err, BO_ENOMEM, "out of memory rendering the collection");
 }
 
-static void outputs_clear(struct outputs *o)
+void collection__outputs_clear(struct collection__outputs *o)
 {
 	for (int i = 0; i < NFILES; i++)
 		free(o->f[i].p);
@@ -1088,7 +975,7 @@ static void outputs_clear(struct outputs *o)
 	cJSON_Delete(o->n_res);
 	cJSON_Delete(o->n_ver);
 	cJSON_Delete(o->types);
-	memo_clear(o->memo, o->nmemo);
+	collection__memo_clear(o->memo, o->nmemo);
 }
 
 /* Newest first: by publication time, then by version string (both descending). Sorting
@@ -1101,7 +988,8 @@ static int cmp_newest_first(const void *x, const void *y)
 }
 
 /* Reads every row and renders every output into o (no storage access). */
-static int build_all(struct build *b, struct outputs *o, struct memo *prev, size_t nprev, int warm)
+static int build_all(struct build *b, struct collection__outputs *o, struct collection__memo *prev, size_t nprev,
+		     int warm)
 {
 	sqlite3_stmt *st = NULL;
 	struct concept k = {0};
@@ -1185,287 +1073,14 @@ fail:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ serving cache */
-
-static collection_blob *blob_new(const char *data, size_t len, const char *hex, const char *storage_etag)
-{
-	collection_blob *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	b->data = malloc(len + 1);
-	if (!b->data) {
-		free(b);
-		return NULL;
-	}
-	memcpy(b->data, data, len);
-	b->data[len] = '\0';
-	b->len = len;
-	snprintf(b->etag, sizeof(b->etag), "\"%s\"", hex);
-	snprintf(b->storage_etag, sizeof(b->storage_etag), "%s", storage_etag ? storage_etag : "");
-	b->refs = 1;
-	b->checked = now_mono();
-	return b;
-}
-
-/* Drops one reference; the last one frees. Caller holds co->lock. */
-static void blob_put_locked(collection_blob *b)
-{
-	if (b && --b->refs == 0)
-		blob_unref(b);
-}
-
-static void cache_set(collection *co, int i, collection_blob *b)
-{
-	b->lock = &co->lock;
-	pthread_mutex_lock(&co->lock);
-	collection_blob *old = co->blobs[i];
-	co->blobs[i] = b;
-	blob_put_locked(old);
-	pthread_mutex_unlock(&co->lock);
-}
-
-const char *collection_blob_data(const collection_blob *b, size_t *len_out)
-{
-	*len_out = b->len;
-	return b->data;
-}
-
-const char *collection_blob_etag(const collection_blob *b)
-{
-	return b->etag;
-}
-
-void collection_blob_release(collection_blob *b)
-{
-	if (!b)
-		return;
-	pthread_mutex_t *m = b->lock;
-	pthread_mutex_lock(m);
-	blob_put_locked(b);
-	pthread_mutex_unlock(m);
-}
-
-static int file_index(const char *name)
-{
-	for (int i = 0; i < NFILES; i++)
-		if (!strcmp(collection_files[i], name))
-			return i;
-	return -1;
-}
-
-/* A new reference to the cached blob when it is fresh enough, else NULL. */
-static collection_blob *cache_take(collection *co, int i, int any_age)
-{
-	collection_blob *b = NULL;
-	pthread_mutex_lock(&co->lock);
-	if (co->blobs[i] && (any_age || now_mono() - co->blobs[i]->checked < CACHE_CHECK_SECONDS)) {
-		b = co->blobs[i];
-		b->refs++;
-	}
-	pthread_mutex_unlock(&co->lock);
-	return b;
-}
-
-int collection_get(struct app *a, const char *name, collection_blob **out, struct bo_error *err)
+int collection__build(struct app *a, struct collection__outputs *o, struct bo_error *err)
 {
 	collection *co = a->collection;
-	struct storage_stat st;
-	char *data = NULL;
-	size_t len = 0;
-	int i = file_index(name), rc;
-	if (i < 0)
-		return bo_error_set(err, BO_ENOTFOUND, "%s is not a collection file", name);
-	*out = cache_take(co, i, 0);
-	if (*out)
-		return 0;
-	rc = storage_head(a->storage, name, &st, err);
-	if (rc == BO_ENOTFOUND) {
-		/* Nothing built yet (a fresh data directory): build once, from the database. */
-		bo_error_cleanup(err);
-		rc = collection_rebuild(a, "initial build", err);
-		if (rc)
-			return rc;
-		*out = cache_take(co, i, 1);
-		return *out ? 0 : bo_error_set(err, BO_EINTERNAL, "%s was built but is not cached", name);
-	}
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&co->lock);
-	if (co->blobs[i] && !strcmp(co->blobs[i]->storage_etag, st.etag)) {
-		co->blobs[i]->checked = now_mono();
-		co->blobs[i]->refs++;
-		*out = co->blobs[i];
-	}
-	pthread_mutex_unlock(&co->lock);
-	if (*out)
-		return 0;
-	/* Replaced by another process (the `rebuild` command): load the new bytes. */
-	rc = storage_get_buffer(a->storage, name, INDEX_MAX_BYTES, &data, &len, err);
-	if (rc)
-		return rc;
-	char hex[65];
-	hex_sha256(hex, data, len);
-	collection_blob *b = blob_new(data, len, hex, st.etag);
-	free(data);
-	if (!b)
-		return bo_error_set(err, BO_ENOMEM, "out of memory");
-	b->refs++; /* the caller's */
-	cache_set(co, i, b);
-	*out = b;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ rebuild */
-
-static int load_rdf(void *ctx, const char *concept_id, const char *version, char **out, size_t *len_out,
-		    struct bo_error *err)
-{
-	struct app *a = ctx;
-	char key[STORAGE_KEY_MAX + 1];
-	snprintf(key, sizeof(key), "%s/%s/files/rdf.yaml", concept_id, version);
-	return storage_get_buffer(a->storage, key, (size_t)a->cfg->max_yaml_bytes, out, len_out, err);
-}
-
-/* Writes key unless storage already holds exactly these bytes (when cold: compared by
- * reading it back; when warm the caller knows). The index files are derived from the
- * database, so they are written atomically but without an fsync each: the rebuild ends
- * with one storage_sync. */
-static int put_if_changed(struct app *a, const char *key, const char *data, size_t len, int check,
-			  int *wrote, struct bo_error *err)
-{
-	*wrote = 0;
-	if (check) {
-		char *old = NULL;
-		size_t olen = 0;
-		struct bo_error e2 = BO_ERROR_INIT;
-		int rc = storage_get_buffer(a->storage, key, INDEX_MAX_BYTES, &old, &olen, &e2);
-		int same = !rc && olen == len && !memcmp(old, data, len);
-		free(old);
-		bo_error_cleanup(&e2);
-		if (same)
-			return 0;
-	}
-	*wrote = 1;
-	return storage_put_buffer_nosync(a->storage, key, data, len, "application/json", err);
-}
-
-/* The versions.json writes run on a few threads: each is a small object whose cost is
- * the storage round trip (an fsync, an S3 request), so a full build's 10,000 of them
- * overlap instead of queueing. */
-#define WRITERS 8
-
-struct writers {
-	struct app *a;
-	struct memo *memo;
-	size_t n, next;
-	int check, written, rc;
-	struct bo_error err;
-	pthread_mutex_t lock;
-};
-
-static void *writer_main(void *arg)
-{
-	struct writers *w = arg;
-	for (;;) {
-		pthread_mutex_lock(&w->lock);
-		while (w->next < w->n && !w->memo[w->next].changed)
-			w->next++;
-		size_t i = w->next++;
-		int stop = w->rc || i >= w->n;
-		pthread_mutex_unlock(&w->lock);
-		if (stop)
-			return NULL;
-		char key[STORAGE_KEY_MAX + 1];
-		struct bo_error e = BO_ERROR_INIT;
-		int wrote = 0;
-		snprintf(key, sizeof(key), "%s/versions.json", w->memo[i].id);
-		int rc = put_if_changed(w->a, key, w->memo[i].versions, strlen(w->memo[i].versions), w->check, &wrote, &e);
-		pthread_mutex_lock(&w->lock);
-		w->written += wrote;
-		if (rc && !w->rc) {
-			w->rc = rc;
-			bo_error_move(&w->err, &e, rc);
-		}
-		pthread_mutex_unlock(&w->lock);
-		bo_error_cleanup(&e);
-	}
-}
-
-static int write_versions(struct app *a, struct memo *memo, size_t n, int check, int *written, struct bo_error *err)
-{
-	struct writers w = {.a = a, .memo = memo, .n = n, .check = check, .err = BO_ERROR_INIT};
-	pthread_t th[WRITERS];
-	size_t changed = 0, nth = 0;
-	for (size_t i = 0; i < n; i++)
-		changed += memo[i].changed != 0;
-	pthread_mutex_init(&w.lock, NULL);
-	/* one change (the usual publish): no threads */
-	size_t want = changed < 2 ? 0 : changed < WRITERS ? changed : WRITERS;
-	for (; nth < want; nth++)
-		if (pthread_create(&th[nth], NULL, writer_main, &w))
-			break;
-	writer_main(&w);
-	for (size_t i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&w.lock);
-	*written = w.written;
-	int rc = w.rc;
-	bo_error_move(w.rc ? err : NULL, &w.err, w.rc);
-	return rc;
-}
-
-/* The second thread of a rebuild: the digest of collection.json when it changed, then
- * its history commit (the other digests are the writing thread's, which is otherwise
- * done first). */
-struct side {
-	const char *history_dir;
-	void *load_ctx;
-	const struct outputs *o;
-	const struct history_rdf *listed;
-	size_t nlisted;
-	const char *message;
-	history_cache **cache;
-	int todo[NFILES];       /* bytes differ from the cache: digest and write */
-	char sha[NFILES][65];   /* every file's digest once done */
-	char history_sha[65];   /* collection.json as last committed */
-	int committed, rc;
-	double hash_ms, history_ms;
-	struct bo_error err;
-};
-
-static void *side_main(void *arg)
-{
-	struct side *sd = arg;
-	struct timespec t0, t1, t2;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (sd->todo[F_COLLECTION])
-		hex_sha256(sd->sha[F_COLLECTION], sd->o->f[F_COLLECTION].p, sd->o->f[F_COLLECTION].len);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	/* one commit per change of collection.json (history_commit also compares with its
-	 * tip, so a cold start does not commit the same bytes twice) */
-	if (strcmp(sd->history_sha, sd->sha[F_COLLECTION]))
-		sd->rc = history_commit_cached(sd->history_dir, sd->o->f[F_COLLECTION].p, sd->o->f[F_COLLECTION].len,
-					       sd->listed, sd->nlisted, load_rdf, sd->load_ctx, sd->message, &sd->committed,
-					       sd->cache, &sd->err);
-	clock_gettime(CLOCK_MONOTONIC, &t2);
-	sd->hash_ms = ms_between(t0, t1);
-	sd->history_ms = ms_between(t1, t2);
-	return NULL;
-}
-
-int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
-{
-	collection *co = a->collection;
-	struct outputs o = {0};
 	struct build b = {.a = a, .err = err};
-	struct history_rdf *listed = NULL;
 	char files_url[2048];
-	struct timespec t0, t1, tb, tj, ts, tw;
-	int rc, in_tx = 0, nwritten = 0, nversions = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc, in_tx = 0;
 	snprintf(files_url, sizeof(files_url), "%s", a->cfg->files_url);
 	b.files_url = files_url;
-	pthread_mutex_lock(&co->build_lock);
 	rc = db_acquire(a->db, &b.c, err);
 	if (rc)
 		goto fail;
@@ -1475,9 +1090,9 @@ int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 		goto fail;
 	in_tx = 1;
 	for (int i = 0; i < NFILES; i++)
-		index_reserve(&o.f[i], co->sizes[i] + co->sizes[i] / 16 + 4096);
-	index_reserve(&o.entries, co->sizes[NFILES] + co->sizes[NFILES] / 16 + 4096);
-	rc = build_all(&b, &o, co->memo, co->nmemo, co->warm);
+		index_reserve(&o->f[i], co->sizes[i] + co->sizes[i] / 16 + 4096);
+	index_reserve(&o->entries, co->sizes[NFILES] + co->sizes[NFILES] / 16 + 4096);
+	rc = build_all(&b, o, co->memo, co->nmemo, co->warm);
 	sqlite3_finalize(b.rdf_st);
 	sqlite3_finalize(b.user_st);
 	b.rdf_st = b.user_st = NULL;
@@ -1487,144 +1102,10 @@ int collection_rebuild(struct app *a, const char *reason, struct bo_error *err)
 	if (rc)
 		goto fail;
 	in_tx = 0;
-	db_release(a->db, b.c);
-	b.c = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &tb);
-
-	/* The history commit (and the digest of collection.json it needs) runs on a second
-	 * thread while this one writes the files and digests the others: both only read o,
-	 * and storage is thread-safe. Should a write fail after the commit, the retried rebuild writes the
-	 * same bytes and history_commit finds them at its tip, so no commit is doubled. */
-	struct side sd = {.history_dir = a->cfg->history_dir, .load_ctx = a, .o = &o,
-			  .message = reason && *reason ? reason : "rebuild", .cache = &co->history,
-			  .err = BO_ERROR_INIT};
-	pthread_t th;
-	for (int i = 0; i < NFILES; i++) {
-		/* The cached bytes are what storage holds (we wrote or loaded them): equal bytes
-		 * need neither a write nor a digest. */
-		collection_blob *cur = cache_take(co, i, 1);
-		int same = cur && cur->len == o.f[i].len && !memcmp(cur->data, o.f[i].p, cur->len);
-		if (same)
-			snprintf(sd.sha[i], sizeof(sd.sha[i]), "%.64s", cur->etag + 1);
-		collection_blob_release(cur);
-		sd.todo[i] = !same;
-	}
-	memcpy(sd.history_sha, co->history_sha, sizeof(sd.history_sha));
-	listed = calloc(o.nmemo + 1, sizeof(*listed));
-	if (!listed) {
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < o.nmemo; i++)
-		if (o.memo[i].version)
-			listed[sd.nlisted++] = (struct history_rdf){o.memo[i].id, o.memo[i].version};
-	sd.listed = listed;
-	int threaded = !pthread_create(&th, NULL, side_main, &sd);
-	if (!threaded)
-		side_main(&sd);
-	rc = write_versions(a, o.memo, o.nmemo, !co->warm, &nversions, err);
-	for (int i = 0; !rc && i < NFILES; i++) {
-		int wrote = 0;
-		if (sd.todo[i])
-			rc = put_if_changed(a, collection_files[i], o.f[i].p, o.f[i].len, !co->warm, &wrote, err);
-		nwritten += wrote;
-	}
-	for (int i = 0; !rc && i < NFILES; i++)
-		if (sd.todo[i] && i != F_COLLECTION)
-			hex_sha256(sd.sha[i], o.f[i].p, o.f[i].len);
-	clock_gettime(CLOCK_MONOTONIC, &tj);
-	if (threaded)
-		pthread_join(th, NULL);
-	if (!rc && sd.rc)
-		rc = bo_error_move(err, &sd.err, sd.rc);
-	bo_error_cleanup(&sd.err);
-	if (rc)
-		goto fail;
-	for (int i = 0; i < NFILES; i++) {
-		if (!sd.todo[i])
-			continue;
-		struct storage_stat st;
-		rc = storage_head(a->storage, collection_files[i], &st, err);
-		if (rc)
-			goto fail;
-		collection_blob *nb = blob_new(o.f[i].p, o.f[i].len, sd.sha[i], st.etag);
-		if (!nb) {
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-			goto fail;
-		}
-		cache_set(co, i, nb);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (nwritten || nversions) {
-		rc = storage_sync(a->storage, err);
-		if (rc)
-			goto fail;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &tw);
-	memcpy(co->history_sha, sd.sha[F_COLLECTION], sizeof(co->history_sha));
-	memo_clear(co->memo, co->nmemo);
-	co->memo = o.memo;
-	co->nmemo = o.nmemo;
-	o.memo = NULL;
-	o.nmemo = 0;
-	co->warm = 1;
-	for (int i = 0; i < NFILES; i++)
-		co->sizes[i] = o.f[i].len;
-	co->sizes[NFILES] = o.entries.len;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_info("collection rebuilt in %.1f ms (build %.1f, write and digests %.1f, wait for history %.1f, sync "
-		 "%.1f; on a second thread from the write on: collection.json digest %.1f + history %.1f): %zu "
-		 "concepts, %d index file(s) and %d versions.json written, %s (%s)",
-		 ms_between(t0, t1), ms_between(t0, tb), ms_between(tb, tj), ms_between(tj, ts), ms_between(ts, tw),
-		 sd.hash_ms, sd.history_ms, co->nmemo, nwritten, nversions,
-		 sd.committed ? "history committed" : "history unchanged", reason && *reason ? reason : "rebuild");
-	rc = 0;
 fail:
-	if (rc) {
-		/* build_all moved parts out of the memo: start the next build cold */
-		memo_clear(co->memo, co->nmemo);
-		co->memo = NULL;
-		co->nmemo = 0;
-		co->warm = 0;
-	}
 	if (in_tx)
 		db_rollback(b.c);
-	sqlite3_finalize(b.rdf_st);
-	sqlite3_finalize(b.user_st);
 	if (b.c)
 		db_release(a->db, b.c);
-	pthread_mutex_unlock(&co->build_lock);
-	outputs_clear(&o);
-	free(listed);
-	return rc;
-}
-
-/* ------------------------------------------------------------------ the job */
-
-int collection_job_run(void *ctx, const struct job *job, struct bo_error *err)
-{
-	struct app *a = ctx;
-	struct buf msg = {0};
-	cJSON *p = cJSON_Parse(job->payload_json ? job->payload_json : "{}");
-	const cJSON *r;
-	int n = 0;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(p, "reasons"))
-	{
-		if (!cJSON_IsString(r))
-			continue;
-		if (n++)
-			buf_puts(&msg, "\n");
-		buf_puts(&msg, r->valuestring);
-	}
-	const cJSON *more = cJSON_GetObjectItemCaseSensitive(p, "more");
-	if (cJSON_IsNumber(more) && more->valuedouble > 0) {
-		char line[64];
-		snprintf(line, sizeof(line), "\n(and %.0f more changes)", more->valuedouble);
-		buf_puts(&msg, line);
-	}
-	cJSON_Delete(p);
-	int rc = msg.failed ? bo_error_set(err, BO_ENOMEM, "out of memory")
-			 : collection_rebuild(a, msg.p && *msg.p ? msg.p : "rebuild", err);
-	free(msg.p);
 	return rc;
 }

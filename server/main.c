@@ -11,9 +11,8 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
+#include "offline.h"
 #include "routes.h"
-#include "package.h"
-#include "rdf.h"
 #include "storage_s3.h"
 #include "test_job.h"
 #include "validate.h"
@@ -21,11 +20,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,197 +506,15 @@ static int cmd_create_bucket(struct cli *cli)
 }
 
 
-/* ---- validate ------------------------------------------------------------------- */
+/* ---------------------------------------------------------------- validate and test */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* Prints the error of an offline command; its exit status: 2 when the path could not be
+ * used (offline.h), 1 otherwise. */
+static int fail_offline(const char *cmd, struct bo_error *err)
 {
-	(void)sb, (void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-/* The rules: SCHEMA_DIR when it has them, else the schema/ next to the binary
- * (build/x/backoffice -> ../../schema), so the CLI works from any directory. */
-static int load_validator(const struct config *cfg, validator **out, struct bo_error *err)
-{
-	char exe[PATH_MAX], cand[PATH_MAX + 64];
-	struct stat st;
-	snprintf(cand, sizeof(cand), "%s/rules", cfg->schema_dir);
-	if (stat(cand, &st)) {
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = '\0';
-			const char *dir = dirname(exe);
-			const char *tries[] = {"../../schema", "../schema", "../share/backoffice/schema"};
-			for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-				snprintf(cand, sizeof(cand), "%s/%s/rules", dir, tries[i]);
-				if (!stat(cand, &st)) {
-					snprintf(cand, sizeof(cand), "%s/%s", dir, tries[i]);
-					return validate_load(out, cand, err);
-				}
-			}
-		}
-	}
-	return validate_load(out, cfg->schema_dir, err);
-}
-
-/* Unpacks a zip into a new temp dir. *rdf_out: the RDF's path inside it (malloc'd). */
-static int unpack_zip(const struct config *cfg, const char *zip, char *tmp, size_t tmplen,
-		      char **rdf_out, struct bo_error *err)
-{
-	struct package_limits lim;
-	package *p = NULL;
-	const char *name;
-	const char *base = getenv("TMPDIR");
-	char path[PATH_MAX];
-	int rc;
-	package_limits_from_config(&lim, cfg);
-	snprintf(tmp, tmplen, "%s/backoffice-validate-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(tmp))
-		return bo_error_set(err, BO_EINTERNAL, "cannot create a temp directory: %s", strerror(errno));
-	rc = package_open(&p, zip, &lim, err);
-	if (!rc)
-		rc = package_find_rdf(p, &name, err);
-	for (size_t i = 0; !rc && i < package_count(p); i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", tmp, package_name(p, i)) >= sizeof(path)) {
-			rc = bo_error_set(err, BO_EINVALIDPACKAGE, "entry name too long: %s", package_name(p, i));
-			break;
-		}
-		for (char *s = path + strlen(tmp) + 1; (s = strchr(s, '/')); s++) {
-			*s = '\0';
-			if (mkdir(path, 0700) && errno != EEXIST)
-				rc = bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", path, strerror(errno));
-			*s = '/';
-		}
-		if (!rc)
-			rc = package_extract(p, i, path, NULL, NULL, err);
-	}
-	if (!rc && asprintf(rdf_out, "%s/%s", tmp, name) < 0)
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-	package_close(p);
-	return rc;
-}
-
-static int is_zip(const char *path)
-{
-	unsigned char magic[4] = {0};
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, magic, sizeof(magic));
-	close(fd);
-	return n == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
-}
-
-/* PATH: an RDF file (its directory is the package), a package directory (its RDF is
- * found as in an upload), or a zip. Returns 0 with *out, 1 when the package cannot be
- * validated (a bad zip is an invalid upload), 2 for usage errors; the reason is printed. */
-/* keep (may be NULL): for `test`, which runs the worker on the package afterwards — the
- * RDF's path and the temp directory of an unpacked zip ("" when none) are handed over
- * and the caller removes keep->tmp. */
-struct kept_package {
-	char *rdf_path;
-	char tmp[PATH_MAX];
-};
-
-static int validate_path(struct cli *cli, const validator *v, const char *path, int io, cJSON **out,
-			 struct kept_package *keep)
-{
-	struct bo_error err = BO_ERROR_INIT;
-	int code = 1;
-	char tmp[PATH_MAX] = "", *rdf_path = NULL, *text = NULL, *dir = NULL;
-	cJSON *summary = NULL;
-	struct stat st;
-	if (stat(path, &st)) {
-		fprintf(stderr, "backoffice validate: %s: %s\n", path, strerror(errno));
-		return EXIT_USAGE;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		const char *names[256];
-		char *owned[256];
-		size_t n = 0;
-		const char *pick = NULL;
-		struct dirent *de;
-		while (d && (de = readdir(d)) && n < 256)
-			if (de->d_name[0] != '.' && (owned[n] = strdup(de->d_name)))
-				names[n] = owned[n], n++;
-		if (d)
-			closedir(d);
-		if (rdf_find_name(names, n, &pick, &err) == 0 &&
-		    asprintf(&rdf_path, "%s/%s", path, pick) < 0)
-			rdf_path = NULL;
-		for (size_t i = 0; i < n; i++)
-			free(owned[i]);
-		if (!rdf_path) {
-			fprintf(stderr, "backoffice validate: %s: %s\n", path,
-				err.detail[0] ? err.detail : "cannot read the directory");
-			code = EXIT_USAGE;
-			goto out;
-		}
-	} else if (is_zip(path)) {
-		if (unpack_zip(cli->cfg, path, tmp, sizeof(tmp), &rdf_path, &err)) {
-			fprintf(stderr, "backoffice validate: %s: %s\n", path, err.detail);
-			code = err.code == BO_EINVALIDPACKAGE || err.code == BO_ETOOLARGE ? 1 : EXIT_USAGE;
-			goto out;
-		}
-	} else if (!strncasecmp(path + (strlen(path) > 4 ? strlen(path) - 4 : 0), ".zip", 4)) {
-		fprintf(stderr, "backoffice validate: %s: not a zip file\n", path);
-		code = EXIT_USAGE;
-		goto out;
-	} else if (!(rdf_path = strdup(path))) {
-		goto out;
-	}
-	size_t len = 0;
-	int fd = open(rdf_path, O_RDONLY | O_CLOEXEC);
-	struct stat rst;
-	if (fd < 0 || fstat(fd, &rst) || !S_ISREG(rst.st_mode)) {
-		fprintf(stderr, "backoffice validate: %s: %s\n", rdf_path, fd < 0 ? strerror(errno) : "not a file");
-		if (fd >= 0)
-			close(fd);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	/* One byte over the limit is enough for the parser to report the limit. */
-	size_t max = (size_t)cli->cfg->max_yaml_bytes + 1;
-	text = malloc(max);
-	ssize_t got = 0;
-	while (text && len < max && (got = read(fd, text + len, max - len)) > 0)
-		len += (size_t)got;
-	close(fd);
-	if (!text || got < 0) {
-		fprintf(stderr, "backoffice validate: %s: cannot read\n", rdf_path);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	char *dcopy = strdup(rdf_path);
-	dir = dcopy ? strdup(dirname(dcopy)) : NULL;
-	free(dcopy);
-	struct validate_files files;
-	struct rdf_limits lim;
-	rdf_limits_from_config(&lim, cli->cfg);
-	validate_files_dir(&files, dir ? dir : ".");
-	struct validate_options opt = {.files = io ? &files : NULL, .source_name = path, .limits = &lim};
-	if (validate_text(v, text, len, &opt, &summary, &err)) {
-		fprintf(stderr, "backoffice validate: %s\n", err.detail);
-		goto out;
-	}
-	*out = summary;
-	summary = NULL;
-	code = 0;
-	if (keep) {
-		keep->rdf_path = rdf_path;
-		rdf_path = NULL;
-		snprintf(keep->tmp, sizeof(keep->tmp), "%s", tmp);
-		tmp[0] = '\0';
-	}
-out:
-	if (tmp[0])
-		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	cJSON_Delete(summary);
-	free(text);
-	free(dir);
-	free(rdf_path);
-	bo_error_cleanup(&err);
+	fprintf(stderr, "backoffice %s: %s\n", cmd, err->detail[0] ? err->detail : bo_error_title(err->code));
+	int code = err->code == BO_EBADREQUEST ? EXIT_USAGE : 1;
+	bo_error_cleanup(err);
 	return code;
 }
 
@@ -728,9 +541,8 @@ static int cmd_validate(struct cli *cli)
 		fprintf(stderr, "usage: backoffice validate PATH... [--json] [--no-io-checks]\n");
 		return EXIT_USAGE;
 	}
-	if (load_validator(cli->cfg, &v, &err)) {
-		fprintf(stderr, "backoffice validate: %s\n", err.detail);
-		bo_error_cleanup(&err);
+	if (offline_load_rules(&v, cli->cfg, &err)) {
+		fail_offline("validate", &err);
 		return 1;
 	}
 	all = npaths > 1 && json ? cJSON_CreateArray() : NULL;
@@ -739,8 +551,8 @@ static int cmd_validate(struct cli *cli)
 		cJSON *summary = NULL;
 		if (!strncmp(a, "--", 2))
 			continue;
-		int rc = validate_path(cli, v, a, io, &summary, NULL);
-		if (rc) {
+		if (offline_validate(&summary, cli->cfg, v, a, io, &err)) {
+			int rc = fail_offline("validate", &err);
 			code = rc > code ? rc : code;
 			continue;
 		}
@@ -761,70 +573,15 @@ static int cmd_validate(struct cli *cli)
 	return code;
 }
 
-/* ---- test ----------------------------------------------------------------------- */
-
-static const char *status_mark(const char *status)
-{
-	return !strcmp(status, "passed") ? "✓" : !strcmp(status, "skipped") ? "–" : "✗";
-}
-
-/* One block per weight format, like `bioimageio test`: the run's verdict, then each
- * check with its first problems. */
-static void print_tests_table(const cJSON *tests, FILE *f)
-{
-	const cJSON *t;
-	cJSON_ArrayForEach(t, tests)
-	{
-		const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "status"));
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
-		const cJSON *wall = cJSON_GetObjectItemCaseSensitive(t, "wall_ms");
-		const cJSON *rss = cJSON_GetObjectItemCaseSensitive(t, "peak_rss_kb");
-		fprintf(f, "\n%s %s: %s", status_mark(status ? status : "error"), name ? name : "dynamic test",
-			status ? status : "error");
-		if (cJSON_IsNumber(wall))
-			fprintf(f, " (%.0f ms", wall->valuedouble);
-		if (cJSON_IsNumber(wall) && cJSON_IsNumber(rss))
-			fprintf(f, ", peak RSS %.0f MiB", rss->valuedouble / 1024);
-		fprintf(f, "%s\n", cJSON_IsNumber(wall) ? ")" : "");
-		const cJSON *d;
-		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(t, "details"))
-		{
-			const char *ds = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "status"));
-			const char *dn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "name"));
-			fprintf(f, "  %s %s\n", status_mark(ds ? ds : "error"), dn ? dn : "?");
-			const cJSON *e;
-			int shown = 0;
-			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "errors"))
-			{
-				const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "msg"));
-				if (msg && shown++ < 5)
-					fprintf(f, "      %s\n", msg);
-			}
-			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "warnings"))
-			{
-				const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "msg"));
-				if (msg && shown++ < 5)
-					fprintf(f, "      ⚠ %s\n", msg);
-			}
-		}
-		const char *log = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "stderr"));
-		if (log && *log)
-			fprintf(f, "  worker log (end):\n%s%s", log, log[strlen(log) - 1] == '\n' ? "" : "\n");
-	}
-}
-
 /* Exit 0 when static validation and every dynamic test passed (skipped formats do not
  * fail), 1 otherwise, 2 for usage errors. The worker runs exactly as in the server. */
 static int cmd_test(struct cli *cli)
 {
 	struct bo_error err = BO_ERROR_INIT;
-	struct kept_package keep = {0};
 	const char *path = NULL, *only = NULL;
-	int json = 0, code = 1;
+	int json = 0;
 	validator *v = NULL;
-	rdf_doc *doc = NULL;
-	cJSON *summary = NULL, *tests = NULL, *all = NULL;
-	char *text = NULL, dir[PATH_MAX];
+	cJSON *result = NULL;
 	for (int i = 0; i < cli->nargs; i++) {
 		if (!strcmp(cli->args[i], "--json"))
 			json = 1;
@@ -842,102 +599,21 @@ static int cmd_test(struct cli *cli)
 		fprintf(stderr, "usage: backoffice test PATH [--weight-format F] [--json]\n");
 		return EXIT_USAGE;
 	}
-	if (load_validator(cli->cfg, &v, &err)) {
-		fprintf(stderr, "backoffice test: %s\n", err.detail);
-		goto out;
+	if (offline_load_rules(&v, cli->cfg, &err)) {
+		fail_offline("test", &err);
+		return 1;
 	}
-	code = validate_path(cli, v, path, 1, &summary, &keep);
-	if (code)
-		goto out;
-	code = 1;
-	tests = cJSON_CreateArray();
-	int static_ok = strcmp(validate_summary_status(summary), "failed") != 0;
-	if (static_ok) {
-		/* the weight formats, from the RDF the validator just accepted */
-		size_t len = 0;
-		struct rdf_limits lim;
-		rdf_limits_from_config(&lim, cli->cfg);
-		FILE *rf = fopen(keep.rdf_path, "r");
-		size_t max = (size_t)cli->cfg->max_yaml_bytes;
-		text = rf ? malloc(max + 1) : NULL;
-		if (text)
-			len = fread(text, 1, max, rf);
-		if (rf)
-			fclose(rf);
-		if (!text || rdf_parse(&doc, text, len, &lim, &err)) {
-			fprintf(stderr, "backoffice test: %s: %s\n", keep.rdf_path, err.detail[0] ? err.detail : "cannot read");
-			code = EXIT_USAGE;
-			goto out;
-		}
-		char *dcopy = strdup(keep.rdf_path);
-		if (!dcopy || !realpath(dirname(dcopy), dir)) {
-			fprintf(stderr, "backoffice test: %s: cannot resolve its directory\n", keep.rdf_path);
-			free(dcopy);
-			code = EXIT_USAGE;
-			goto out;
-		}
-		free(dcopy);
-		const char *slash = strrchr(keep.rdf_path, '/');
-		const char *rdf_file = slash ? slash + 1 : keep.rdf_path;
-		const cJSON *root = rdf_root(doc);
-		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "type"));
-		const cJSON *w, *weights = NULL;
-		int matched = 0;
-		if (type && !strcmp(type, "model"))
-			weights = cJSON_GetObjectItemCaseSensitive(root, "weights");
-		cJSON_ArrayForEach(w, weights)
-		{
-			if (!w->string || cJSON_IsNull(w) || (only && strcmp(only, w->string)))
-				continue;
-			matched++;
-			struct test_worker_request rq = {
-				.cfg = cli->cfg, .package_dir = dir, .rdf_file = rdf_file, .weight_format = w->string,
-			};
-			cJSON *one = NULL;
-			if (test_worker_run(&rq, &one, &err)) {
-				fprintf(stderr, "backoffice test: %s\n", err.detail);
-				goto out;
-			}
-			cJSON_AddItemToArray(tests, one);
-		}
-		if (only && !matched) {
-			fprintf(stderr, "backoffice test: %s has no '%s' weights\n", path, only);
-			code = EXIT_USAGE;
-			goto out;
-		}
-	}
-	int ok = static_ok;
-	const cJSON *t;
-	cJSON_ArrayForEach(t, tests)
-	{
-		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "status"));
-		if (!s || (strcmp(s, "passed") && strcmp(s, "skipped")))
-			ok = 0;
-	}
-	code = ok ? 0 : 1;
-	if (json) {
-		all = cJSON_CreateObject();
-		cJSON_AddStringToObject(all, "status", ok ? "passed" : "failed");
-		cJSON_AddStringToObject(all, "source", path);
-		cJSON_AddItemToObject(all, "validation", summary);
-		cJSON_AddItemToObject(all, "tests", tests);
-		summary = tests = NULL;
-		print_json(all); /* frees it */
-	} else {
-		validate_print_table(summary, stdout);
-		print_tests_table(tests, stdout);
-		printf("\n%s %s: %s\n", ok ? "✓" : "✗", path, ok ? "passed" : "failed");
-	}
-out:
-	if (keep.tmp[0])
-		nftw(keep.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(keep.rdf_path);
-	free(text);
-	rdf_free(doc);
-	cJSON_Delete(summary);
-	cJSON_Delete(tests);
+	int rc = offline_test(&result, cli->cfg, v, path, only, &err);
 	validate_free(v);
-	bo_error_cleanup(&err);
+	if (rc)
+		return fail_offline("test", &err);
+	int code = offline_test_passed(result) ? 0 : 1;
+	if (json) {
+		print_json(result); /* frees it */
+	} else {
+		offline_print_test(result, stdout);
+		cJSON_Delete(result);
+	}
 	return code;
 }
 

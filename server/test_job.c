@@ -18,6 +18,7 @@
 #include "storage.h"
 #include "summary.h"
 #include "version.h"
+#include "weights.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -573,13 +574,9 @@ int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njo
 	rc = drafts_runs_clear_dynamic(c, concept_id, revision, err);
 	if (rc)
 		goto out;
+	/* the formats to run: the rule `backoffice test` follows too (weights.h) */
 	const cJSON *weights = cJSON_GetObjectItemCaseSensitive(rdf, "weights");
-	const cJSON *w;
-	cJSON_ArrayForEach(w, weights)
-	{
-		/* keys of a YAML mapping are strings; a null entry is not a weight format */
-		if (!w->string || !*w->string || cJSON_IsNull(w))
-			continue;
+	for (const cJSON *w = weights_next(weights, NULL); w; w = weights_next(weights, w)) {
 		rc = drafts_run_queue_dynamic(c, concept_id, revision, w->string, TEST_JOB_TOOL, BO_VERSION, err);
 		if (!rc)
 			rc = enqueue_one(c, concept_id, revision, w->string, 0, err);
