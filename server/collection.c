@@ -735,138 +735,131 @@ fail:
 /* ------------------------------------------------------------------ drafts */
 
 /* The draft entries, all_versions_draft.json and id_map_draft.json. */
+struct draft_files {
+	struct build *b;
+	struct collection__outputs *o;
+	struct buf pairs; /* id_map_draft.json's aliases */
+	int first;
+};
+
+/* The draft's entry in collection_draft.json (with its status). */
+static int draft_entry(struct draft_files *df, const struct concept *k, const struct drafts_row *r)
+{
+	struct build *b = df->b;
+	cJSON *rdf = cJSON_Parse(r->rdf_json);
+	cJSON *versions = cJSON_Parse(r->versions_json);
+	if (!rdf)
+		rdf = cJSON_CreateObject();
+	if (!cJSON_IsArray(versions)) {
+		cJSON_Delete(versions);
+		versions = cJSON_CreateArray();
+	}
+	cJSON *e = rdf ? entry_build(b, k, rdf, "draft", NULL, r->rdf_sha256, versions) : NULL;
+	cJSON_Delete(rdf);
+	cJSON *status = lifecycle_status_json(b->a, k->id, r->state, r->state_detail, r->updated_at);
+	if (!e || !status || !cJSON_AddItemToObject(e, "status", status)) {
+		cJSON_Delete(status);
+		cJSON_Delete(e);
+		return bo_error_set(b->err, BO_ENOMEM, "out of memory building the draft entry of %s", k->id);
+	}
+	char *text = cJSON_PrintUnformatted(e);
+	cJSON_Delete(e);
+	if (!text)
+		return bo_error_set(b->err, BO_ENOMEM, "out of memory");
+	if (df->o->draft_entries.len)
+		buf_puts(&df->o->draft_entries, ",");
+	buf_puts(&df->o->draft_entries, text);
+	free(text);
+	if (strcmp(r->updated_at, df->o->latest_draft) > 0)
+		snprintf(df->o->latest_draft, sizeof(df->o->latest_draft), "%s", r->updated_at);
+	return 0;
+}
+
+/* The draft's concept in all_versions_draft.json (the reference's shape, a versions list
+ * with v "draft", plus what we know more) and, once its rdf.yaml is staged (it has a
+ * sha256), its aliases "<id>/draft" and, for bioimageio.spec's resolve_draft, "<id>". */
+static int draft_record(struct draft_files *df, const struct concept *k, const struct drafts_row *r)
+{
+	struct buf *av = &df->o->f[F_ALL_VERSIONS_DRAFT];
+	char *src = abs_url(df->b, k->id, "draft", "rdf.yaml");
+	struct buf rec = {0}, light = {0};
+	char n[32];
+	snprintf(n, sizeof(n), "%d", r->revision);
+	buf_puts(&rec, "{\"v\":\"draft\",\"source\":");
+	buf_json_str(&rec, src ? src : "");
+	buf_puts(&rec, ",\"sha256\":");
+	buf_json_str_or_null(&rec, r->rdf_sha256);
+	buf_puts(&rec, ",\"created\":");
+	buf_json_str(&rec, k->created);
+	buf_puts(&rec, ",\"doi\":null,\"revision\":");
+	buf_puts(&rec, n);
+	buf_puts(&rec, ",\"state\":");
+	buf_json_str(&rec, drafts_state_name(r->state));
+	buf_puts(&rec, ",\"package_sha256\":");
+	buf_json_str(&rec, r->package_sha256);
+	buf_puts(&rec, ",\"updated\":");
+	buf_json_str(&rec, r->updated_at);
+	buf_puts(&rec, "}");
+	if (!df->first)
+		buf_puts(av, ",");
+	df->first = 0;
+	buf_puts(av, "{\"concept\":");
+	buf_json_str(av, k->id);
+	buf_puts(av, ",\"type\":");
+	buf_json_str(av, k->type);
+	buf_puts(av, ",\"concept_doi\":");
+	buf_json_str_or_null(av, k->concept_doi);
+	buf_puts(av, ",\"versions\":[");
+	buf_puts(av, rec.p ? rec.p : "");
+	buf_puts(av, "]}");
+	if (strlen(r->rdf_sha256) == 64) {
+		buf_puts(&light, "{\"source\":");
+		buf_json_str(&light, src ? src : "");
+		buf_puts(&light, ",\"sha256\":");
+		buf_json_str(&light, r->rdf_sha256);
+		buf_puts(&light, "}");
+		char alias[STORAGE_KEY_MAX];
+		snprintf(alias, sizeof(alias), "%s/draft", k->id);
+		alias_add(&df->pairs, alias, light.p ? light.p : "null");
+		alias_add(&df->pairs, k->id, light.p ? light.p : "null");
+	}
+	int oom = rec.failed || light.failed || !src;
+	free(src);
+	free(rec.p);
+	free(light.p);
+	return oom ? bo_error_set(df->b->err, BO_ENOMEM, "out of memory") : 0;
+}
+
+static int draft_add(void *ctx, const struct drafts_row *r, struct bo_error *err)
+{
+	struct draft_files *df = ctx;
+	struct concept k = {0};
+	(void)err; /* b->err is the same: entry_build reports there */
+	k.id = xstrdup(r->concept_id);
+	k.type = xstrdup(r->type);
+	k.created = xstrdup(r->created_at);
+	k.concept_doi = xstrdup(r->concept_doi);
+	k.created_by = r->created_by;
+	int rc = !k.id || !k.type || !k.created || !k.concept_doi ? bo_error_set(df->b->err, BO_ENOMEM, "out of memory")
+								   : draft_entry(df, &k, r);
+	if (!rc)
+		rc = draft_record(df, &k, r);
+	concept_clear(&k);
+	return rc;
+}
+
+/* The draft entries, all_versions_draft.json and id_map_draft.json. */
 static int drafts_build(struct build *b, struct collection__outputs *o)
 {
-	sqlite3_stmt *st = NULL;
-	struct buf *av = &o->f[F_ALL_VERSIONS_DRAFT];
-	struct buf pairs = {0};
-	int rc = db_prepare(b->c, &st,
-			    "SELECT d.concept_id, c.type, d.revision, d.state, d.state_detail, d.rdf_json, d.package_sha256, "
-			    "d.created_at, d.updated_at, COALESCE(d.uploader_id, c.created_by, 0), c.concept_doi, "
-			    "(SELECT sha256 FROM files f WHERE f.concept_id = d.concept_id AND f.version_or_draft = 'draft' "
-			    "AND f.path = 'rdf.yaml'), "
-			    "(SELECT json_group_array(version) FROM (SELECT version FROM versions v WHERE v.concept_id = "
-			    "d.concept_id AND v.state = 'published' ORDER BY COALESCE(v.published_at, v.created_at) DESC, "
-			    "v.version DESC)) "
-			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id ORDER BY d.concept_id",
-			    b->err);
-	if (rc)
-		return rc;
-	buf_puts(av, "{\"entries\":[");
-	int step, first = 1;
-	struct concept k = {0};
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		concept_clear(&k);
-		k.id = xstrdup(db_column_text(st, 0));
-		k.type = xstrdup(db_column_text(st, 1));
-		k.created = xstrdup(db_column_text(st, 7));
-		k.concept_doi = xstrdup(db_column_text(st, 10));
-		k.created_by = sqlite3_column_int64(st, 9);
-		if (!k.id || !k.type || !k.created || !k.concept_doi) {
+	struct draft_files df = {.b = b, .o = o, .first = 1};
+	buf_puts(&o->f[F_ALL_VERSIONS_DRAFT], "{\"entries\":[");
+	int rc = drafts_each(b->c, draft_add, &df, b->err);
+	if (!rc) {
+		buf_puts(&o->f[F_ALL_VERSIONS_DRAFT], "]}\n");
+		if (aliases_render(&df.pairs, &o->f[F_ID_MAP_DRAFT]))
 			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
-			goto fail;
-		}
-		const char *state = db_column_text(st, 3), *updated = db_column_text(st, 8);
-		cJSON *rdf = cJSON_Parse(db_column_text(st, 5));
-		cJSON *versions = cJSON_Parse(db_column_text(st, 12));
-		if (!rdf)
-			rdf = cJSON_CreateObject();
-		if (!cJSON_IsArray(versions)) {
-			cJSON_Delete(versions);
-			versions = cJSON_CreateArray();
-		}
-		cJSON *e = rdf ? entry_build(b, &k, rdf, "draft", NULL, db_column_text(st, 11), versions) : NULL;
-		cJSON_Delete(rdf);
-		enum draft_state ds = DRAFT_ERROR;
-		cJSON *status = drafts_state_parse(state, &ds) ? NULL
-							       : lifecycle_status_json(b->a, k.id, ds, db_column_text(st, 4), updated);
-		if (!e || !status || !cJSON_AddItemToObject(e, "status", status)) {
-			cJSON_Delete(status);
-			cJSON_Delete(e);
-			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory building the draft entry of %s", k.id);
-			goto fail;
-		}
-		char *text = cJSON_PrintUnformatted(e);
-		cJSON_Delete(e);
-		if (!text) {
-			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
-			goto fail;
-		}
-		if (o->draft_entries.len)
-			buf_puts(&o->draft_entries, ",");
-		buf_puts(&o->draft_entries, text);
-		free(text);
-		if (strcmp(updated, o->latest_draft) > 0)
-			snprintf(o->latest_draft, sizeof(o->latest_draft), "%s", updated);
-		char *src = abs_url(b, k.id, "draft", "rdf.yaml");
-		const char *rdf_sha = db_column_text(st, 11);
-		struct buf rec = {0}, light = {0};
-		char n[32];
-		snprintf(n, sizeof(n), "%d", sqlite3_column_int(st, 2));
-		/* the reference's shape (a versions list with v "draft"), plus what we know more */
-		buf_puts(&rec, "{\"v\":\"draft\",\"source\":");
-		buf_json_str(&rec, src ? src : "");
-		buf_puts(&rec, ",\"sha256\":");
-		buf_json_str_or_null(&rec, rdf_sha);
-		buf_puts(&rec, ",\"created\":");
-		buf_json_str(&rec, k.created);
-		buf_puts(&rec, ",\"doi\":null,\"revision\":");
-		buf_puts(&rec, n);
-		buf_puts(&rec, ",\"state\":");
-		buf_json_str(&rec, state);
-		buf_puts(&rec, ",\"package_sha256\":");
-		buf_json_str(&rec, db_column_text(st, 6));
-		buf_puts(&rec, ",\"updated\":");
-		buf_json_str(&rec, updated);
-		buf_puts(&rec, "}");
-		if (!first)
-			buf_puts(av, ",");
-		first = 0;
-		buf_puts(av, "{\"concept\":");
-		buf_json_str(av, k.id);
-		buf_puts(av, ",\"type\":");
-		buf_json_str(av, k.type);
-		buf_puts(av, ",\"concept_doi\":");
-		buf_json_str_or_null(av, k.concept_doi);
-		buf_puts(av, ",\"versions\":[");
-		buf_puts(av, rec.p ? rec.p : "");
-		buf_puts(av, "]}");
-		/* a draft is resolvable once its rdf.yaml is staged (it has a sha256), as
-		 * "<id>/draft" and, for bioimageio.spec's resolve_draft, as "<id>" */
-		if (strlen(rdf_sha) == 64) {
-			buf_puts(&light, "{\"source\":");
-			buf_json_str(&light, src ? src : "");
-			buf_puts(&light, ",\"sha256\":");
-			buf_json_str(&light, rdf_sha);
-			buf_puts(&light, "}");
-			char alias[STORAGE_KEY_MAX];
-			snprintf(alias, sizeof(alias), "%s/draft", k.id);
-			alias_add(&pairs, alias, light.p ? light.p : "null");
-			alias_add(&pairs, k.id, light.p ? light.p : "null");
-		}
-		free(src);
-		int oom = rec.failed || light.failed;
-		free(rec.p);
-		free(light.p);
-		if (oom || !src) {
-			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
-			goto fail;
-		}
 	}
-	if (step != SQLITE_DONE) {
-		rc = db_fail(b->c, "read drafts", b->err);
-		goto fail;
-	}
-	buf_puts(av, "]}\n");
-	if (aliases_render(&pairs, &o->f[F_ID_MAP_DRAFT])) {
-		rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
-		goto fail;
-	}
-	rc = 0;
-fail:
-	concept_clear(&k);
-	free(pairs.p);
-	sqlite3_finalize(st);
+	free(df.pairs.p);
 	return rc;
 }
 

@@ -366,6 +366,49 @@ out:
 	return rc;
 }
 
+int drafts_each(sqlite3 *c, drafts_each_fn fn, void *ctx, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = db_prepare(c, &st,
+			    "SELECT d.concept_id, c.type, d.revision, d.state, d.state_detail, d.rdf_json, d.package_sha256, "
+			    "d.created_at, d.updated_at, COALESCE(d.uploader_id, c.created_by, 0), c.concept_doi, "
+			    "(SELECT sha256 FROM files f WHERE f.concept_id = d.concept_id AND f.version_or_draft = 'draft' "
+			    "AND f.path = 'rdf.yaml'), "
+			    "(SELECT json_group_array(version) FROM (SELECT version FROM versions v WHERE v.concept_id = "
+			    "d.concept_id AND v.state = 'published' ORDER BY COALESCE(v.published_at, v.created_at) DESC, "
+			    "v.version DESC)) "
+			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id ORDER BY d.concept_id",
+			    err);
+	if (rc)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct drafts_row r = {
+			.concept_id = db_column_text(st, 0),
+			.type = db_column_text(st, 1),
+			.revision = sqlite3_column_int(st, 2),
+			.state_detail = db_column_text(st, 4),
+			.rdf_json = db_column_text(st, 5),
+			.package_sha256 = db_column_text(st, 6),
+			.created_at = db_column_text(st, 7),
+			.updated_at = db_column_text(st, 8),
+			.created_by = sqlite3_column_int64(st, 9),
+			.concept_doi = db_column_text(st, 10),
+			.rdf_sha256 = db_column_text(st, 11),
+			.versions_json = db_column_text(st, 12),
+		};
+		rc = state_col(c, st, 3, &r.state, err);
+		if (!rc)
+			rc = fn(ctx, &r, err);
+		if (rc)
+			break;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_fail(c, "read drafts", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int drafts_get_concept(sqlite3 *c, const char *concept_id, struct drafts_concept *o, int *found,
 		       struct bo_error *err)
 {

@@ -107,6 +107,22 @@ struct drafts_filter {
 };
 int drafts_list_resources(sqlite3 *c, const struct drafts_filter *f, struct cJSON *out, struct bo_error *err);
 
+/* A draft as the collection's draft files list it. Strings are "" for SQL NULL and valid
+ * during the callback only. */
+struct drafts_row {
+	const char *concept_id, *type;
+	int revision;
+	enum draft_state state;
+	const char *state_detail, *rdf_json, *package_sha256, *created_at, *updated_at;
+	int64_t created_by;      /* the uploader, else the concept's creator, else 0 */
+	const char *concept_doi;
+	const char *rdf_sha256;  /* of the staged rdf.yaml, "" before staging */
+	const char *versions_json; /* the published versions, newest first: ["2", "1"] */
+};
+typedef int (*drafts_each_fn)(void *ctx, const struct drafts_row *row, struct bo_error *err);
+/* Calls fn for every draft in id order, stopping at the first nonzero return (returned). */
+int drafts_each(sqlite3 *c, drafts_each_fn fn, void *ctx, struct bo_error *err);
+
 /* A concept with its draft, if any. *found = 0 when there is no such concept. */
 struct drafts_concept {
 	char type[32];

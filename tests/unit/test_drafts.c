@@ -279,7 +279,54 @@ out:
 	teardown(&f);
 }
 
+struct each_seen {
+	int n, stop_at;
+	char ids[4][64], sha[4][70], versions[4][64];
+	int64_t created_by[4];
+};
+
+static int each_one(void *ctx, const struct drafts_row *r, struct bo_error *err)
+{
+	struct each_seen *s = ctx;
+	(void)err;
+	if (s->n < 4) {
+		snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", r->concept_id);
+		snprintf(s->sha[s->n], sizeof(s->sha[0]), "%s", r->rdf_sha256);
+		snprintf(s->versions[s->n], sizeof(s->versions[0]), "%s", r->versions_json);
+		s->created_by[s->n] = r->created_by;
+	}
+	return ++s->n == s->stop_at ? BO_ECONFLICT : 0;
+}
+
+static void test_drafts__each(void)
+{
+	struct fixture f;
+	struct each_seen seen = {0};
+	if (setup(&f) || put(&f, "ambrosial-apple", 1, 2, "{}") || put(&f, "affable-shark", 1, 1, "{}"))
+		goto out;
+	sql_exec(f.c, "INSERT INTO files(concept_id, version_or_draft, path, size, sha256, content_type) VALUES "
+		      "('affable-shark', 'draft', 'rdf.yaml', 3, 'aaaa', 'application/yaml')");
+	sql_exec(f.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at, published_at, "
+		      "revision) VALUES ('affable-shark', '1', 'published', '{}', '', '2024-01-01', '2024-01-01', 1), "
+		      "('affable-shark', '2', 'published', '{}', '', '2024-02-01', '2024-02-01', 1), "
+		      "('affable-shark', '3', 'publishing', '{}', '', '2024-03-01', NULL, 1)");
+	require(drafts_each(f.c, each_one, &seen, &f.err) == 0, "each: %s", f.err.detail);
+	check(seen.n == 2, "%d drafts", seen.n);
+	check(!strcmp(seen.ids[0], "affable-shark") && !strcmp(seen.ids[1], "ambrosial-apple"), "id order: %s %s",
+	      seen.ids[0], seen.ids[1]);
+	check(!strcmp(seen.sha[0], "aaaa") && !strcmp(seen.sha[1], ""), "rdf sha256 '%s' '%s'", seen.sha[0], seen.sha[1]);
+	check(!strcmp(seen.versions[0], "[\"2\",\"1\"]") && !strcmp(seen.versions[1], "[]"),
+	      "published versions %s %s", seen.versions[0], seen.versions[1]);
+	check(seen.created_by[1] == 2, "created_by %lld", (long long)seen.created_by[1]);
+	/* a callback's failure stops the walk and is returned */
+	struct each_seen stop = {.stop_at = 1};
+	check(drafts_each(f.c, each_one, &stop, &f.err) == BO_ECONFLICT && stop.n == 1, "stop: rc and %d calls", stop.n);
+out:
+	teardown(&f);
+}
+
 static struct check_test tests[] = {
+	TEST(test_drafts__each),
 	TEST(test_drafts__state_names), TEST(test_drafts__revision_roundtrip), TEST(test_drafts__runs),
 	TEST(test_drafts__listings),    TEST(test_drafts__concept),
 };
