@@ -12,6 +12,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "offline.h"
+#include "resource_view.h"
 #include "routes.h"
 #include "storage_s3.h"
 #include "test_job.h"
@@ -59,6 +60,7 @@ static void usage(FILE *f)
 		   "  jobs list [--state S]               jobs as JSON, newest first\n"
 		   "  jobs retry N                        re-queue a dead or failed job\n"
 		   "  jobs run                            run ready jobs in the foreground until none is left\n"
+		   "  show ID[/draft|/events|/VERSION]    a concept, its draft, its events or a version as the API gives it\n"
 		   "  rebuild [--reason R]                rebuild collection.json & co. from the database now\n"
 		   "  backup                              queue an archive (Zenodo) job for every version without a DOI\n"
 		   "  backup --reupload ID/VERSION        archive a version again in today's layout (a new Zenodo version)\n"
@@ -355,6 +357,30 @@ static int jobs_retry_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_
 	return rc;
 }
 
+/* The API's documents, read from the database (resource_view), for an operator without
+ * a token or a server: ID, ID/draft, ID/events or ID/VERSION. */
+static int show_cmd(struct cli *cli, struct app *a, sqlite3 *c, struct bo_error *err)
+{
+	const char *arg = positional(cli, 0);
+	char id[128];
+	cJSON *doc = NULL;
+	int rc;
+	const char *slash = arg ? strchr(arg, '/') : NULL;
+	size_t n = arg ? (slash ? (size_t)(slash - arg) : strlen(arg)) : 0;
+	if (!n || n >= sizeof(id))
+		return bo_error_set(err, BO_EBADREQUEST, "show needs ID, ID/draft, ID/events or ID/VERSION");
+	snprintf(id, sizeof(id), "%.*s", (int)n, arg);
+	if (!slash)
+		rc = resource_view_resource(a, c, id, &doc, err);
+	else if (!strcmp(slash + 1, "draft"))
+		rc = resource_view_draft(a, c, id, &doc, err);
+	else if (!strcmp(slash + 1, "events"))
+		rc = resource_view_events(a, c, id, &doc, err);
+	else
+		rc = resource_view_version(a, c, id, slash + 1, &doc, err);
+	return rc ? rc : print_json(doc);
+}
+
 /* The scheduled rebuild: queued rebuild jobs first (their reasons name the changes in
  * the history), then one rebuild from the database, which writes and commits nothing
  * when nothing changed. Runs beside a live server (storage writes are atomic, the
@@ -634,6 +660,7 @@ static const struct command commands[] = {
 	{"jobs", "list", NULL, jobs_list_cmd},
 	{"jobs", "retry", NULL, jobs_retry_cmd},
 	{"jobs", "run", NULL, jobs_run_cmd},
+	{"show", NULL, NULL, show_cmd},
 	{"validate", NULL, cmd_validate, NULL},
 	{"test", NULL, cmd_test, NULL},
 	{"rebuild", NULL, cmd_rebuild, NULL},

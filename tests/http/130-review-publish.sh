@@ -101,6 +101,15 @@ run_jobs
 [ "$(state "$ID")" = "awaiting review" ] || fail "revision 2 not awaiting review"
 get_object "$ID/draft/files/rdf.yaml" "$T/draft-rdf.yaml"
 head -3 "$T/draft-rdf.yaml" | grep -q "^id: $ID" || fail "the draft RDF is not stamped"
+# the CLI shows the API's documents (resource_view builds both): the same JSON
+curl -fsS "$BASE/api/v1/resources/$ID/draft" | jq -S . >"$T/api-draft.json"
+"$BO_BIN" show "$ID/draft" | jq -S . >"$T/cli-draft.json"
+cmp "$T/api-draft.json" "$T/cli-draft.json" || fail "backoffice show $ID/draft differs from the API: $(diff "$T/api-draft.json" "$T/cli-draft.json" | head -5)"
+curl -fsS "$BASE/api/v1/resources/$ID" | jq -S . >"$T/api-res.json"
+"$BO_BIN" show "$ID" | jq -S . >"$T/cli-res.json"
+cmp "$T/api-res.json" "$T/cli-res.json" || fail "backoffice show $ID differs from the API"
+if "$BO_BIN" show no-such-thing/draft >"$T/show.out" 2>&1; then fail "show of an unknown id succeeded"; fi
+grep -q "no-such-thing" "$T/show.out" || fail "show of an unknown id does not name it: $(cat "$T/show.out")"
 
 # accept: 202 with the version and the publish job; then the job publishes (acknowledged:
 # the state-dict weights cannot pass their dynamic test with the architecture left out)
@@ -113,6 +122,9 @@ req GET "/api/v1/resources/$ID/draft"; expect_problem 404 not-found
 f=$(mail_to sci@example.org "\\[bioimage.io\\] $ID: version 1 published")
 req GET "/api/v1/resources/$ID/versions/1"; expect_status 200
 expect_jq '.state == "published" and .yanked == false and .rdf.id == "'"$ID"'" and ([.files[].path] | index("rdf.yaml") != null)'
+jq -S . "$T/body" >"$T/api-v1.json"
+"$BO_BIN" show "$ID/1" | jq -S . >"$T/cli-v1.json"
+cmp "$T/api-v1.json" "$T/cli-v1.json" || fail "backoffice show $ID/1 differs from the API"
 get_object "$ID/1/files/rdf.yaml" "$T/v1-rdf.yaml"
 cmp "$T/draft-rdf.yaml" "$T/v1-rdf.yaml" || fail "the published rdf.yaml differs from the stamped draft RDF"
 get_object "$ID/1/info.json" "$T/info.json"
