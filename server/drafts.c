@@ -54,7 +54,20 @@ static int state_col(sqlite3 *c, sqlite3_stmt *st, int col, enum draft_state *ou
 	return 0;
 }
 
-static void rev_text(char *buf, size_t n, int revision) { snprintf(buf, n, "%d", revision); }
+/* Prepares a statement on the runs of one revision: ?1 the concept, ?2 the revision (as
+ * the TEXT of revision_or_version); the caller binds the rest. */
+static int prepare_runs(sqlite3 *c, sqlite3_stmt **st, const char *sql, const char *concept_id, int revision,
+			struct bo_error *err)
+{
+	char rev[16];
+	snprintf(rev, sizeof(rev), "%d", revision);
+	int rc = db_prepare(c, st, sql, err);
+	if (rc)
+		return rc;
+	db_bind_text(*st, 1, concept_id);
+	db_bind_text(*st, 2, rev);
+	return 0;
+}
 
 /* ---------------------------------------------------------------- one draft */
 
@@ -459,19 +472,15 @@ int drafts_runs_list(sqlite3 *c, const char *concept_id, int revision, struct dr
 		     struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
 	size_t cap = 0;
 	memset(out, 0, sizeof(*out));
-	rev_text(rev, sizeof(rev), revision);
-	int rc = db_prepare(c, &st,
-			    "SELECT kind, COALESCE(weight_format, ''), status, summary_json, COALESCE(tool, ''), "
-			    "COALESCE(tool_version, ''), COALESCE(started_at, ''), COALESCE(finished_at, '') "
-			    "FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 ORDER BY id",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "SELECT kind, COALESCE(weight_format, ''), status, summary_json, COALESCE(tool, ''), "
+			      "COALESCE(tool_version, ''), COALESCE(started_at, ''), COALESCE(finished_at, '') "
+			      "FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 ORDER BY id",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (out->n == cap) {
@@ -520,16 +529,12 @@ void drafts_runs_free(struct draft_runs *r)
 int drafts_runs_unfinished(sqlite3 *c, const char *concept_id, int revision, int *n, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
-	rev_text(rev, sizeof(rev), revision);
-	int rc = db_prepare(c, &st,
-			    "SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
-			    "AND status IN ('queued', 'running')",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
+			      "AND status IN ('queued', 'running')",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*n = sqlite3_column_int(st, 0);
 	else
@@ -543,17 +548,13 @@ static int run_status(sqlite3 *c, const char *concept_id, int revision, const ch
 		      char *out, size_t n, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
-	rev_text(rev, sizeof(rev), revision);
 	out[0] = '\0';
-	int rc = db_prepare(c, &st,
-			    "SELECT status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
-			    "AND kind = ?3 AND (?4 IS NULL OR weight_format = ?4) ORDER BY id DESC LIMIT 1",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "SELECT status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
+			      "AND kind = ?3 AND (?4 IS NULL OR weight_format = ?4) ORDER BY id DESC LIMIT 1",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	db_bind_text(st, 3, kind);
 	db_bind_text(st, 4, format);
 	int step = sqlite3_step(st);
@@ -581,26 +582,20 @@ int drafts_run_record_static(sqlite3 *c, const char *concept_id, int revision, c
 			     struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
-	rev_text(rev, sizeof(rev), revision);
-	int rc = db_prepare(c, &st,
-			    "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'static'",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'static'",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	rc = db_step_done(st, err);
 	if (rc)
 		return rc;
-	rc = db_prepare(c, &st,
-			"INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, "
-			"status, summary_json, started_at, finished_at) VALUES (?1, ?2, 'static', NULL, ?3, ?4, ?5, ?6, ?7, ?8)",
-			err);
+	rc = prepare_runs(c, &st,
+			  "INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, "
+			  "status, summary_json, started_at, finished_at) VALUES (?1, ?2, 'static', NULL, ?3, ?4, ?5, ?6, ?7, ?8)",
+			  concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	db_bind_text(st, 3, v->tool);
 	db_bind_text(st, 4, v->tool_version);
 	db_bind_text(st, 5, v->status);
@@ -613,15 +608,11 @@ int drafts_run_record_static(sqlite3 *c, const char *concept_id, int revision, c
 int drafts_runs_clear_dynamic(sqlite3 *c, const char *concept_id, int revision, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
-	rev_text(rev, sizeof(rev), revision);
-	int rc = db_prepare(c, &st,
-			    "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic'",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic'",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	return db_step_done(st, err);
 }
 
@@ -629,16 +620,12 @@ int drafts_run_queue_dynamic(sqlite3 *c, const char *concept_id, int revision, c
 			     const char *tool, const char *tool_version, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
-	rev_text(rev, sizeof(rev), revision);
-	int rc = db_prepare(c, &st,
-			    "INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, "
-			    "status) VALUES (?1, ?2, 'dynamic', ?3, ?4, ?5, 'queued')",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "INSERT INTO test_runs(concept_id, revision_or_version, kind, weight_format, tool, tool_version, "
+			      "status) VALUES (?1, ?2, 'dynamic', ?3, ?4, ?5, 'queued')",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	db_bind_text(st, 3, format);
 	db_bind_text(st, 4, tool);
 	db_bind_text(st, 5, tool_version);
@@ -649,16 +636,12 @@ int drafts_run_start(sqlite3 *c, const char *concept_id, int revision, const cha
 		     struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
-	rev_text(rev, sizeof(rev), revision);
-	int rc = db_prepare(c, &st,
-			    "UPDATE test_runs SET status = 'running', started_at = ?4 WHERE concept_id = ?1 "
-			    "AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "UPDATE test_runs SET status = 'running', started_at = ?4 WHERE concept_id = ?1 "
+			      "AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	db_bind_text(st, 3, format);
 	db_bind_text(st, 4, started_at);
 	return db_step_done(st, err);
@@ -668,17 +651,13 @@ int drafts_run_finish(sqlite3 *c, const char *concept_id, int revision, const ch
 		      const struct draft_run_verdict *v, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char rev[16];
-	rev_text(rev, sizeof(rev), revision);
-	int rc = db_prepare(c, &st,
-			    "UPDATE test_runs SET status = ?4, summary_json = ?5, tool = ?6, tool_version = ?7, "
-			    "started_at = coalesce(?8, started_at), finished_at = ?9 "
-			    "WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
-			    err);
+	int rc = prepare_runs(c, &st,
+			      "UPDATE test_runs SET status = ?4, summary_json = ?5, tool = ?6, tool_version = ?7, "
+			      "started_at = coalesce(?8, started_at), finished_at = ?9 "
+			      "WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
+			      concept_id, revision, err);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, concept_id);
-	db_bind_text(st, 2, rev);
 	db_bind_text(st, 3, format);
 	db_bind_text(st, 4, v->status);
 	db_bind_text(st, 5, v->summary_json);

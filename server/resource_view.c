@@ -128,6 +128,18 @@ static int add_runs(sqlite3 *c, const char *id, int revision, cJSON *out, struct
 	return rc;
 }
 
+/* A document that starts {id, id_emoji, type}; NULL when out of memory. */
+static cJSON *doc_begin(const struct app *a, const char *id, const char *type)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o && (!cJSON_AddStringToObject(o, "id", id) || !cJSON_AddStringToObject(o, "id_emoji", ids_emoji(a->ids, id)) ||
+		  !cJSON_AddStringToObject(o, "type", type))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
 int resource_view_draft(const struct app *a, sqlite3 *c, const char *id, cJSON **out, struct bo_error *err)
 {
 	struct draft d;
@@ -138,14 +150,11 @@ int resource_view_draft(const struct app *a, sqlite3 *c, const char *id, cJSON *
 		return rc;
 	if (!found)
 		return bo_error_set(err, BO_ENOTFOUND, "'%s' has no draft", id);
-	o = cJSON_CreateObject();
+	o = doc_begin(a, id, d.type);
 	if (!o) {
 		rc = oom(err);
 		goto fail;
 	}
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "id_emoji", ids_emoji(a->ids, id));
-	cJSON_AddStringToObject(o, "type", d.type);
 	cJSON_AddNumberToObject(o, "revision", d.revision);
 	cJSON_AddStringToObject(o, "state", drafts_state_name(d.state));
 	cJSON_AddStringToObject(o, "state_detail", d.state_detail);
@@ -237,14 +246,11 @@ int resource_view_resource(const struct app *a, sqlite3 *c, const char *id, cJSO
 		return rc;
 	if (!found)
 		return bo_error_set(err, BO_ENOTFOUND, "no resource '%s'", id);
-	o = cJSON_CreateObject();
+	o = doc_begin(a, id, k.type);
 	if (!o) {
 		rc = oom(err);
 		goto fail;
 	}
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "id_emoji", ids_emoji(a->ids, id));
-	cJSON_AddStringToObject(o, "type", k.type);
 	cJSON_AddStringToObject(o, "created", k.created_at);
 	if (k.concept_doi[0])
 		cJSON_AddStringToObject(o, "concept_doi", k.concept_doi);
