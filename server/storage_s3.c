@@ -662,6 +662,74 @@ static void abort_multipart(struct storage_s3 *s3, const char *key, const char *
 	bo_error_cleanup(&e);
 }
 
+/* Step 1 of a multipart upload: POST ?uploads, whose answer names the upload. */
+static int start_multipart(struct storage_s3 *s3, const char *key, const char *fkey, const char *ct,
+			   char *upload_id, size_t n, struct bo_error *err)
+{
+	struct sigv4_kv q[] = {{"uploads", ""}};
+	struct sigv4_kv h[] = {{"content-type", ct ? ct : "application/octet-stream"}};
+	struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
+			 .headers = h, .nheaders = 1, .body_fd = -1};
+	int rc = perform(s3, &c, err);
+	if (!rc) {
+		xml_get(upload_id, n, &c.http.body, "UploadId");
+		if (!upload_id[0])
+			rc = bo_error_set(err, BO_ESTORAGE, "S3 POST %.200s?uploads: no UploadId in the answer", key);
+	}
+	call_cleanup(&c);
+	return rc;
+}
+
+/* Step 2, for each part: hashes [off, off+len) of fd (into total too, for the object's
+ * digest), PUTs it and keeps the ETag S3 gives it (etag, 128 bytes). */
+static int put_part(struct storage_s3 *s3, const char *key, const char *fkey, const char *upload_id, int fd,
+		    uint64_t number, uint64_t off, uint64_t len, EVP_MD_CTX *total, char *buf, char *etag,
+		    struct bo_error *err)
+{
+	char hash[65], num[24];
+	if (hash_region(fd, off, len, hash, total, buf))
+		return bo_error_set(err, BO_EINTERNAL, "reading the file for %s: %s", key, strerror(errno));
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)number);
+	struct sigv4_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};
+	struct call c = {.method = "PUT", .what = key, .key = fkey, .query = q, .nquery = 2,
+			 .payload_hash = hash, .body_fd = fd, .body_off = off, .body_len = len};
+	int rc = perform(s3, &c, err);
+	if (!rc && !c.http.header[H_ETAG][0])
+		rc = bo_error_set(err, BO_ESTORAGE, "S3 PUT %.200s part %s: no ETag in the answer", key, num);
+	snprintf(etag, 128, "%.127s", c.http.header[H_ETAG]);
+	call_cleanup(&c);
+	return rc;
+}
+
+/* Step 3: POST the list of parts with their ETags; S3 may still refuse in a 200. */
+static int complete_multipart(struct storage_s3 *s3, const char *key, const char *fkey, const char *upload_id,
+			      char (*etags)[128], uint64_t nparts, struct bo_error *err)
+{
+	struct buf xml = {0};
+	int bad = buf_add(&xml, "<CompleteMultipartUpload>");
+	for (uint64_t i = 0; i < nparts && !bad; i++) {
+		char num[64];
+		snprintf(num, sizeof(num), "<Part><PartNumber>%llu</PartNumber><ETag>", (unsigned long long)(i + 1));
+		bad = buf_add(&xml, num) || xml_escape(&xml, etags[i]) || buf_add(&xml, "</ETag></Part>");
+	}
+	if (bad || buf_add(&xml, "</CompleteMultipartUpload>")) {
+		free(xml.p);
+		return bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+	}
+	struct sigv4_kv q[] = {{"uploadId", upload_id}};
+	struct sigv4_kv h[] = {{"content-type", "application/xml"}};
+	struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
+			 .headers = h, .nheaders = 1, .body = xml.p, .body_fd = -1, .body_len = xml.len};
+	int rc = perform(s3, &c, err);
+	if (!rc)
+		rc = check_body_error(s3, &c, err);
+	call_cleanup(&c);
+	free(xml.p);
+	return rc;
+}
+
+/* A file of size >= s3_part_size: start, parts, complete; aborted on any failure after
+ * the start, so the bucket does not keep orphan parts. */
 static int put_multipart(struct storage_s3 *s3, const char *key, const char *fkey, int fd,
 			 uint64_t size, const char *ct, char *sha256_hex, struct bo_error *err)
 {
@@ -669,7 +737,6 @@ static int put_multipart(struct storage_s3 *s3, const char *key, const char *fke
 	char upload_id[1024] = "";
 	char (*etags)[128] = NULL;
 	char *buf = NULL;
-	struct buf xml = {0};
 	EVP_MD_CTX *total = NULL;
 	uint64_t part = s3->part_size;
 	if ((size + part - 1) / part > MAX_PARTS) /* keep within S3's part count */
@@ -682,67 +749,19 @@ static int put_multipart(struct storage_s3 *s3, const char *key, const char *fke
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
 		goto fail;
 	}
-	{
-		struct sigv4_kv q[] = {{"uploads", ""}};
-		struct sigv4_kv h[] = {{"content-type", ct ? ct : "application/octet-stream"}};
-		struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
-				 .headers = h, .nheaders = 1, .body_fd = -1};
-		rc = perform(s3, &c, err);
-		if (!rc) {
-			xml_get(upload_id, sizeof(upload_id), &c.http.body, "UploadId");
-			if (!upload_id[0])
-				rc = bo_error_set(err, BO_ESTORAGE, "S3 POST %.200s?uploads: no UploadId in the answer",
-						  key);
-		}
-		call_cleanup(&c);
-		if (rc)
-			goto fail;
-	}
+	rc = start_multipart(s3, key, fkey, ct, upload_id, sizeof(upload_id), err);
+	if (rc)
+		goto fail;
 	for (uint64_t i = 0; i < nparts; i++) {
 		uint64_t off = i * part;
 		uint64_t len = size - off < part ? size - off : part;
-		char hash[65], num[24];
-		if (hash_region(fd, off, len, hash, total, buf)) {
-			rc = bo_error_set(err, BO_EINTERNAL, "reading the file for %s: %s", key, strerror(errno));
-			goto fail;
-		}
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)(i + 1));
-		struct sigv4_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};
-		struct call c = {.method = "PUT", .what = key, .key = fkey, .query = q, .nquery = 2,
-				 .payload_hash = hash, .body_fd = fd, .body_off = off, .body_len = len};
-		rc = perform(s3, &c, err);
-		if (!rc && !c.http.header[H_ETAG][0])
-			rc = bo_error_set(err, BO_ESTORAGE, "S3 PUT %.200s part %s: no ETag in the answer", key,
-					  num);
-		snprintf(etags[i], sizeof(etags[i]), "%.*s", (int)sizeof(etags[i]) - 1, c.http.header[H_ETAG]);
-		call_cleanup(&c);
+		rc = put_part(s3, key, fkey, upload_id, fd, i + 1, off, len, total, buf, etags[i], err);
 		if (rc)
 			goto fail;
 	}
-	int bad = buf_add(&xml, "<CompleteMultipartUpload>");
-	for (uint64_t i = 0; i < nparts && !bad; i++) {
-		char num[64];
-		snprintf(num, sizeof(num), "<Part><PartNumber>%llu</PartNumber><ETag>",
-			 (unsigned long long)(i + 1));
-		bad = buf_add(&xml, num) || xml_escape(&xml, etags[i]) || buf_add(&xml, "</ETag></Part>");
-	}
-	if (bad || buf_add(&xml, "</CompleteMultipartUpload>")) {
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+	rc = complete_multipart(s3, key, fkey, upload_id, etags, nparts, err);
+	if (rc)
 		goto fail;
-	}
-	{
-		struct sigv4_kv q[] = {{"uploadId", upload_id}};
-		struct sigv4_kv h[] = {{"content-type", "application/xml"}};
-		struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
-				 .headers = h, .nheaders = 1, .body = xml.p, .body_fd = -1,
-				 .body_len = xml.len};
-		rc = perform(s3, &c, err);
-		if (!rc)
-			rc = check_body_error(s3, &c, err);
-		call_cleanup(&c);
-		if (rc)
-			goto fail;
-	}
 	upload_id[0] = '\0'; /* completed: nothing to abort */
 	if (sha256_hex) {
 		unsigned char d[32];
@@ -756,7 +775,6 @@ fail:
 		abort_multipart(s3, key, fkey, upload_id);
 	free(etags);
 	free(buf);
-	free(xml.p);
 	EVP_MD_CTX_free(total);
 	return rc;
 }
