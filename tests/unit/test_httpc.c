@@ -1,7 +1,8 @@
 /* test_httpc: the retrying HTTP call against a loopback python3 server
  * (tests/fakes/httpc_server.py): Retry-After honoured, 4xx not retried, 5xx retried until
  * the attempts run out, bodies bounded, headers and bodies sent as given, sinks, the
- * per-attempt hook, refused addresses; and the retry delays. */
+ * per-attempt hook, refused addresses, a header list that ran out of memory never sent;
+ * and the retry delays. */
 #include "check.h"
 
 #include "error.h"
@@ -419,6 +420,45 @@ static void test_httpc__refused_address(void)
 	bo_error_cleanup(&err);
 }
 
+/* libcurl's allocators (curl_global_init_mem), passing through unless told to fail the
+ * copy of one header line: what curl_slist_append does first. */
+static const char *fail_dup_of;
+
+static void *t_malloc(size_t n) { return malloc(n); }
+static void t_free(void *p) { free(p); }
+static void *t_realloc(void *p, size_t n) { return realloc(p, n); }
+static void *t_calloc(size_t n, size_t m) { return calloc(n, m); }
+static char *t_strdup(const char *s)
+{
+	if (fail_dup_of && !strncmp(s, fail_dup_of, strlen(fail_dup_of)))
+		return NULL;
+	return strdup(s);
+}
+
+static void test_httpc__header_oom_is_not_sent(void)
+{
+	NEED_SERVER();
+	char url[256];
+	url_of(url, sizeof(url), "/status/200/oom");
+	const char *headers[] = {"Accept: application/json", "Authorization: Bearer secret", NULL};
+	struct httpc_request req = {.method = "GET", .url = url, .what = "GET oom", .headers = headers,
+				    .max_attempts = 3, .backoff_ms = 10};
+	struct httpc_response resp = {0};
+	struct bo_error err = BO_ERROR_INIT;
+	fail_dup_of = "Authorization:";
+	int rc = httpc_perform(&resp, &req, &err);
+	fail_dup_of = NULL;
+	check(rc == BO_ENOMEM && strstr(err.detail, "headers of GET oom"), "rc %d: %s", rc, err.detail);
+	check(count_of("/status/200/oom") == 0, "sent without its Authorization");
+	httpc_response_cleanup(&resp);
+	bo_error_cleanup(&err);
+	/* the allocator hook is live: the same call goes out once it stops failing */
+	rc = httpc_perform(&resp, &req, &err);
+	check(rc == 0 && resp.status == 200 && count_of("/status/200/oom") == 1, "rc %d: %s", rc, err.detail);
+	httpc_response_cleanup(&resp);
+	bo_error_cleanup(&err);
+}
+
 static void test_httpc__retry_delay(void)
 {
 	/* 429 honours X-RateLimit-Reset (plus a margin), then Retry-After */
@@ -447,12 +487,13 @@ static struct check_test tests[] = {
 	TEST(test_httpc__headers_and_body_sent),
 	TEST(test_httpc__stream_sink_and_hook),
 	TEST(test_httpc__refused_address),
+	TEST(test_httpc__header_oom_is_not_sent),
 	TEST(test_httpc__retry_delay),
 };
 
 int main(int argc, char **argv)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_global_init_mem(CURL_GLOBAL_DEFAULT, t_malloc, t_free, t_realloc, t_strdup, t_calloc);
 	int rc = check_run(argc, argv, tests, sizeof tests / sizeof *tests);
 	server_stop();
 	curl_global_cleanup();
