@@ -28,7 +28,7 @@ struct bo_error;
 struct httpc_request {
 	const char *method; /* "GET", "HEAD", "PUT", "POST", "DELETE", ... */
 	const char *url;    /* http:// or https:// only */
-	const char *what;   /* names the call in messages and logs: "S3 PUT a/b" */
+	const char *what;   /* required: names the call in messages and logs ("S3 PUT a/b") */
 	int fail_code;      /* BO_E code when no answer came; 0 = BO_EFETCH */
 	/* "Name: value" lines, NULL-terminated (NULL = none), read again before every attempt
 	 * (so before_attempt may point it elsewhere). "Expect:" is always added (no 100-continue
