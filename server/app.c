@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "fs.h"
 #include "ids.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -43,13 +44,6 @@ static const struct jobs_kind job_kinds[] = {
 	{"archive", archive_run, archive_dead},
 	{"draft-json", lifecycle_draft_json_run, NULL},
 };
-
-static int make_dir(const char *path, struct bo_error *err)
-{
-	if (mkdir(path, 0750) != 0 && errno != EEXIST)
-		return bo_error_set(err, BO_ESTORAGE, "cannot create directory %s: %s", path, strerror(errno));
-	return 0;
-}
 
 /* Upload bodies and scratch files of a server that was killed: nobody else writes
  * here while we hold the data directory lock, so all of it is garbage. */
@@ -90,11 +84,11 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = make_dir(cfg->data_dir, err);
+	rc = fs_mkdir_p(cfg->data_dir, 0750, err);
 	if (!rc)
-		rc = make_dir(a->tmp_dir, err);
+		rc = fs_mkdir_p(a->tmp_dir, 0750, err);
 	if (!rc)
-		rc = make_dir(a->incoming_dir, err);
+		rc = fs_mkdir_p(a->incoming_dir, 0750, err);
 	if (rc)
 		goto fail;
 	if (server) {

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "fs.h"
 #include "jobs.h"
 #include "log.h"
 
@@ -375,8 +376,9 @@ static int write_file(const struct config *cfg, int64_t job_id, const char *msg,
 	gettimeofday(&tv, NULL);
 	long long ms = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	snprintf(dir, sizeof(dir), "%s/mail", cfg->data_dir);
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		return bo_error_set(err, BO_ESTORAGE, "cannot create %s: %s", dir, strerror(errno));
+	rc = fs_mkdir_p(dir, 0750, err);
+	if (rc)
+		return rc;
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%" PRId64 "-%ld", dir, job_id, (long)getpid());
 	snprintf(path, sizeof(path), "%s/%lld-%" PRId64 ".eml", dir, ms, job_id);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);

@@ -7,6 +7,7 @@
 #include "storage_fs.h"
 
 #include "error.h"
+#include "fs.h"
 #include "hex.h"
 #include "sigv4.h"
 
@@ -48,28 +49,6 @@ static int reserved(const char *key, struct bo_error *err)
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-	if (n >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int storage_fs__open(void **out, const char *dir, struct bo_error *err)
 {
 	char tmp[PATH_MAX];
@@ -86,7 +65,7 @@ int storage_fs__open(void **out, const char *dir, struct bo_error *err)
 	while (n > 1 && fs->root[n - 1] == '/')
 		fs->root[--n] = '\0';
 	snprintf(tmp, sizeof(tmp), "%s/" TMP_DIR, fs->root);
-	if (mkdir_p(tmp, 0755) || stat(fs->root, &st) || !S_ISDIR(st.st_mode)) {
+	if (fs_make_dirs(tmp, 0755) || stat(fs->root, &st) || !S_ISDIR(st.st_mode)) {
 		int rc = bo_error_set(err, BO_ESTORAGE, "storage_dir %s is not a usable directory: %s",
 				      fs->root, strerror(errno ? errno : ENOTDIR));
 		free(fs->root);
@@ -166,7 +145,7 @@ static int install(const struct storage_fs *fs, const char *tmp, const char *key
 	snprintf(parent, sizeof(parent), "%s", dst);
 	*strrchr(parent, '/') = '\0';
 	for (int attempt = 0; attempt < 5; attempt++) {
-		if (mkdir_p(parent, 0755)) {
+		if (fs_make_dirs(parent, 0755)) {
 			if (errno == ENOTDIR || errno == EEXIST)
 				return bo_error_set(err, BO_ECONFLICT,
 						    "storage key '%.200s': a parent segment is an object", key);

@@ -1,15 +1,17 @@
-/* storage_s3: objects in an S3 bucket, over libcurl, signed with our sigv4 module.
+/* storage_s3: objects in an S3 bucket, over httpc (libcurl), signed with our sigv4 module.
  * Invariants: one CURL easy handle per call (connections are shared through a locked
  * CURLSH), so the backend is thread-safe with no mutable state of its own; a request
- * is retried (5xx, 429, network errors, exponential backoff from 100 ms) only when its
- * body can be replayed — every body here is a buffer or a file region read with pread,
- * so all are — and a download resumes after the bytes already handed to the sink. */
+ * is retried (httpc: 5xx, 429, 408, network errors, exponential backoff from 100 ms) only
+ * when its body can be replayed — every body here is a buffer or a file region read with
+ * pread, so all are — each attempt is signed anew, and a download resumes after the bytes
+ * already handed to the sink. */
 #include "storage_s3.h"
 
 #include "buf.h"
 #include "config.h"
 #include "error.h"
 #include "hex.h"
+#include "httpc.h"
 #include "log.h"
 #include "sigv4.h"
 
@@ -21,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,13 @@ static int xml_escape(struct buf *b, const char *s)
 
 /* ---- the request engine --------------------------------------------------------- */
 
+/* The response headers every call captures, in httpc_response.header[] order. */
+enum { H_ETAG, H_TYPE, H_LENGTH };
+static const char *const want_headers[] = {"ETag", "Content-Type", "Content-Length", NULL};
+
+/* Signed headers a caller may add to a call. */
+#define CALL_HEADERS_MAX 8
+
 struct call {
 	/* request */
 	const char *method;
@@ -179,7 +187,7 @@ struct call {
 	const char *key;   /* full key with prefix, or NULL for the bucket itself */
 	const struct sigv4_kv *query;
 	size_t nquery;
-	const struct sigv4_kv *headers; /* extra signed headers */
+	const struct sigv4_kv *headers; /* extra signed headers (at most CALL_HEADERS_MAX) */
 	size_t nheaders;
 	const char *payload_hash; /* NULL = hash of the buffer body (or empty) */
 	const char *body;         /* buffer body, or */
@@ -188,134 +196,79 @@ struct call {
 	uint64_t body_len;
 	int has_range;
 	uint64_t range_start, range_len; /* range_len UINT64_MAX = to the end */
-	int (*sink)(void *ctx, const void *buf, size_t n); /* 2xx body (else kept in resp) */
+	int (*sink)(void *ctx, const void *buf, size_t n); /* 2xx body (else kept in http.body) */
 	void *sink_ctx;
+	/* set by perform for sign_attempt */
+	const struct storage_s3 *s3;
+	const char *path;  /* the signed path */
+	const char *hash;  /* the payload hash signed */
 	/* per attempt */
-	CURL *curl;
 	uint64_t body_pos;
 	uint64_t skip;      /* bytes of a 200 answer to a ranged GET to drop */
 	uint64_t delivered; /* bytes given to sink, over all attempts */
 	uint64_t want;      /* bytes the sink still wants (UINT64_MAX = all) */
 	int sink_stopped;
 	int read_failed;
-	long status;
-	struct buf resp;
-	char etag[128];
-	char content_type[128];
-	uint64_t content_length;
-	int have_length;
+	struct buf lines;   /* this attempt's header lines, each ended by its NUL */
+	const char *line[CALL_HEADERS_MAX + 6];
+	/* the last answer */
+	struct httpc_response http;
 };
 
-static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+/* 2xx bytes of a GET: drops what a server that ignored Range sent again, and gives the
+ * sink no more than it asked for. */
+static int on_data(void *ud, long status, const void *buf, size_t len)
 {
 	struct call *c = ud;
-	size_t len = size * n;
-	if (len >= 5 && !memcmp(buf, "HTTP/", 5)) { /* a new response (after 100-continue) */
-		c->etag[0] = c->content_type[0] = '\0';
-		c->have_length = 0;
-		return len;
+	const char *p = buf;
+	if (status != 200)
+		c->skip = 0; /* 206: the server honoured Range */
+	if (c->skip) {
+		size_t d = c->skip < len ? (size_t)c->skip : len;
+		c->skip -= d;
+		p += d;
+		len -= d;
 	}
-	const char *colon = memchr(buf, ':', len);
-	if (!colon)
-		return len;
-	size_t nl = (size_t)(colon - buf);
-	const char *v = colon + 1;
-	size_t vl = len - nl - 1;
-	while (vl && (*v == ' ' || *v == '\t')) {
-		v++;
-		vl--;
-	}
-	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-		vl--;
-	char *dst = NULL;
-	if (nl == 4 && !strncasecmp(buf, "etag", 4))
-		dst = c->etag;
-	else if (nl == 12 && !strncasecmp(buf, "content-type", 12))
-		dst = c->content_type;
-	if (dst) {
-		if (vl > 127)
-			vl = 127;
-		memcpy(dst, v, vl);
-		dst[vl] = '\0';
-	} else if (nl == 14 && !strncasecmp(buf, "content-length", 14)) {
-		char tmp[32];
-		if (vl < sizeof(tmp)) {
-			memcpy(tmp, v, vl);
-			tmp[vl] = '\0';
-			c->content_length = strtoull(tmp, NULL, 10);
-			c->have_length = 1;
-		}
-	}
-	return len;
-}
-
-static size_t on_write(char *buf, size_t size, size_t n, void *ud)
-{
-	struct call *c = ud;
-	size_t len = size * n;
-	long status = 0;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 200 && status < 300 && c->sink) {
-		const char *p = buf;
-		size_t left = len;
-		if (status != 200)
-			c->skip = 0; /* 206: the server honoured Range */
-		if (c->skip) {
-			size_t d = c->skip < left ? (size_t)c->skip : left;
-			c->skip -= d;
-			p += d;
-			left -= d;
-		}
-		if (c->want != UINT64_MAX && left > c->want)
-			left = (size_t)c->want;
-		if (left) {
-			if (c->sink(c->sink_ctx, p, left)) {
-				c->sink_stopped = 1;
-				return 0;
-			}
-			c->delivered += left;
-			if (c->want != UINT64_MAX)
-				c->want -= left;
-		}
-		return len;
-	}
-	if (buf_addn(&c->resp, buf, len))
+	if (c->want != UINT64_MAX && len > c->want)
+		len = (size_t)c->want;
+	if (!len)
 		return 0;
-	return len;
+	if (c->sink(c->sink_ctx, p, len)) {
+		c->sink_stopped = 1;
+		return 1;
+	}
+	c->delivered += len;
+	if (c->want != UINT64_MAX)
+		c->want -= len;
+	return 0;
 }
 
-static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+static size_t read_region(void *ud, char *buf, size_t cap)
 {
 	struct call *c = ud;
-	size_t cap = size * n;
 	uint64_t left = c->body_len - c->body_pos;
 	size_t want = left < cap ? (size_t)left : cap;
 	if (!want)
 		return 0;
-	if (c->body_fd >= 0) {
-		ssize_t r;
-		do
-			r = pread(c->body_fd, buf, want, (off_t)(c->body_off + c->body_pos));
-		while (r < 0 && errno == EINTR);
-		if (r <= 0) {
-			c->read_failed = 1; /* the file shrank or failed under us */
-			return CURL_READFUNC_ABORT;
-		}
-		want = (size_t)r;
-	} else {
-		memcpy(buf, c->body + c->body_pos, want);
+	ssize_t r;
+	do
+		r = pread(c->body_fd, buf, want, (off_t)(c->body_off + c->body_pos));
+	while (r < 0 && errno == EINTR);
+	if (r <= 0) {
+		c->read_failed = 1; /* the file shrank or failed under us */
+		return HTTPC_READ_ABORT;
 	}
-	c->body_pos += want;
-	return want;
+	c->body_pos += (uint64_t)r;
+	return (size_t)r;
 }
 
-static int on_seek(void *ud, curl_off_t off, int origin)
+static int seek_region(void *ud, uint64_t off)
 {
 	struct call *c = ud;
-	if (origin != SEEK_SET || off < 0 || (uint64_t)off > c->body_len)
-		return CURL_SEEKFUNC_CANTSEEK;
-	c->body_pos = (uint64_t)off;
-	return CURL_SEEKFUNC_OK;
+	if (off > c->body_len)
+		return -1;
+	c->body_pos = off;
+	return 0;
 }
 
 /* Signed path of a call: /bucket/key (path style) or /key (virtual host). */
@@ -333,6 +286,77 @@ static int call_path(struct buf *b, const struct storage_s3 *s3, const char *key
 	return 0;
 }
 
+/* The URL of a call: base, the encoded path, the canonical query. */
+static int call_url(struct buf *url, const struct storage_s3 *s3, const char *path, const struct call *c)
+{
+	char *query = NULL, *enc_path = NULL;
+	int bad = sigv4_canonical_query(&query, c->query, c->nquery, NULL) ||
+		  sigv4_uri_encode(&enc_path, path, 1, NULL) || buf_add(url, s3->base) || buf_add(url, enc_path) ||
+		  (query[0] && (buf_add(url, "?") || buf_add(url, query)));
+	free(query);
+	free(enc_path);
+	return bad ? -1 : 0;
+}
+
+static void add_line(struct buf *b, const char *name, const char *value)
+{
+	buf_add(b, name);
+	buf_add(b, ": ");
+	buf_add(b, value);
+	buf_addn(b, "", 1);
+}
+
+/* Before every attempt: resumes a download after what the sink already has, and signs
+ * again. Signing once would not do: the Range of a resumed download is a signed header,
+ * and x-amz-date must stay within S3's 15 minutes of skew however long the earlier
+ * attempts (each up to s3_timeout without a byte) and waits took. */
+static int sign_attempt(void *ud, struct httpc_request *req, int attempt, struct bo_error *err)
+{
+	struct call *c = ud;
+	const struct storage_s3 *s3 = c->s3;
+	struct sigv4_kv hdrs[CALL_HEADERS_MAX + 2];
+	size_t nh = 0;
+	char range[96];
+	(void)attempt;
+	hdrs[nh++] = (struct sigv4_kv){"host", s3->host};
+	for (size_t i = 0; i < c->nheaders && i < CALL_HEADERS_MAX; i++)
+		hdrs[nh++] = c->headers[i];
+	uint64_t start = c->range_start + c->delivered;
+	uint64_t rlen = c->range_len == UINT64_MAX ? UINT64_MAX : c->range_len - c->delivered;
+	c->want = c->sink ? rlen : UINT64_MAX;
+	c->skip = 0;
+	if (c->sink && (c->has_range || c->delivered)) {
+		if (rlen == UINT64_MAX)
+			snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)start);
+		else
+			snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)start,
+				 (unsigned long long)(start + rlen - 1));
+		hdrs[nh++] = (struct sigv4_kv){"range", range};
+		c->skip = start; /* used only if the server ignores Range (200) */
+	}
+	c->body_pos = 0; /* replay the body from its start */
+	struct sigv4_request sr = {c->method, c->path, c->query, c->nquery, hdrs, nh, c->hash};
+	struct sigv4_credentials cred = {s3->access_key, s3->secret_key, s3->region, "s3"};
+	struct sigv4_signature sig;
+	int rc = sigv4_sign(&sig, &sr, &cred, time(NULL), err);
+	if (rc)
+		return rc;
+	buf_free(&c->lines);
+	add_line(&c->lines, "Authorization", sig.authorization);
+	add_line(&c->lines, "x-amz-date", sig.amz_date);
+	add_line(&c->lines, "x-amz-content-sha256", sig.content_sha256);
+	for (size_t i = 1; i < nh; i++)
+		add_line(&c->lines, hdrs[i].name, hdrs[i].value);
+	if (c->lines.failed)
+		return bo_error_set(err, BO_ENOMEM, "out of memory building an S3 request");
+	size_t n = 0;
+	for (size_t off = 0; off < c->lines.len; off += strlen(c->lines.p + off) + 1)
+		c->line[n++] = c->lines.p + off;
+	c->line[n] = NULL;
+	req->headers = c->line;
+	return 0;
+}
+
 static void set_storage_error_retry(struct bo_error *err)
 {
 	if (err && err->code == BO_ESTORAGE && !err->retry_after)
@@ -343,9 +367,9 @@ static void set_storage_error_retry(struct bo_error *err)
 static int map_status(const struct storage_s3 *s3, struct call *c, struct bo_error *err)
 {
 	char code[128], msg[512];
-	xml_get(code, sizeof(code), &c->resp, "Code");
-	xml_get(msg, sizeof(msg), &c->resp, "Message");
-	long st = c->status;
+	xml_get(code, sizeof(code), &c->http.body, "Code");
+	xml_get(msg, sizeof(msg), &c->http.body, "Message");
+	long st = c->http.status;
 	if (st == 404 && strcmp(code, "NoSuchBucket") && strcmp(code, "NoSuchUpload") && c->key)
 		return bo_error_set(err, BO_ENOTFOUND, "storage object %.200s not found", c->what);
 	if (st == 416)
@@ -367,186 +391,76 @@ static int map_status(const struct storage_s3 *s3, struct call *c, struct bo_err
 	return rc;
 }
 
-/* Runs c with retries. On return c->status/resp/etag/... describe the last answer.
- * Returns 0 for 2xx, else an error (mapped from the status or the transport). */
+/* Runs c, retried by httpc. On return c->http describes the last answer. Returns 0 for
+ * 2xx, else an error (mapped from the status or the transport). */
 static int perform(const struct storage_s3 *s3, struct call *c, struct bo_error *err)
 {
-	int rc = BO_ESTORAGE;
+	int rc;
 	struct buf path = {0}, url = {0};
-	char *query = NULL;
-	char *enc_path = NULL;
-	struct curl_slist *hl = NULL;
-	char body_hash[65];
-	const char *payload_hash = c->payload_hash;
-	char lasterr[CURL_ERROR_SIZE + 64] = "";
-	c->curl = curl_easy_init();
-	if (!c->curl)
-		return bo_error_set(err, BO_ENOMEM, "out of memory starting an S3 request");
-	if (!payload_hash) {
+	char body_hash[65], what[256];
+	struct bo_error e = BO_ERROR_INIT;
+	c->hash = c->payload_hash;
+	if (!c->hash) {
 		sigv4_sha256_hex(body_hash, c->body ? c->body : "", c->body ? (size_t)c->body_len : 0);
-		payload_hash = body_hash;
+		c->hash = body_hash;
 	}
-	if (call_path(&path, s3, c->key) || sigv4_canonical_query(&query, c->query, c->nquery, NULL) ||
-	    sigv4_uri_encode(&enc_path, path.p, 1, NULL) || buf_add(&url, s3->base) ||
-	    buf_add(&url, enc_path) || (query[0] && (buf_add(&url, "?") || buf_add(&url, query)))) {
+	if (call_path(&path, s3, c->key) || call_url(&url, s3, path.p, c)) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory building an S3 request");
 		goto fail;
 	}
-	c->resp.max = RESP_MAX;
-	const uint64_t range_start0 = c->range_start, range_len0 = c->range_len;
-	for (int attempt = 0;; attempt++) {
-		char errbuf[CURL_ERROR_SIZE] = "";
-		struct sigv4_kv hdrs[12];
-		size_t nh = 0;
-		char range[96];
-		hdrs[nh++] = (struct sigv4_kv){"host", s3->host};
-		for (size_t i = 0; i < c->nheaders && nh < 10; i++)
-			hdrs[nh++] = c->headers[i];
-		/* Resume a download after what the sink already has. */
-		uint64_t start = range_start0 + c->delivered;
-		uint64_t rlen = range_len0 == UINT64_MAX ? UINT64_MAX : range_len0 - c->delivered;
-		c->want = c->sink ? rlen : UINT64_MAX;
-		c->skip = 0;
-		if (c->sink && (c->has_range || c->delivered)) {
-			if (rlen == UINT64_MAX)
-				snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)start);
-			else
-				snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)start,
-					 (unsigned long long)(start + rlen - 1));
-			hdrs[nh++] = (struct sigv4_kv){"range", range};
-			c->skip = start; /* used only if the server ignores Range (200) */
-		}
-		struct sigv4_request req = {c->method, path.p, c->query, c->nquery, hdrs, nh, payload_hash};
-		struct sigv4_credentials cred = {s3->access_key, s3->secret_key, s3->region, "s3"};
-		struct sigv4_signature sig;
-		rc = sigv4_sign(&sig, &req, &cred, time(NULL), err);
-		if (rc)
-			goto fail;
-		curl_slist_free_all(hl);
-		hl = NULL;
-		char line[SIGV4_AUTH_MAX + 32];
-		int ok = 1;
-		snprintf(line, sizeof(line), "Authorization: %s", sig.authorization);
-		ok = ok && (hl = curl_slist_append(hl, line));
-		snprintf(line, sizeof(line), "x-amz-date: %s", sig.amz_date);
-		ok = ok && (hl = curl_slist_append(hl, line));
-		snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sig.content_sha256);
-		ok = ok && (hl = curl_slist_append(hl, line));
-		for (size_t i = 1; i < nh && ok; i++) {
-			snprintf(line, sizeof(line), "%s: %s", hdrs[i].name, hdrs[i].value);
-			ok = (hl = curl_slist_append(hl, line)) != NULL;
-		}
-		/* No "Expect: 100-continue" round trip, no form content type on POST. */
-		ok = ok && (hl = curl_slist_append(hl, "Expect:"));
-		int has_ct = 0;
-		for (size_t i = 1; i < nh; i++)
-			has_ct |= !strcasecmp(hdrs[i].name, "content-type");
-		if (!has_ct)
-			ok = ok && (hl = curl_slist_append(hl, "Content-Type:"));
-		if (!ok) {
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory building an S3 request");
-			goto fail;
-		}
-		CURL *h = c->curl;
-		curl_easy_reset(h);
-		curl_easy_setopt(h, CURLOPT_URL, url.p);
-		curl_easy_setopt(h, CURLOPT_SHARE, s3->share);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s3->timeout);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s3->timeout);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-		curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
-		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		if (!strcmp(c->method, "HEAD")) {
-			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-		} else if (!strcmp(c->method, "PUT") || !strcmp(c->method, "POST")) {
-			c->body_pos = 0; /* replay the body from its start */
-			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(h, CURLOPT_READDATA, c);
-			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(h, CURLOPT_SEEKDATA, c);
-			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->body_len);
-			if (!strcmp(c->method, "POST"))
-				curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "POST");
-		} else if (strcmp(c->method, "GET")) {
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
-		}
-		c->status = 0;
-		c->resp.len = 0;
-		c->resp.over = c->resp.failed = 0;
-		c->sink_stopped = 0;
-		c->read_failed = 0;
-		c->etag[0] = c->content_type[0] = '\0';
-		c->have_length = 0;
-		CURLcode cres = curl_easy_perform(h);
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
-		if (c->sink_stopped) {
-			rc = bo_error_set(err, BO_EINTERNAL, "reading %.200s: stopped by the receiver", c->what);
-			goto fail;
-		}
-		if (c->read_failed) {
-			rc = bo_error_set(err, BO_EINTERNAL,
-					  "S3 %s %.200s: the local file changed or failed while uploading",
-					  c->method, c->what);
-			goto fail;
-		}
-		if (c->resp.over) {
-			rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: response larger than %u bytes",
-					  c->method, c->what, RESP_MAX);
-			goto fail;
-		}
-		int retry;
-		if (cres == CURLE_OK) {
-			if (c->status >= 200 && c->status < 300) {
-				rc = 0;
-				goto fail;
-			}
-			retry = c->status >= 500 || c->status == 429;
-			snprintf(lasterr, sizeof(lasterr), "HTTP %ld", c->status);
-		} else {
-			retry = cres != CURLE_OUT_OF_MEMORY && cres != CURLE_ABORTED_BY_CALLBACK &&
-				cres != CURLE_READ_ERROR && cres != CURLE_URL_MALFORMAT;
-			snprintf(lasterr, sizeof(lasterr), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cres));
-		}
-		if (!retry) {
-			if (cres == CURLE_OK) {
-				rc = map_status(s3, c, err);
-			} else {
-				rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: %s", c->method, c->what, lasterr);
-				set_storage_error_retry(err);
-			}
-			goto fail;
-		}
-		if (attempt >= s3->retries) {
-			rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: %s after %d retries", c->method,
-					  c->what, lasterr, s3->retries);
+	snprintf(what, sizeof(what), "S3 %s %.200s", c->method, c->what);
+	c->s3 = s3;
+	c->path = path.p;
+	struct httpc_request req = {
+		.method = c->method, .url = url.p, .what = what, .fail_code = BO_ESTORAGE,
+		.want_headers = want_headers, .max_attempts = s3->retries + 1, .backoff_ms = 100,
+		.backoff_max_ms = 100L << 10, .before_attempt = sign_attempt, .connect_timeout_s = s3->timeout,
+		.stall_timeout_s = s3->timeout, .share = s3->share, .ctx = c,
+	};
+	if (c->body_fd >= 0) {
+		req.read = read_region;
+		req.seek = seek_region;
+		req.read_len = c->body_len;
+	} else {
+		req.body = c->body;
+		req.body_len = (size_t)c->body_len;
+	}
+	if (c->sink)
+		req.sink = on_data;
+	else
+		req.max_body = RESP_MAX;
+	rc = httpc_perform(&c->http, &req, &e);
+	long st = c->http.status;
+	if (c->sink_stopped) {
+		rc = bo_error_set(err, BO_EINTERNAL, "reading %.200s: stopped by the receiver", c->what);
+	} else if (c->read_failed) {
+		rc = bo_error_set(err, BO_EINTERNAL, "S3 %s %.200s: the local file changed or failed while uploading",
+				  c->method, c->what);
+	} else if (rc) {
+		bo_error_move(err, &e, rc);
+		if (!c->http.too_large)
 			set_storage_error_retry(err);
-			goto fail;
+	} else if (st < 200 || st >= 300) {
+		if (httpc_retryable_status(st)) {
+			rc = bo_error_set(err, BO_ESTORAGE, "S3 %s %.200s: HTTP %ld after %d retries", c->method,
+					  c->what, st, c->http.attempts - 1);
+			set_storage_error_retry(err);
+		} else {
+			rc = map_status(s3, c, err);
 		}
-		log_debug("S3 %s %s: %s, retry %d", c->method, c->what, lasterr, attempt + 1);
-		unsigned ms = 100u << (attempt < 10 ? attempt : 10);
-		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
 	}
 fail:
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(c->curl);
-	c->curl = NULL;
+	bo_error_cleanup(&e);
 	free(path.p);
 	free(url.p);
-	free(query);
-	free(enc_path);
 	return rc;
 }
 
-static void call_cleanup(struct call *c) { free(c->resp.p); }
+static void call_cleanup(struct call *c)
+{
+	httpc_response_cleanup(&c->http);
+	buf_free(&c->lines);
+}
 
 static char *full_key(const struct storage_s3 *s3, const char *key)
 {
@@ -556,9 +470,9 @@ static char *full_key(const struct storage_s3 *s3, const char *key)
 /* A 200 answer that carries <Error> (CompleteMultipartUpload, CopyObject). */
 static int check_body_error(const struct storage_s3 *s3, struct call *c, struct bo_error *err)
 {
-	if (!c->resp.p || !strstr(c->resp.p, "<Error>"))
+	if (!c->http.body.p || !strstr(c->http.body.p, "<Error>"))
 		return 0;
-	c->status = 500;
+	c->http.status = 500;
 	return map_status(s3, c, err);
 }
 
@@ -748,6 +662,74 @@ static void abort_multipart(struct storage_s3 *s3, const char *key, const char *
 	bo_error_cleanup(&e);
 }
 
+/* Step 1 of a multipart upload: POST ?uploads, whose answer names the upload. */
+static int start_multipart(struct storage_s3 *s3, const char *key, const char *fkey, const char *ct,
+			   char *upload_id, size_t n, struct bo_error *err)
+{
+	struct sigv4_kv q[] = {{"uploads", ""}};
+	struct sigv4_kv h[] = {{"content-type", ct ? ct : "application/octet-stream"}};
+	struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
+			 .headers = h, .nheaders = 1, .body_fd = -1};
+	int rc = perform(s3, &c, err);
+	if (!rc) {
+		xml_get(upload_id, n, &c.http.body, "UploadId");
+		if (!upload_id[0])
+			rc = bo_error_set(err, BO_ESTORAGE, "S3 POST %.200s?uploads: no UploadId in the answer", key);
+	}
+	call_cleanup(&c);
+	return rc;
+}
+
+/* Step 2, for each part: hashes [off, off+len) of fd (into total too, for the object's
+ * digest), PUTs it and keeps the ETag S3 gives it (etag, 128 bytes). */
+static int put_part(struct storage_s3 *s3, const char *key, const char *fkey, const char *upload_id, int fd,
+		    uint64_t number, uint64_t off, uint64_t len, EVP_MD_CTX *total, char *buf, char *etag,
+		    struct bo_error *err)
+{
+	char hash[65], num[24];
+	if (hash_region(fd, off, len, hash, total, buf))
+		return bo_error_set(err, BO_EINTERNAL, "reading the file for %s: %s", key, strerror(errno));
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)number);
+	struct sigv4_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};
+	struct call c = {.method = "PUT", .what = key, .key = fkey, .query = q, .nquery = 2,
+			 .payload_hash = hash, .body_fd = fd, .body_off = off, .body_len = len};
+	int rc = perform(s3, &c, err);
+	if (!rc && !c.http.header[H_ETAG][0])
+		rc = bo_error_set(err, BO_ESTORAGE, "S3 PUT %.200s part %s: no ETag in the answer", key, num);
+	snprintf(etag, 128, "%.127s", c.http.header[H_ETAG]);
+	call_cleanup(&c);
+	return rc;
+}
+
+/* Step 3: POST the list of parts with their ETags; S3 may still refuse in a 200. */
+static int complete_multipart(struct storage_s3 *s3, const char *key, const char *fkey, const char *upload_id,
+			      char (*etags)[128], uint64_t nparts, struct bo_error *err)
+{
+	struct buf xml = {0};
+	int bad = buf_add(&xml, "<CompleteMultipartUpload>");
+	for (uint64_t i = 0; i < nparts && !bad; i++) {
+		char num[64];
+		snprintf(num, sizeof(num), "<Part><PartNumber>%llu</PartNumber><ETag>", (unsigned long long)(i + 1));
+		bad = buf_add(&xml, num) || xml_escape(&xml, etags[i]) || buf_add(&xml, "</ETag></Part>");
+	}
+	if (bad || buf_add(&xml, "</CompleteMultipartUpload>")) {
+		free(xml.p);
+		return bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+	}
+	struct sigv4_kv q[] = {{"uploadId", upload_id}};
+	struct sigv4_kv h[] = {{"content-type", "application/xml"}};
+	struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
+			 .headers = h, .nheaders = 1, .body = xml.p, .body_fd = -1, .body_len = xml.len};
+	int rc = perform(s3, &c, err);
+	if (!rc)
+		rc = check_body_error(s3, &c, err);
+	call_cleanup(&c);
+	free(xml.p);
+	return rc;
+}
+
+/* A file of size >= s3_part_size: start, parts, complete; aborted on any failure after
+ * the start, so the bucket does not keep orphan parts. */
 static int put_multipart(struct storage_s3 *s3, const char *key, const char *fkey, int fd,
 			 uint64_t size, const char *ct, char *sha256_hex, struct bo_error *err)
 {
@@ -755,7 +737,6 @@ static int put_multipart(struct storage_s3 *s3, const char *key, const char *fke
 	char upload_id[1024] = "";
 	char (*etags)[128] = NULL;
 	char *buf = NULL;
-	struct buf xml = {0};
 	EVP_MD_CTX *total = NULL;
 	uint64_t part = s3->part_size;
 	if ((size + part - 1) / part > MAX_PARTS) /* keep within S3's part count */
@@ -768,67 +749,19 @@ static int put_multipart(struct storage_s3 *s3, const char *key, const char *fke
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
 		goto fail;
 	}
-	{
-		struct sigv4_kv q[] = {{"uploads", ""}};
-		struct sigv4_kv h[] = {{"content-type", ct ? ct : "application/octet-stream"}};
-		struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
-				 .headers = h, .nheaders = 1, .body_fd = -1};
-		rc = perform(s3, &c, err);
-		if (!rc) {
-			xml_get(upload_id, sizeof(upload_id), &c.resp, "UploadId");
-			if (!upload_id[0])
-				rc = bo_error_set(err, BO_ESTORAGE, "S3 POST %.200s?uploads: no UploadId in the answer",
-						  key);
-		}
-		call_cleanup(&c);
-		if (rc)
-			goto fail;
-	}
+	rc = start_multipart(s3, key, fkey, ct, upload_id, sizeof(upload_id), err);
+	if (rc)
+		goto fail;
 	for (uint64_t i = 0; i < nparts; i++) {
 		uint64_t off = i * part;
 		uint64_t len = size - off < part ? size - off : part;
-		char hash[65], num[24];
-		if (hash_region(fd, off, len, hash, total, buf)) {
-			rc = bo_error_set(err, BO_EINTERNAL, "reading the file for %s: %s", key, strerror(errno));
-			goto fail;
-		}
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)(i + 1));
-		struct sigv4_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};
-		struct call c = {.method = "PUT", .what = key, .key = fkey, .query = q, .nquery = 2,
-				 .payload_hash = hash, .body_fd = fd, .body_off = off, .body_len = len};
-		rc = perform(s3, &c, err);
-		if (!rc && !c.etag[0])
-			rc = bo_error_set(err, BO_ESTORAGE, "S3 PUT %.200s part %s: no ETag in the answer", key,
-					  num);
-		snprintf(etags[i], sizeof(etags[i]), "%s", c.etag);
-		call_cleanup(&c);
+		rc = put_part(s3, key, fkey, upload_id, fd, i + 1, off, len, total, buf, etags[i], err);
 		if (rc)
 			goto fail;
 	}
-	int bad = buf_add(&xml, "<CompleteMultipartUpload>");
-	for (uint64_t i = 0; i < nparts && !bad; i++) {
-		char num[64];
-		snprintf(num, sizeof(num), "<Part><PartNumber>%llu</PartNumber><ETag>",
-			 (unsigned long long)(i + 1));
-		bad = buf_add(&xml, num) || xml_escape(&xml, etags[i]) || buf_add(&xml, "</ETag></Part>");
-	}
-	if (bad || buf_add(&xml, "</CompleteMultipartUpload>")) {
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory uploading %s", key);
+	rc = complete_multipart(s3, key, fkey, upload_id, etags, nparts, err);
+	if (rc)
 		goto fail;
-	}
-	{
-		struct sigv4_kv q[] = {{"uploadId", upload_id}};
-		struct sigv4_kv h[] = {{"content-type", "application/xml"}};
-		struct call c = {.method = "POST", .what = key, .key = fkey, .query = q, .nquery = 1,
-				 .headers = h, .nheaders = 1, .body = xml.p, .body_fd = -1,
-				 .body_len = xml.len};
-		rc = perform(s3, &c, err);
-		if (!rc)
-			rc = check_body_error(s3, &c, err);
-		call_cleanup(&c);
-		if (rc)
-			goto fail;
-	}
 	upload_id[0] = '\0'; /* completed: nothing to abort */
 	if (sha256_hex) {
 		unsigned char d[32];
@@ -842,7 +775,6 @@ fail:
 		abort_multipart(s3, key, fkey, upload_id);
 	free(etags);
 	free(buf);
-	free(xml.p);
 	EVP_MD_CTX_free(total);
 	return rc;
 }
@@ -915,10 +847,10 @@ static int s3_head(void *impl, const char *key, struct storage_stat *out, struct
 	struct call c = {.method = "HEAD", .what = key, .key = fkey, .body_fd = -1};
 	int rc = perform(s3, &c, err);
 	if (!rc) {
-		out->size = c.have_length ? c.content_length : 0;
-		snprintf(out->etag, sizeof(out->etag), "%s", c.etag);
-		snprintf(out->content_type, sizeof(out->content_type), "%s",
-			 c.content_type[0] ? c.content_type : "application/octet-stream");
+		out->size = strtoull(c.http.header[H_LENGTH], NULL, 10);
+		snprintf(out->etag, sizeof(out->etag), "%.*s", (int)sizeof(out->etag) - 1, c.http.header[H_ETAG]);
+		snprintf(out->content_type, sizeof(out->content_type), "%.*s", (int)sizeof(out->content_type) - 1,
+			 c.http.header[H_TYPE][0] ? c.http.header[H_TYPE] : "application/octet-stream");
 	}
 	call_cleanup(&c);
 	free(fkey);
@@ -993,11 +925,11 @@ static int list_page(struct storage_s3 *s3, const char *what, const char *fprefi
 	if (rc)
 		goto fail;
 	char tmp[16];
-	xml_get(tmp, sizeof(tmp), &c.resp, "IsTruncated");
+	xml_get(tmp, sizeof(tmp), &c.http.body, "IsTruncated");
 	*truncated = !strcmp(tmp, "true");
 	*count = 0;
-	const char *p = c.resp.p ? c.resp.p : "";
-	const char *end = p + c.resp.len;
+	const char *p = c.http.body.p ? c.http.body.p : "";
+	const char *end = p + c.http.body.len;
 	const char *blk, *after;
 	size_t bl;
 	char *keybuf = malloc(STORAGE_KEY_MAX * 4 + 64);
@@ -1274,9 +1206,9 @@ int storage_s3_create_bucket(const struct config *cfg, struct bo_error *err)
 	struct call c = {.method = "PUT", .what = s3->bucket, .key = NULL, .body = "", .body_fd = -1};
 	struct bo_error e = BO_ERROR_INIT;
 	rc = perform(s3, &c, &e);
-	if (rc && c.status == 409) {
+	if (rc && c.http.status == 409) {
 		char code[64];
-		xml_get(code, sizeof(code), &c.resp, "Code");
+		xml_get(code, sizeof(code), &c.http.body, "Code");
 		if (!strcmp(code, "BucketAlreadyOwnedByYou") || !strcmp(code, "BucketAlreadyExists"))
 			rc = 0;
 	}

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "drafts.h"
 #include "error.h"
+#include "fs.h"
 #include "jobs.h"
 #include "layout.h"
 #include "lifecycle.h"
@@ -129,23 +130,13 @@ static struct sandbox_jail jail_of(const struct config *cfg)
 	return j;
 }
 
-/* mkdir that accepts an existing directory and sets the mode either way (umask aside). */
-static int mkdir_mode(const char *path, mode_t mode, struct bo_error *err)
-{
-	if (mkdir(path, mode) && errno != EEXIST)
-		return bo_error_set(err, BO_EINTERNAL, "cannot create %s: %s", path, strerror(errno));
-	if (chmod(path, mode))
-		return bo_error_set(err, BO_EINTERNAL, "cannot set the mode of %s: %s", path, strerror(errno));
-	return 0;
-}
-
 int test_sandbox_dir(const struct config *cfg, char *buf, size_t n, struct bo_error *err)
 {
 	char real[PATH_MAX];
 	if (geteuid() != 0 || !strcmp(cfg->sandbox, "none")) {
 		if ((size_t)snprintf(buf, n, "%s/" TEST_SANDBOX_DIR, cfg->data_dir) >= n)
 			return bo_error_set(err, BO_EINTERNAL, "data directory path too long");
-		return mkdir_mode(buf, 0700, err);
+		return fs_mkdir_mode(buf, 0700, err);
 	}
 	/* bwrap, run as the jail's uid, resolves what it mounts by path: the scratch must lie
 	 * where that uid may pass (0711 all the way, nothing listable), which a data directory
@@ -157,12 +148,12 @@ int test_sandbox_dir(const struct config *cfg, char *buf, size_t n, struct bo_er
 	uint64_t h = 1469598103934665603ull; /* FNV-1a: a name, not a secret */
 	for (const char *p = real; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	int rc = mkdir_mode(TEST_SANDBOX_ROOT, 0711, err);
+	int rc = fs_mkdir_mode(TEST_SANDBOX_ROOT, 0711, err);
 	if (rc)
 		return rc;
 	if ((size_t)snprintf(buf, n, TEST_SANDBOX_ROOT "/%016llx", (unsigned long long)h) >= n)
 		return bo_error_set(err, BO_EINTERNAL, "sandbox path too long");
-	return mkdir_mode(buf, 0711, err);
+	return fs_mkdir_mode(buf, 0711, err);
 }
 
 int test_sandbox_check(const struct config *cfg, struct bo_error *err)

@@ -10,6 +10,7 @@
 #include "drafts.h"
 #include "error.h"
 #include "hex.h"
+#include "httpc.h"
 #include "ids.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -20,14 +21,12 @@
 
 #include <cjson/cJSON.h>
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -468,33 +467,27 @@ struct fetch {
 	int refused;
 	char refused_ip[64];
 	int fd;
-	uint64_t size, limit;
+	uint64_t size;
 	EVP_MD_CTX *sha;
-	int too_large, write_failed;
 };
 
-static size_t fetch_write(char *data, size_t size, size_t nmemb, void *ud)
+/* The package's bytes (httpc keeps them within max_upload_bytes). */
+static int fetch_write(void *ud, long status, const void *data, size_t len)
 {
 	struct fetch *f = ud;
-	size_t len = size * nmemb;
-	if (f->size + len > f->limit) {
-		f->too_large = 1;
-		return 0;
-	}
+	(void)status;
 	EVP_DigestUpdate(f->sha, data, len);
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = write(f->fd, data + done, len - done);
+		ssize_t n = write(f->fd, (const char *)data + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			f->write_failed = 1;
-			return 0;
-		}
+		if (n <= 0)
+			return -1;
 		done += (size_t)n;
 	}
 	f->size += len;
-	return len;
+	return 0;
 }
 
 /* Whether ip (text form from libcurl) is loopback, private, link-local, unspecified,
@@ -520,50 +513,28 @@ static int ip_is_internal(const char *ip)
 	return 1; /* unparseable: refuse */
 }
 
-/* libcurl asks us for every socket it would connect (each address of each hop, redirects
- * included): an internal address is refused before any packet leaves, so a closed and an
- * open internal port look the same (no port scan through package URLs). */
-static curl_socket_t fetch_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *address)
+/* httpc asks about every address libcurl would connect (each of each hop, redirects
+ * included): an internal one is refused before any packet leaves, so a closed and an open
+ * internal port look the same (no port scan through package URLs). */
+static int fetch_allow(void *ud, const char *ip)
 {
 	struct fetch *f = ud;
-	char ip[INET6_ADDRSTRLEN] = "";
-	(void)purpose;
-	if (address->family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)&address->addr)->sin_addr, ip, sizeof(ip));
-	else if (address->family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)&address->addr)->sin6_addr, ip,
-			  sizeof(ip));
-	if (!f->allow_private && ip_is_internal(ip)) {
-		f->refused = 1;
-		snprintf(f->refused_ip, sizeof(f->refused_ip), "%s", ip[0] ? ip : "an address of an unknown family");
-		return CURL_SOCKET_BAD;
-	}
-	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
-/* Runs after each connection is made (redirects included), before the request is sent:
- * the second look, should a connection ever be made without fetch_opensocket. */
-static int fetch_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
-			int conn_local_port)
-{
-	(void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
-	struct fetch *f = ud;
-	if (!f->allow_private && ip_is_internal(conn_primary_ip)) {
-		f->refused = 1;
-		snprintf(f->refused_ip, sizeof(f->refused_ip), "%s", conn_primary_ip);
-		return CURL_PREREQFUNC_ABORT;
-	}
-	return CURL_PREREQFUNC_OK;
+	if (f->allow_private || !ip_is_internal(ip))
+		return 1;
+	f->refused = 1;
+	snprintf(f->refused_ip, sizeof(f->refused_ip), "%s", ip[0] ? ip : "an address of an unknown family");
+	return 0;
 }
 
 int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size_out, char *sha256_hex,
 		 struct bo_error *err)
 {
-	struct fetch f = {.fd = -1, .limit = (uint64_t)a->cfg->max_upload_bytes,
-			  .allow_private = (int)a->cfg->fetch_allow_private};
-	CURL *curl = NULL;
+	struct fetch f = {.fd = -1, .allow_private = (int)a->cfg->fetch_allow_private};
+	uint64_t limit = (uint64_t)a->cfg->max_upload_bytes;
+	struct httpc_response resp = {0};
+	struct bo_error e = BO_ERROR_INIT;
 	char *path = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "";
+	char what[4200];
 	int rc = 0;
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
 		return bo_error_set(err, BO_EBADREQUEST, "'url' must be an http:// or https:// URL");
@@ -577,48 +548,35 @@ int upload_fetch(struct app *a, const char *url, char **path_out, uint64_t *size
 		goto fail;
 	}
 	f.sha = EVP_MD_CTX_new();
-	curl = curl_easy_init();
-	if (!f.sha || !curl || EVP_DigestInit_ex(f.sha, EVP_sha256(), NULL) != 1) {
+	if (!f.sha || EVP_DigestInit_ex(f.sha, EVP_sha256(), NULL) != 1) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)30);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)a->cfg->fetch_timeout);
-	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f.limit);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "bioimageio-backoffice");
-	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, fetch_opensocket);
-	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &f);
-	curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, fetch_prereq);
-	curl_easy_setopt(curl, CURLOPT_PREREQDATA, &f);
-	db_assert_no_write_tx("fetching a package URL");
-	CURLcode cc = curl_easy_perform(curl);
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	snprintf(what, sizeof(what), "cannot fetch %s", url);
+	/* one attempt: the uploader is waiting, and can try again */
+	struct httpc_request req = {
+		.method = "GET", .url = url, .what = what, .fail_code = BO_EFETCH, .max_attempts = 1,
+		.sink = fetch_write, .max_body = (size_t)limit, .connect_timeout_s = 30,
+		.timeout_s = (long)a->cfg->fetch_timeout, .max_redirects = 5, .user_agent = "bioimageio-backoffice",
+		.allow_address = fetch_allow, .ctx = &f,
+	};
+	rc = httpc_perform(&resp, &req, &e);
 	if (f.refused) {
 		rc = bo_error_set(err, BO_EBADREQUEST,
 				  "%s leads to %s, an internal address; package URLs must be public", url, f.refused_ip);
 		goto fail;
 	}
-	if (f.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+	if (resp.too_large) {
 		rc = bo_error_set(err, BO_ETOOLARGE, "the package at the URL exceeds %llu bytes (max_upload_bytes)",
-				  (unsigned long long)f.limit);
+				  (unsigned long long)limit);
 		goto fail;
 	}
-	if (cc != CURLE_OK) {
-		rc = bo_error_set(err, BO_EFETCH, "cannot fetch %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	if (rc) {
+		bo_error_move(err, &e, rc);
 		goto fail;
 	}
-	if (status >= 400) {
-		rc = bo_error_set(err, BO_EFETCH, "fetching %s returned HTTP %ld", url, status);
+	if (resp.status >= 400) {
+		rc = bo_error_set(err, BO_EFETCH, "fetching %s returned HTTP %ld", url, resp.status);
 		goto fail;
 	}
 	if (fsync(f.fd) != 0) {
@@ -640,6 +598,7 @@ fail:
 		free(path);
 	}
 	EVP_MD_CTX_free(f.sha);
-	curl_easy_cleanup(curl);
+	httpc_response_cleanup(&resp);
+	bo_error_cleanup(&e);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* zenodo: requests to Zenodo's legacy deposit API with Bearer auth and retries, bucket
+/* zenodo: requests to Zenodo's legacy deposit API with Bearer auth (retried by httpc), bucket
  * uploads streamed from a file with their MD5 checked, and the pure builders the archive
  * job uses. Invariant: the token only ever goes to URLs under the configured base URL,
  * and every byte of user text that reaches the description HTML is escaped. */
@@ -6,14 +6,12 @@
 
 #include "buf.h"
 #include "config.h"
-#include "db.h"
 #include "error.h"
 #include "hex.h"
-#include "log.h"
+#include "httpc.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -21,7 +19,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define REPLY_MAX (16u << 20)
 #define URL_MAX 4096
@@ -52,7 +49,7 @@ static void buf_escape(struct buf *b, const char *s, size_t n)
 	}
 }
 
-/* ---- errors and retries ----------------------------------------------------------- */
+/* ---- errors ----------------------------------------------------------------------- */
 
 static void copy_cut(char *dst, size_t n, const char *s, size_t len)
 {
@@ -108,33 +105,6 @@ void zenodo_error_format(const struct zenodo_error *e, char *buf, size_t n)
 	}
 	if (e->nerrors && off < n)
 		snprintf(buf + off, n - off, ")");
-}
-
-long zenodo_retry_delay_ms(long status, int64_t ratelimit_reset, int64_t retry_after, int attempt, int64_t now,
-			   int64_t max_wait_s)
-{
-	int64_t ms;
-	if (status == 429 && ratelimit_reset > 0)
-		ms = (ratelimit_reset - now) * 1000 + 250; /* the window turns over at that second */
-	else if (status == 429 && retry_after > 0)
-		ms = retry_after * 1000;
-	else {
-		ms = 1000;
-		for (int i = 1; i < attempt && ms < max_wait_s * 1000; i++)
-			ms *= 2;
-	}
-	if (ms > max_wait_s * 1000)
-		ms = max_wait_s * 1000;
-	if (ms < 100)
-		ms = 100;
-	return (long)ms;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 /* ---- the client ------------------------------------------------------------------- */
@@ -198,50 +168,31 @@ static int build_url(const zenodo *z, const char *url_or_path, char *out, size_t
 	return 0;
 }
 
-struct exchange {
-	struct buf reply;
-	int too_big;
-	int64_t ratelimit_reset, retry_after;
-	/* upload */
+/* The file of an upload: read in chunks, its MD5 computed over the bytes sent. */
+struct upload_file {
 	FILE *f;
-	uint64_t size;
 	EVP_MD_CTX *md5;
 };
 
-static size_t write_cb(char *p, size_t size, size_t n, void *ud)
+static size_t read_file(void *ctx, char *p, size_t n)
 {
-	struct exchange *x = ud;
-	size_t len = size * n;
-	if (x->reply.len + len > REPLY_MAX) {
-		x->too_big = 1;
-		return 0;
-	}
-	buf_addn(&x->reply, p, len);
-	return x->reply.failed ? 0 : len;
-}
-
-static size_t header_cb(char *p, size_t size, size_t n, void *ud)
-{
-	struct exchange *x = ud;
-	size_t len = size * n;
-	char line[256];
-	copy_cut(line, sizeof(line), p, len);
-	if (!strncasecmp(line, "X-RateLimit-Reset:", 18))
-		x->ratelimit_reset = strtoll(line + 18, NULL, 10);
-	else if (!strncasecmp(line, "Retry-After:", 12))
-		x->retry_after = strtoll(line + 12, NULL, 10);
-	return len;
-}
-
-static size_t read_cb(char *p, size_t size, size_t n, void *ud)
-{
-	struct exchange *x = ud;
-	size_t got = fread(p, 1, size * n, x->f);
-	if (got == 0 && ferror(x->f))
-		return CURL_READFUNC_ABORT;
-	if (got && EVP_DigestUpdate(x->md5, p, got) != 1)
-		return CURL_READFUNC_ABORT;
+	struct upload_file *u = ctx;
+	size_t got = fread(p, 1, n, u->f);
+	if (got == 0 && ferror(u->f))
+		return HTTPC_READ_ABORT;
+	if (got && EVP_DigestUpdate(u->md5, p, got) != 1)
+		return HTTPC_READ_ABORT;
 	return got;
+}
+
+/* Every attempt sends the file from its start, so the digest starts over too. */
+static int rewind_file(void *ctx, struct httpc_request *req, int attempt, struct bo_error *err)
+{
+	struct upload_file *u = ctx;
+	(void)req, (void)attempt;
+	if (fseek(u->f, 0, SEEK_SET) != 0 || EVP_DigestInit_ex(u->md5, EVP_md5(), NULL) != 1)
+		return bo_error_set(err, BO_EINTERNAL, "cannot rewind the upload file");
+	return 0;
 }
 
 static int status_code(long status)
@@ -249,120 +200,39 @@ static int status_code(long status)
 	return status == 404 ? BO_ENOTFOUND : status == 401 ? BO_EUNAUTHORIZED : status == 403 ? BO_EFORBIDDEN : BO_EBADREQUEST;
 }
 
-/* One request with retries; x->f set means an upload of that file. On 2xx the reply is
- * in x->reply. */
-static int perform(zenodo *z, const char *method, const char *url, const char *body, struct exchange *x,
-		   long *status_out, struct zenodo_error *zerr, struct bo_error *err)
+/* One request with retries; req carries the method, URL and body, the rest is set here.
+ * On 2xx the reply is in resp->body; *status_out is the last status either way. */
+static int perform(zenodo *z, struct httpc_request *req, struct httpc_response *resp, long *status_out,
+		   struct zenodo_error *zerr, struct bo_error *err)
 {
-	db_assert_no_write_tx("a Zenodo call");
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
-	char errbuf[CURL_ERROR_SIZE];
-	int rc = 0;
-	if (!h)
-		return oom(err);
-	/* each append checked: a failed one returns NULL, and going on would build a list
-	 * without the Authorization header (and leak the part built) */
-	const char *want[] = {z->auth, "Accept: application/json",
-			      x->f ? "Content-Type: application/octet-stream" : "Content-Type: application/json",
-			      "Expect:"};
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		struct curl_slist *more = curl_slist_append(hdrs, want[i]);
-		if (!more) {
-			curl_slist_free_all(hdrs);
-			curl_easy_cleanup(h);
-			return oom(err);
-		}
-		hdrs = more;
-	}
-	for (int attempt = 1;; attempt++) {
-		long status = 0;
-		free(x->reply.p);
-		memset(&x->reply, 0, sizeof(x->reply));
-		x->too_big = 0;
-		x->ratelimit_reset = x->retry_after = 0;
-		errbuf[0] = '\0';
-		curl_easy_reset(h);
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, z->timeout);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-		curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-		curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-		if (x->f) {
-			if (fseek(x->f, 0, SEEK_SET) != 0 || EVP_DigestInit_ex(x->md5, EVP_md5(), NULL) != 1) {
-				rc = bo_error_set(err, BO_EINTERNAL, "cannot rewind the upload file");
-				break;
-			}
-			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-			/* a Content-Length, not chunked: Zenodo's bucket wants the size up front */
-			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
-			curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-			curl_easy_setopt(h, CURLOPT_READDATA, x);
-		} else {
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-			if (body)
-				curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-			else if (!strcmp(method, "POST"))
-				curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-		}
-		CURLcode cc = curl_easy_perform(h);
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-		if (x->reply.failed) {
-			rc = oom(err);
-			break;
-		}
-		if (x->too_big) {
-			rc = bo_error_set(err, BO_EFETCH, "Zenodo %s %s: reply larger than %u bytes", method, url, REPLY_MAX);
-			break;
-		}
-		*status_out = status;
-		if (cc == CURLE_OK && status >= 200 && status < 300)
-			break;
-		int transient = cc != CURLE_OK || status == 429 || status >= 500 || status == 408;
-		if (!transient) {
-			struct zenodo_error ze;
-			char line[BO_ERROR_DETAIL_MAX - 100];
-			zenodo_error_parse(status, x->reply.p, x->reply.len, &ze);
-			zenodo_error_format(&ze, line, sizeof(line));
-			if (zerr)
-				*zerr = ze;
-			rc = bo_error_set(err, status_code(status), "Zenodo %s %s: %s", method, url, line);
-			break;
-		}
-		if (attempt > z->retries) {
-			if (cc != CURLE_OK) {
-				rc = bo_error_set(err, BO_EFETCH, "Zenodo %s %s: %s (after %d attempts)", method, url,
-						  errbuf[0] ? errbuf : curl_easy_strerror(cc), attempt);
-			} else {
-				struct zenodo_error ze;
-				char line[BO_ERROR_DETAIL_MAX - 100];
-				zenodo_error_parse(status, x->reply.p, x->reply.len, &ze);
-				zenodo_error_format(&ze, line, sizeof(line));
-				if (zerr)
-					*zerr = ze;
-				rc = bo_error_set(err, BO_EFETCH, "Zenodo %s %s: %s (after %d attempts)", method, url, line,
-						  attempt);
-			}
-			break;
-		}
-		long ms = zenodo_retry_delay_ms(status, x->ratelimit_reset, x->retry_after, attempt, (int64_t)time(NULL),
-						z->max_wait);
-		log_warnx("zenodo: %s %s: %s (HTTP %ld); retry %d/%d in %ld ms", method, url,
-			  cc != CURLE_OK ? (errbuf[0] ? errbuf : curl_easy_strerror(cc)) : "server busy or failing", status,
-			  attempt, z->retries, ms);
-		sleep_ms(ms);
-	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
-	return rc;
+	char what[URL_MAX + 32];
+	const char *headers[] = {z->auth, "Accept: application/json",
+				 req->read ? "Content-Type: application/octet-stream" : "Content-Type: application/json",
+				 NULL};
+	snprintf(what, sizeof(what), "Zenodo %s %s", req->method, req->url);
+	req->what = what;
+	req->fail_code = BO_EFETCH;
+	req->headers = headers;
+	req->max_body = REPLY_MAX;
+	req->max_attempts = z->retries + 1;
+	req->backoff_ms = 1000;
+	req->backoff_max_ms = (long)z->max_wait * 1000;
+	req->connect_timeout_s = 30;
+	req->stall_timeout_s = z->timeout;
+	int rc = httpc_perform(resp, req, err);
+	long status = resp->status;
+	*status_out = status;
+	if (rc || (status >= 200 && status < 300))
+		return rc;
+	struct zenodo_error ze;
+	char line[BO_ERROR_DETAIL_MAX - 100];
+	zenodo_error_parse(status, resp->body.p, resp->body.len, &ze);
+	zenodo_error_format(&ze, line, sizeof(line));
+	if (zerr)
+		*zerr = ze;
+	if (!httpc_retryable_status(status)) /* retrying will not help */
+		return bo_error_set(err, status_code(status), "%s: %s", what, line);
+	return bo_error_set(err, BO_EFETCH, "%s: %s (after %d attempts)", what, line, resp->attempts);
 }
 
 int zenodo_call(zenodo *z, const char *method, const char *url_or_path, const cJSON *body, long *status_out,
@@ -370,7 +240,7 @@ int zenodo_call(zenodo *z, const char *method, const char *url_or_path, const cJ
 {
 	char url[URL_MAX];
 	char *text = NULL;
-	struct exchange x = {0};
+	struct httpc_response resp = {0};
 	long status = 0;
 	*json_out = NULL;
 	int rc = build_url(z, url_or_path, url, sizeof(url), err);
@@ -378,16 +248,17 @@ int zenodo_call(zenodo *z, const char *method, const char *url_or_path, const cJ
 		return rc;
 	if (body && !(text = cJSON_PrintUnformatted(body)))
 		return oom(err);
-	rc = perform(z, method, url, text, &x, &status, zerr, err);
-	if (!rc && x.reply.len) {
-		*json_out = cJSON_ParseWithLength(x.reply.p, x.reply.len);
+	struct httpc_request req = {.method = method, .url = url, .body = text, .body_len = text ? strlen(text) : 0};
+	rc = perform(z, &req, &resp, &status, zerr, err);
+	if (!rc && resp.body.len) {
+		*json_out = cJSON_ParseWithLength(resp.body.p, resp.body.len);
 		if (!*json_out)
 			rc = bo_error_set(err, BO_EFETCH, "Zenodo %s %s: the reply (HTTP %ld) is not JSON", method, url, status);
 	}
 	if (status_out)
 		*status_out = status;
 	free(text);
-	free(x.reply.p);
+	httpc_response_cleanup(&resp);
 	return rc;
 }
 
@@ -409,7 +280,8 @@ int zenodo_upload(zenodo *z, const char *bucket_url, const char *key, const char
 {
 	char url[URL_MAX];
 	struct buf full = {0};
-	struct exchange x = {0};
+	struct upload_file u = {0};
+	struct httpc_response resp = {0};
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char hexmd[2 * EVP_MAX_MD_SIZE + 8];
@@ -426,31 +298,32 @@ int zenodo_upload(zenodo *z, const char *bucket_url, const char *key, const char
 	rc = build_url(z, full.p, url, sizeof(url), err);
 	if (rc)
 		goto out;
-	x.f = fopen(path, "rb");
-	if (!x.f) {
+	u.f = fopen(path, "rb");
+	if (!u.f) {
 		rc = bo_error_set(err, BO_EINTERNAL, "cannot read %s for the upload of %s: %s", path, key, strerror(errno));
 		goto out;
 	}
 	struct stat sb;
-	if (fstat(fileno(x.f), &sb) != 0) {
+	if (fstat(fileno(u.f), &sb) != 0) {
 		rc = bo_error_set(err, BO_EINTERNAL, "cannot stat %s: %s", path, strerror(errno));
 		goto out;
 	}
-	x.size = (uint64_t)sb.st_size;
-	x.md5 = EVP_MD_CTX_new();
-	if (!x.md5) {
+	u.md5 = EVP_MD_CTX_new();
+	if (!u.md5) {
 		rc = oom(err);
 		goto out;
 	}
-	rc = perform(z, "PUT", url, NULL, &x, &status, NULL, err);
+	struct httpc_request req = {.method = "PUT", .url = url, .read = read_file, .read_len = (uint64_t)sb.st_size,
+				    .before_attempt = rewind_file, .ctx = &u};
+	rc = perform(z, &req, &resp, &status, NULL, err);
 	if (rc)
 		goto out;
-	if (EVP_DigestFinal_ex(x.md5, md, &mdlen) != 1) {
+	if (EVP_DigestFinal_ex(u.md5, md, &mdlen) != 1) {
 		rc = bo_error_set(err, BO_EINTERNAL, "MD5 failed");
 		goto out;
 	}
 	hex_encode(hexmd, md, mdlen);
-	reply = x.reply.len ? cJSON_ParseWithLength(x.reply.p, x.reply.len) : NULL;
+	reply = resp.body.len ? cJSON_ParseWithLength(resp.body.p, resp.body.len) : NULL;
 	const char *sum = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "checksum"));
 	if (!sum || strncmp(sum, "md5:", 4) || strcasecmp(sum + 4, hexmd)) {
 		rc = bo_error_set(err, BO_EFETCH, "Zenodo stored %s with checksum %.80s, but we sent md5:%s; the upload will be repeated",
@@ -459,10 +332,10 @@ int zenodo_upload(zenodo *z, const char *bucket_url, const char *key, const char
 	}
 out:
 	cJSON_Delete(reply);
-	if (x.f)
-		fclose(x.f);
-	EVP_MD_CTX_free(x.md5);
-	free(x.reply.p);
+	if (u.f)
+		fclose(u.f);
+	EVP_MD_CTX_free(u.md5);
+	httpc_response_cleanup(&resp);
 	free(full.p);
 	return rc;
 }

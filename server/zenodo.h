@@ -1,11 +1,10 @@
 /* zenodo: a client of Zenodo's legacy deposit API (libcurl) and the pure pieces the
- * archive job builds on: error parsing, retry delays, deposition metadata from an RDF,
+ * archive job builds on: error parsing, deposition metadata from an RDF,
  * and a small, escaping markdown-to-HTML renderer for the description. */
 #ifndef BO_ZENODO_H
 #define BO_ZENODO_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 struct bo_error;
 struct cJSON;
@@ -33,19 +32,13 @@ void zenodo_error_parse(long status, const char *body, size_t len, struct zenodo
 /* One line: "HTTP 400: Validation error. (metadata.creators: Missing data; …)". */
 void zenodo_error_format(const struct zenodo_error *e, char *buf, size_t n);
 
-/* Milliseconds to wait before retry number attempt (1-based) of a request that got
- * status (0 = transport error): 429 waits until ratelimit_reset (unix seconds, from
- * X-RateLimit-Reset; 0 = absent) or retry_after seconds (0 = absent), else
- * exponential from 1 s; everything capped at max_wait_s seconds and at least 100 ms. */
-long zenodo_retry_delay_ms(long status, int64_t ratelimit_reset, int64_t retry_after, int attempt, int64_t now,
-			   int64_t max_wait_s);
-
 /* Creates a client from cfg (zenodo_url, zenodo_token, zenodo_timeout, zenodo_retries,
  * zenodo_max_wait). An empty token is BO_EBADREQUEST. *out is freed with zenodo_free. */
 int zenodo_open(zenodo **out, const struct config *cfg, struct bo_error *err);
 void zenodo_free(zenodo *z);
 
-/* One JSON request with retries (429, 5xx, dropped connections, timeouts).
+/* One JSON request with httpc's retries (408, 429, 5xx, dropped connections, timeouts;
+ * 429 waits for X-RateLimit-Reset or Retry-After, 503 for Retry-After, up to zenodo_max_wait).
  * url_or_path is absolute (a link Zenodo gave) or a path under the base URL. body may
  * be NULL (no body). On 2xx returns 0, *status_out = the status, *json_out the parsed body
  * (NULL for an empty body; caller cJSON_Delete). Otherwise zerr (may be NULL) holds

@@ -1,5 +1,5 @@
 /* test_zenodo: the pure parts of the Zenodo client — error bodies in Zenodo's two
- * shapes, retry delays, license ids, creator names, the escaping markdown renderer and
+ * shapes, license ids, creator names, the escaping markdown renderer and
  * the deposition metadata built from an RDF. The HTTP parts run against the double in
  * tests/http/160-archive.sh. */
 #include "check.h"
@@ -50,19 +50,6 @@ static void test_zenodo__error_not_json_and_limits(void)
 	zenodo_error_parse(400, big, strlen(big), &e);
 	check(e.nerrors == ZENODO_ERRORS_MAX, "nerrors %d", e.nerrors);
 	check(strlen(e.message) == sizeof(e.message) - 1, "message cut at %zu", strlen(e.message));
-}
-
-static void test_zenodo__retry_delay(void)
-{
-	/* 429 honours X-RateLimit-Reset (plus a margin), then Retry-After */
-	check(zenodo_retry_delay_ms(429, 1003, 0, 1, 1000, 120) == 3250, "reset");
-	check(zenodo_retry_delay_ms(429, 0, 7, 1, 1000, 120) == 7000, "retry-after");
-	check(zenodo_retry_delay_ms(429, 999999, 0, 1, 1000, 60) == 60000, "capped");
-	check(zenodo_retry_delay_ms(429, 900, 0, 1, 1000, 60) == 100, "a reset in the past waits the minimum");
-	/* 5xx and transport errors back off exponentially */
-	check(zenodo_retry_delay_ms(500, 0, 0, 1, 0, 120) == 1000, "1st");
-	check(zenodo_retry_delay_ms(503, 0, 0, 3, 0, 120) == 4000, "3rd");
-	check(zenodo_retry_delay_ms(0, 0, 0, 30, 0, 120) == 120000, "capped");
 }
 
 static void test_zenodo__license_id(void)
@@ -237,7 +224,6 @@ static void test_zenodo__metadata(void)
 static struct check_test tests[] = {
 	TEST(test_zenodo__error_legacy_shape),
 	TEST(test_zenodo__error_not_json_and_limits),
-	TEST(test_zenodo__retry_delay),
 	TEST(test_zenodo__license_id),
 	TEST(test_zenodo__creator_name),
 	TEST(test_zenodo__markdown_escapes_everything),
