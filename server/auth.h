@@ -114,12 +114,4 @@ int auth_token_revoke(sqlite3 *c, const char *id_or_token, struct bo_error *err)
 int auth_users_import(sqlite3 *c, const char *json_text, size_t len, int *added_out,
 		      int *updated_out, struct bo_error *err);
 
-/* Whether user may act as maintainer of concept_id: any reviewer/admin; the concept's creator
- * (concepts.created_by); the uploader of its draft; any authors[].email / maintainers[].email
- * (case-insensitive) in the rdf_json of its latest published version (state 'published',
- * highest published_at) or, if it has none, of its draft. A NULL or disabled user, and an
- * unknown concept, give 0. Returns 1/0, or BO_EDATABASE (BO_ENOMEM) on failure. */
-int auth_is_maintainer(sqlite3 *c, const struct auth_user *user, const char *concept_id,
-		       struct bo_error *err);
-
 #endif

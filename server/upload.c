@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "maintainers.h"
 #include "package.h"
 #include "rdf.h"
 #include "validate.h"
@@ -415,7 +416,7 @@ int upload_accept(struct app *a, const struct upload_request *req, cJSON **out, 
 			rc = bo_error_set(err, BO_EINVALIDID, "'%s' is a %s; this RDF has type '%s'", id, ex.type, f.type);
 			goto fail;
 		}
-		rc = auth_is_maintainer(c, req->user, id, err);
+		rc = maintainers_includes(c, req->user, id, err);
 		if (rc < 0)
 			goto fail;
 		if (rc == 0) {
