@@ -11,6 +11,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
+#include "reviewers.h"
 #include "routes.h"
 #include "package.h"
 #include "rdf.h"
@@ -301,7 +302,7 @@ static int users_import(struct cli *cli, struct app *a, sqlite3 *c, struct bo_er
 		rc = bo_error_set(err, BO_EBADREQUEST, "%s is larger than 4 MiB", path);
 	} else {
 		buf[n] = '\0';
-		rc = auth_users_import(c, buf, n, &added, &updated, err);
+		rc = reviewers_import(c, buf, n, &added, &updated, err);
 	}
 	free(buf);
 	if (!rc)
