@@ -129,6 +129,60 @@ static const struct ruleset *pick_rules(struct vctx *c, struct sink *s, const cJ
 	return rs;
 }
 
+/* The IO checks, each into its own detail, or the three details "skipped" without files.
+ * m: the model's tensors, NULL when the RDF is no model. Returns 0, or io->rc when a files
+ * callback failed: the validation cannot finish. */
+static int io_details(struct vctx *c, struct sink *s, cJSON *details, const cJSON *root, struct model *m,
+		      const struct validate_options *opt, struct io *io)
+{
+	if (!opt->files) {
+		detail_skipped(details, "referenced files", "IO checks are off");
+		if (m)
+			detail_skipped(details, "test tensors", "IO checks are off");
+		detail_skipped(details, "documentation", "IO checks are off");
+		return 0;
+	}
+	if (!c->rs)
+		return 0;
+	validate__check_files(c, s, s->refs, io);
+	if (io->rc)
+		return io->rc;
+	detail_from(details, "referenced files", s);
+	if (m) {
+		validate__locate_test_tensors(c, s, root, m);
+		validate__check_test_tensors(c, s, m, io);
+		if (io->rc)
+			return io->rc;
+		detail_from(details, "test tensors", s);
+	}
+	validate__check_documentation(c, s, root, io);
+	if (io->rc)
+		return io->rc;
+	detail_from(details, "documentation", s);
+	return 0;
+}
+
+/* The summary around details (which sum takes): source, id, type, format_version, the
+ * overall status and env, then summary_to_spec's shape. 0, or non-zero when
+ * summary_to_spec failed (no memory). */
+static int fill_summary(cJSON *sum, cJSON *details, const rdf_doc *doc, const char *type, const char *fv,
+			const struct validate_options *opt)
+{
+	int failed = 0;
+	const cJSON *d;
+	cJSON_ArrayForEach(d, details) failed |= !strcmp(str_or(d, "status", ""), "failed");
+	cJSON_AddStringToObject(sum, "source_name", opt->source_name ? opt->source_name : "");
+	cJSON_AddStringToObject(sum, "id", doc ? str_or(rdf_root(doc), "id", "") : "");
+	cJSON_AddStringToObject(sum, "type", type);
+	cJSON_AddStringToObject(sum, "format_version", fv);
+	cJSON_AddStringToObject(sum, "status", failed ? "failed" : opt->files ? "passed" : "valid-format");
+	cJSON_AddItemToObject(sum, "details", details);
+	cJSON *env = cJSON_AddObjectToObject(sum, "env");
+	cJSON_AddStringToObject(env, "backoffice", BO_VERSION);
+	cJSON_AddBoolToObject(env, "io_checks", opt->files != NULL);
+	return summary_to_spec(sum, NULL);
+}
+
 int validate_text(const validator *v, const char *text, size_t len,
 		  const struct validate_options *opt, cJSON **summary, struct bo_error *err)
 {
@@ -199,28 +253,8 @@ int validate_text(const validator *v, const char *text, size_t len,
 			validate__locate_test_tensors(&c, &s, root, m);
 		detail_from(details, "tensors and axes", &s);
 	}
-	if (!opt->files) {
-		detail_skipped(details, "referenced files", "IO checks are off");
-		if (model)
-			detail_skipped(details, "test tensors", "IO checks are off");
-		detail_skipped(details, "documentation", "IO checks are off");
-	} else if (c.rs) {
-		validate__check_files(&c, &s, s.refs, &io);
-		if (io.rc)
-			goto io_failed;
-		detail_from(details, "referenced files", &s);
-		if (model) {
-			validate__locate_test_tensors(&c, &s, root, m);
-			validate__check_test_tensors(&c, &s, m, &io);
-			if (io.rc)
-				goto io_failed;
-			detail_from(details, "test tensors", &s);
-		}
-		validate__check_documentation(&c, &s, root, &io);
-		if (io.rc)
-			goto io_failed;
-		detail_from(details, "documentation", &s);
-	}
+	if (io_details(&c, &s, details, root, m, opt, &io))
+		goto io_failed;
 	if (c.rs) {
 		int vrc = 0;
 		validate__check_version(&c, &s, root, opt, &vrc, err);
@@ -235,20 +269,9 @@ int validate_text(const validator *v, const char *text, size_t len,
 		goto fail;
 	}
 finish:;
-	int failed = 0;
-	const cJSON *d;
-	cJSON_ArrayForEach(d, details) failed |= !strcmp(str_or(d, "status", ""), "failed");
-	cJSON_AddStringToObject(sum, "source_name", opt->source_name ? opt->source_name : "");
-	cJSON_AddStringToObject(sum, "id", doc ? str_or(rdf_root(doc), "id", "") : "");
-	cJSON_AddStringToObject(sum, "type", type);
-	cJSON_AddStringToObject(sum, "format_version", fv);
-	cJSON_AddStringToObject(sum, "status", failed ? "failed" : opt->files ? "passed" : "valid-format");
-	cJSON_AddItemToObject(sum, "details", details);
-	details = NULL;
-	cJSON *env = cJSON_AddObjectToObject(sum, "env");
-	cJSON_AddStringToObject(env, "backoffice", BO_VERSION);
-	cJSON_AddBoolToObject(env, "io_checks", opt->files != NULL);
-	if (summary_to_spec(sum, NULL)) {
+	int spec_rc = fill_summary(sum, details, doc, type, fv, opt);
+	details = NULL; /* in sum now */
+	if (spec_rc) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;
 	}

@@ -410,6 +410,72 @@ static void check_array(struct vctx *c, struct sink *s, const cJSON *rule, const
 	}
 }
 
+/* A string's length, pattern and format. */
+static void check_string(struct vctx *c, struct sink *s, const cJSON *rule, const cJSON *val,
+			 const cJSON *parent)
+{
+	size_t len = strlen(val->valuestring);
+	const cJSON *mn = rget(rule, "min_length"), *mx = rget(rule, "max_length");
+	if (cJSON_IsNumber(mn) && len < (size_t)mn->valuedouble)
+		ERR(c, s, len ? "too_short" : "string_empty",
+		    len ? "must have at least %d characters" : "must not be empty", mn->valueint);
+	if (cJSON_IsNumber(mx) && len > (size_t)mx->valuedouble)
+		ERR(c, s, "too_long", "must have at most %d characters, has %zu", mx->valueint, len);
+	const cJSON *pat = rget(rule, "pattern");
+	for (size_t i = 0; pat && i < c->v->npats; i++) {
+		if (c->v->pats[i].node != pat)
+			continue;
+		if (regexec(&c->v->pats[i].re, val->valuestring, 0, NULL, 0)) {
+			const char *hint = cJSON_GetStringValue(rget(rule, "pattern_hint"));
+			ERR(c, s, "string_pattern_mismatch", "'%.80s' %s", val->valuestring,
+			    hint ? hint : "has the wrong form");
+		}
+		break;
+	}
+	check_format(c, s, rule, val, parent);
+}
+
+/* A number's bounds. */
+static void check_number(struct vctx *c, struct sink *s, const cJSON *rule, const cJSON *val)
+{
+	double d = val->valuedouble;
+	const cJSON *mn = rget(rule, "minimum"), *xm = rget(rule, "exclusive_minimum"),
+		    *mx = rget(rule, "maximum");
+	if (cJSON_IsNumber(mn) && !(d >= mn->valuedouble))
+		ERR(c, s, "greater_than_equal", "must be >= %g, got %g", mn->valuedouble, d);
+	if (cJSON_IsNumber(xm) && !(d > xm->valuedouble))
+		ERR(c, s, "greater_than", "must be > %g, got %g", xm->valuedouble, d);
+	if (cJSON_IsNumber(mx) && !(d <= mx->valuedouble))
+		ERR(c, s, "less_than_equal", "must be <= %g, got %g", mx->valuedouble, d);
+}
+
+/* An object whose tag field (disc.field) picks its rule from disc.map; a missing or unknown
+ * tag is reported on the field with the tags allowed. */
+static void check_tagged(struct vctx *c, struct sink *s, const cJSON *disc, const cJSON *val,
+			 const cJSON *parent)
+{
+	const char *field = cJSON_GetStringValue(rget(disc, "field"));
+	const cJSON *tag = field ? cJSON_GetObjectItemCaseSensitive(val, field) : NULL;
+	const cJSON *target = cJSON_IsString(tag)
+				      ? cJSON_GetObjectItemCaseSensitive(rget(disc, "map"), tag->valuestring)
+				      : NULL;
+	if (!target) {
+		char list[300] = "";
+		const cJSON *e;
+		cJSON_ArrayForEach(e, rget(disc, "map"))
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s'%s'",
+				 list[0] ? ", " : "", e->string);
+		if (!tag)
+			validate__report(c, s, 0, field, "missing", "required field '%s' is missing (one of %s)",
+					 field ? field : "?", list);
+		else
+			validate__report(c, s, 0, field, "union_tag_invalid", "'%s' must be one of %s",
+					 field ? field : "?", list);
+		return;
+	}
+	validate__check_value(c, s, target, val, parent);
+}
+
 void validate__check_value(struct vctx *c, struct sink *s, const cJSON *rule, const cJSON *val,
 			   const cJSON *parent)
 {
@@ -467,65 +533,17 @@ void validate__check_value(struct vctx *c, struct sink *s, const cJSON *rule, co
 		}
 	}
 	if (cJSON_IsString(val)) {
-		size_t len = strlen(val->valuestring);
-		const cJSON *mn = rget(rule, "min_length"), *mx = rget(rule, "max_length");
-		if (cJSON_IsNumber(mn) && len < (size_t)mn->valuedouble)
-			ERR(c, out, len ? "too_short" : "string_empty",
-			    len ? "must have at least %d characters" : "must not be empty", mn->valueint);
-		if (cJSON_IsNumber(mx) && len > (size_t)mx->valuedouble)
-			ERR(c, out, "too_long", "must have at most %d characters, has %zu", mx->valueint, len);
-		const cJSON *pat = rget(rule, "pattern");
-		for (size_t i = 0; pat && i < c->v->npats; i++) {
-			if (c->v->pats[i].node != pat)
-				continue;
-			if (regexec(&c->v->pats[i].re, val->valuestring, 0, NULL, 0)) {
-				const char *hint = cJSON_GetStringValue(rget(rule, "pattern_hint"));
-				ERR(c, out, "string_pattern_mismatch", "'%.80s' %s", val->valuestring,
-				    hint ? hint : "has the wrong form");
-			}
-			break;
-		}
-		check_format(c, out, rule, val, parent);
+		check_string(c, out, rule, val, parent);
 	} else if (cJSON_IsNumber(val)) {
-		double d = val->valuedouble;
-		const cJSON *mn = rget(rule, "minimum"), *xm = rget(rule, "exclusive_minimum"),
-			    *mx = rget(rule, "maximum");
-		if (cJSON_IsNumber(mn) && !(d >= mn->valuedouble))
-			ERR(c, out, "greater_than_equal", "must be >= %g, got %g", mn->valuedouble, d);
-		if (cJSON_IsNumber(xm) && !(d > xm->valuedouble))
-			ERR(c, out, "greater_than", "must be > %g, got %g", xm->valuedouble, d);
-		if (cJSON_IsNumber(mx) && !(d <= mx->valuedouble))
-			ERR(c, out, "less_than_equal", "must be <= %g, got %g", mx->valuedouble, d);
+		check_number(c, out, rule, val);
 	} else if (cJSON_IsArray(val)) {
 		check_array(c, out, rule, val);
 	} else if (cJSON_IsObject(val)) {
 		const cJSON *disc = rget(rule, "discriminator");
-		if (disc) {
-			const char *field = cJSON_GetStringValue(rget(disc, "field"));
-			const cJSON *tag = field ? cJSON_GetObjectItemCaseSensitive(val, field) : NULL;
-			const cJSON *target = cJSON_IsString(tag)
-						      ? cJSON_GetObjectItemCaseSensitive(rget(disc, "map"),
-											 tag->valuestring)
-						      : NULL;
-			if (!target) {
-				char list[300] = "";
-				const cJSON *e;
-				cJSON_ArrayForEach(e, rget(disc, "map"))
-					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s'%s'",
-						 list[0] ? ", " : "", e->string);
-				if (!tag)
-					validate__report(c, out, 0, field, "missing",
-							 "required field '%s' is missing (one of %s)",
-							 field ? field : "?", list);
-				else
-					validate__report(c, out, 0, field, "union_tag_invalid",
-							 "'%s' must be one of %s", field ? field : "?", list);
-				goto done;
-			}
-			validate__check_value(c, out, target, val, parent);
-			goto done;
-		}
-		check_object(c, out, rule, val);
+		if (disc)
+			check_tagged(c, out, disc, val, parent);
+		else
+			check_object(c, out, rule, val);
 	}
 done:
 	if (warn) {
