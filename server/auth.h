@@ -29,11 +29,20 @@ struct auth_user {
 #define AUTH_EMAIL_MAX 319
 #define AUTH_ORCID_MAX 63
 #define AUTH_LABEL_MAX 255
-#define AUTH_TEXT_MAX 1024 /* affiliation, external id, github user in the reviewers file */
-/* Reviewers file: 4 MiB (BO_ETOOLARGE above). */
-#define AUTH_IMPORT_MAX_BYTES (4U << 20)
 /* Bytes of a token string: "bo_" + 43 base64url characters. */
 #define AUTH_TOKEN_LEN 46
+
+/* The rules for user fields, shared by every writer of users (auth_user_add, the reviewers
+ * import): 1 when s is acceptable, 0 when not (NULL never is). A name has 1..AUTH_NAME_MAX
+ * bytes, no control characters and not only blanks; an email one '@' with text on both
+ * sides, no blanks or control characters, at most AUTH_EMAIL_MAX bytes; an orcid at most
+ * AUTH_ORCID_MAX printable bytes without blanks. */
+int auth_is_valid_name(const char *s);
+int auth_is_valid_email(const char *s);
+int auth_is_valid_orcid(const char *s);
+/* src lowercased (ASCII) into dst of cap bytes, truncated to fit: how emails are stored and
+ * looked up. */
+void auth_lower_email(char *dst, size_t cap, const char *src);
 
 /* "uploader", "reviewer", "admin", or "none" for AUTH_ROLE_NONE and out-of-range values.
  * Static string. */
@@ -99,27 +108,5 @@ int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, char *toke
  * succeeds and keeps the first revocation time. Returns 0, BO_ENOTFOUND, BO_EBADREQUEST
  * (neither an id nor a token), BO_EDATABASE. */
 int auth_token_revoke(sqlite3 *c, const char *id_or_token, struct bo_error *err);
-
-/* Imports the reviewers file (JSON text of len bytes, at most AUTH_IMPORT_MAX_BYTES, else
- * BO_ETOOLARGE): {"reviewers":[{id, name, affiliation, orcid, github_user, email}]}. Each entry
- * becomes or updates (keyed by email, case-insensitive) a user with role reviewer — an admin
- * stays admin, a disabled user stays disabled — keeping external_id = id, name, affiliation,
- * github_user and orcid. Every bad entry is reported with bo_error_add (loc ["reviewers", i,
- * "<field>"]: missing or invalid email or name, a field of the wrong type or too long, an email
- * or id listed twice, an id that belongs to another user) and the import then fails with
- * BO_EBADREQUEST, importing nothing. Runs in its own BEGIN IMMEDIATE transaction (or the
- * caller's if one is open; on failure the caller rolls it back). *added_out / *updated_out (may be NULL) count the users.
- * Returns 0, BO_EBADREQUEST (not JSON, wrong shape, bad entries), BO_ETOOLARGE, BO_ENOMEM,
- * BO_EDATABASE. */
-int auth_users_import(sqlite3 *c, const char *json_text, size_t len, int *added_out,
-		      int *updated_out, struct bo_error *err);
-
-/* Whether user may act as maintainer of concept_id: any reviewer/admin; the concept's creator
- * (concepts.created_by); the uploader of its draft; any authors[].email / maintainers[].email
- * (case-insensitive) in the rdf_json of its latest published version (state 'published',
- * highest published_at) or, if it has none, of its draft. A NULL or disabled user, and an
- * unknown concept, give 0. Returns 1/0, or BO_EDATABASE (BO_ENOMEM) on failure. */
-int auth_is_maintainer(sqlite3 *c, const struct auth_user *user, const char *concept_id,
-		       struct bo_error *err);
 
 #endif

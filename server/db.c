@@ -121,6 +121,23 @@ void db_rollback(sqlite3 *c)
 		sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int db_begin_or_join(sqlite3 *c, int *own, struct bo_error *err)
+{
+	*own = sqlite3_get_autocommit(c);
+	return *own ? db_begin(c, err) : 0;
+}
+
+int db_end_joined(sqlite3 *c, int own, int rc, struct bo_error *err)
+{
+	if (!own)
+		return rc;
+	if (rc) {
+		db_rollback(c);
+		return rc;
+	}
+	return db_commit(c, err);
+}
+
 void db_now_iso(char *buf, size_t len) { log_timestamp(buf, len); }
 
 int64_t db_now_unix(void) { return (int64_t)time(NULL); }

@@ -36,6 +36,15 @@ int db_begin(sqlite3 *c, struct bo_error *err);
 int db_commit(sqlite3 *c, struct bo_error *err);
 void db_rollback(sqlite3 *c);
 
+/* For a function that writes atomically on its own but may also be called inside a
+ * caller's transaction: db_begin_or_join takes the write lock with its own BEGIN IMMEDIATE
+ * unless a transaction is already open, in which case the writes become part of it; *own
+ * says which. db_end_joined(c, own, rc, err) then returns rc, after committing (rc == 0)
+ * or rolling back (rc != 0) only a transaction it owns; a failed commit gives BO_EDATABASE
+ * (rolled back). A caller's transaction is left for the caller to end, also on failure. */
+int db_begin_or_join(sqlite3 *c, int *own, struct bo_error *err);
+int db_end_joined(sqlite3 *c, int own, int rc, struct bo_error *err);
+
 /* Invariant: no storage or network I/O while this thread holds the write lock (a slow
  * PUT would hold every other writer past the busy timeout). Storage and the outside
  * calls (Zenodo, mail, package fetch) call this first; in builds with BO_CHECK_TX (the

@@ -152,95 +152,58 @@ int history_commit(const char *dir, const void *collection, size_t len, const st
 	return rc;
 }
 
-int history_commit_cached(const char *dir, const void *collection, size_t len, const struct history_rdf *rdfs,
-			  size_t nrdfs, history_load_fn load, void *load_ctx, const char *message,
-			  int *committed_out, history_cache **cache, struct bo_error *err)
+/* Whether tree's collection.json holds exactly these len bytes. Sizes first: hashing a large
+ * collection.json costs more than reading a header. What cannot be read counts as "no": the
+ * commit then goes ahead. */
+static int tree_holds(git_repository *repo, const git_tree *tree, const void *collection, size_t len)
 {
-	git_repository *repo = NULL;
-	git_commit *parent = NULL;
-	git_tree *base = NULL, *tree = NULL;
 	git_tree_entry *entry = NULL;
-	git_signature *sig = NULL;
-	git_tree_update *ups = NULL;
-	char **paths = NULL;
-	struct history_rdf *sorted = NULL;
-	history_cache *read = NULL, *next = NULL;
-	const history_cache *have = NULL;
-	size_t nups = 0, cap = 0, next_cap = 0;
-	git_oid oid, tree_oid, commit_oid;
-	char msg[MESSAGE_MAX + 1];
-	int rc;
-	if (committed_out)
-		*committed_out = 0;
-	git_libgit2_init();
-	rc = repo_open(&repo, dir, 1, err);
+	git_odb *odb = NULL;
+	git_oid now;
+	size_t tip_len = 0;
+	git_object_t tip_type;
+	int same_size = !git_tree_entry_bypath(&entry, tree, "collection.json") && !git_repository_odb(&odb, repo) &&
+			!git_odb_read_header(&tip_len, &tip_type, odb, git_tree_entry_id(entry)) && tip_len == len;
+	git_odb_free(odb);
+	int same = same_size && !git_odb_hash(&now, collection, len, GIT_OBJECT_BLOB) &&
+		   git_oid_equal(&now, git_tree_entry_id(entry));
+	git_tree_entry_free(entry);
+	return same;
+}
+
+/* The empty tree the first commit is built on. */
+static int empty_tree(git_tree **out, git_repository *repo, struct bo_error *err)
+{
+	git_treebuilder *tb = NULL;
+	git_oid tree_oid;
+	int rc = git_treebuilder_new(&tb, repo, NULL);
 	if (!rc)
-		rc = tip_commit(&parent, repo, err);
-	if (rc)
-		goto fail;
-	if (parent) {
-		rc = git_commit_tree(&base, parent);
-		if (rc) {
-			rc = git_fail(rc, "read the tip's tree", err);
-			goto fail;
-		}
-		git_oid now;
-		git_odb *odb = NULL;
-		size_t tip_len = 0;
-		git_object_t tip_type;
-		/* sizes first: hashing a large collection.json costs more than reading a header */
-		int same_size = !git_tree_entry_bypath(&entry, base, "collection.json") && !git_repository_odb(&odb, repo) &&
-				!git_odb_read_header(&tip_len, &tip_type, odb, git_tree_entry_id(entry)) && tip_len == len;
-		git_odb_free(odb);
-		if (same_size && !git_odb_hash(&now, collection, len, GIT_OBJECT_BLOB) &&
-		    git_oid_equal(&now, git_tree_entry_id(entry))) {
-			rc = 0; /* the tip already holds these bytes */
-			goto fail;
-		}
-	} else {
-		git_treebuilder *tb = NULL;
-		rc = git_treebuilder_new(&tb, repo, NULL);
-		if (!rc)
-			rc = git_treebuilder_write(&tree_oid, tb);
-		git_treebuilder_free(tb);
-		if (!rc)
-			rc = git_tree_lookup(&base, repo, &tree_oid);
-		if (rc) {
-			rc = git_fail(rc, "create the first tree", err);
-			goto fail;
-		}
-	}
-	/* The RDF directories the tip holds: from the cache when it names the tip, else
-	 * from one walk of the tip's tree. */
-	if (*cache && parent && git_oid_equal(&(*cache)->tip, git_commit_id(parent))) {
-		have = *cache;
-	} else {
-		rc = cache_from_tree(&read, repo, parent ? base : NULL, err);
-		if (rc)
-			goto fail;
-		have = read;
-	}
-	next = calloc(1, sizeof(*next));
-	sorted = calloc(nrdfs + 1, sizeof(*sorted));
-	cap = nrdfs + have->n + 64;
-	ups = calloc(cap, sizeof(*ups));
-	paths = calloc(cap, sizeof(*paths));
-	if (!next || !sorted || !ups || !paths) {
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (nrdfs)
-		memcpy(sorted, rdfs, nrdfs * sizeof(*rdfs));
-	if (nrdfs)
-		qsort(sorted, nrdfs, sizeof(*sorted), cmp_rdf);
-	rc = git_blob_create_from_buffer(&oid, repo, collection, len);
-	if (rc) {
-		rc = git_fail(rc, "write collection.json", err);
-		goto fail;
-	}
-	ups[nups++] = (git_tree_update){.action = GIT_TREE_UPDATE_UPSERT, .id = oid,
-					.filemode = GIT_FILEMODE_BLOB, .path = "collection.json"};
-	for (size_t i = 0; i < nrdfs; i++) {
+		rc = git_treebuilder_write(&tree_oid, tb);
+	git_treebuilder_free(tb);
+	if (!rc)
+		rc = git_tree_lookup(out, repo, &tree_oid);
+	return rc ? git_fail(rc, "create the first tree", err) : 0;
+}
+
+/* The tree updates of one commit; paths[i] (owned, may be NULL) is the path of ups[i]. */
+struct updates {
+	git_tree_update *ups;
+	char **paths;
+	size_t n;
+};
+
+/* An upsert of <id>/<version>/rdf.yaml for each listed RDF the tip does not hold (published
+ * versions are immutable, so one it holds is unchanged), loaded through load; every RDF the
+ * new tree holds is also added to next, the cache of the commit being made. sorted (n,
+ * sorted by cmp_rdf) may list one RDF twice. */
+static int upsert_listed(struct updates *u, history_cache *next, git_repository *repo,
+			 const struct history_rdf *sorted, size_t n, const history_cache *have, history_load_fn load,
+			 void *load_ctx, struct bo_error *err)
+{
+	size_t next_cap = 0;
+	git_oid oid;
+	int rc;
+	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX_BYTES];
 		if (i && !cmp_rdf(&sorted[i], &sorted[i - 1]))
 			continue;
@@ -259,41 +222,52 @@ int history_commit_cached(const char *dir, const void *collection, size_t len, c
 			if (lrc) {
 				rc = bo_error_set(err, lrc, "%s", e2.detail);
 				bo_error_cleanup(&e2);
-				goto fail;
+				return rc;
 			}
 			rc = git_blob_create_from_buffer(&oid, repo, data, dlen);
 			free(data);
-			if (rc) {
-				rc = git_fail(rc, path, err);
-				goto fail;
-			}
-			paths[nups] = strdup(path);
-			if (!paths[nups]) {
-				rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-				goto fail;
-			}
-			ups[nups] = (git_tree_update){.action = GIT_TREE_UPDATE_UPSERT, .id = oid,
-						      .filemode = GIT_FILEMODE_BLOB, .path = paths[nups]};
-			nups++;
+			if (rc)
+				return git_fail(rc, path, err);
+			u->paths[u->n] = strdup(path);
+			if (!u->paths[u->n])
+				return bo_error_set(err, BO_ENOMEM, "out of memory");
+			u->ups[u->n] = (git_tree_update){.action = GIT_TREE_UPDATE_UPSERT, .id = oid,
+							 .filemode = GIT_FILEMODE_BLOB, .path = u->paths[u->n]};
+			u->n++;
 		}
-		if (cache_add(next, &next_cap, sorted[i].concept_id, sorted[i].version)) {
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-			goto fail;
-		}
+		if (cache_add(next, &next_cap, sorted[i].concept_id, sorted[i].version))
+			return bo_error_set(err, BO_ENOMEM, "out of memory");
 	}
-	/* every <id>/<version> of the tip no longer listed leaves the tree */
+	return 0;
+}
+
+/* A removal of every <id>/<version> of the tip that sorted (n) no longer lists. */
+static int remove_unlisted(struct updates *u, const history_cache *have, const struct history_rdf *sorted,
+			   size_t n, struct bo_error *err)
+{
 	for (size_t i = 0; i < have->n; i++) {
-		if (nrdfs && bsearch(&have->have[i], sorted, nrdfs, sizeof(*sorted), cmp_rdf))
+		if (n && bsearch(&have->have[i], sorted, n, sizeof(*sorted), cmp_rdf))
 			continue;
-		if (asprintf(&paths[nups], "%s/%s", have->have[i].concept_id, have->have[i].version) < 0) {
-			paths[nups] = NULL;
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-			goto fail;
+		if (asprintf(&u->paths[u->n], "%s/%s", have->have[i].concept_id, have->have[i].version) < 0) {
+			u->paths[u->n] = NULL;
+			return bo_error_set(err, BO_ENOMEM, "out of memory");
 		}
-		ups[nups] = (git_tree_update){.action = GIT_TREE_UPDATE_REMOVE, .path = paths[nups]};
-		nups++;
+		u->ups[u->n] = (git_tree_update){.action = GIT_TREE_UPDATE_REMOVE, .path = u->paths[u->n]};
+		u->n++;
 	}
-	rc = git_tree_create_updated(&tree_oid, repo, base, nups, ups);
+	return 0;
+}
+
+/* base with the updates applied, committed on BRANCH over parent (NULL: the first commit)
+ * with message ("rebuild" when empty) into *commit_oid. */
+static int commit_tree(git_oid *commit_oid, git_repository *repo, git_tree *base, git_commit *parent,
+		       const struct updates *u, const char *message, struct bo_error *err)
+{
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	git_oid tree_oid;
+	char msg[MESSAGE_MAX + 1];
+	int rc = git_tree_create_updated(&tree_oid, repo, base, u->n, u->ups);
 	if (!rc)
 		rc = git_tree_lookup(&tree, repo, &tree_oid);
 	if (!rc)
@@ -304,11 +278,89 @@ int history_commit_cached(const char *dir, const void *collection, size_t len, c
 	}
 	snprintf(msg, sizeof(msg), "%s\n", message && *message ? message : "rebuild");
 	const git_commit *parents[1] = {parent};
-	rc = git_commit_create(&commit_oid, repo, BRANCH, sig, sig, NULL, msg, tree, parent ? 1 : 0, parents);
-	if (rc) {
+	rc = git_commit_create(commit_oid, repo, BRANCH, sig, sig, NULL, msg, tree, parent ? 1 : 0, parents);
+	if (rc)
 		rc = git_fail(rc, "commit", err);
+fail:
+	git_signature_free(sig);
+	git_tree_free(tree);
+	return rc;
+}
+
+int history_commit_cached(const char *dir, const void *collection, size_t len, const struct history_rdf *rdfs,
+			  size_t nrdfs, history_load_fn load, void *load_ctx, const char *message,
+			  int *committed_out, history_cache **cache, struct bo_error *err)
+{
+	git_repository *repo = NULL;
+	git_commit *parent = NULL;
+	git_tree *base = NULL;
+	struct updates u = {0};
+	struct history_rdf *sorted = NULL;
+	history_cache *read = NULL, *next = NULL;
+	const history_cache *have = NULL;
+	size_t cap;
+	git_oid oid, commit_oid;
+	int rc;
+	if (committed_out)
+		*committed_out = 0;
+	git_libgit2_init();
+	rc = repo_open(&repo, dir, 1, err);
+	if (!rc)
+		rc = tip_commit(&parent, repo, err);
+	if (rc)
+		goto fail;
+	if (parent) {
+		rc = git_commit_tree(&base, parent);
+		if (rc) {
+			rc = git_fail(rc, "read the tip's tree", err);
+			goto fail;
+		}
+		if (tree_holds(repo, base, collection, len)) {
+			rc = 0; /* the tip already holds these bytes */
+			goto fail;
+		}
+	} else {
+		rc = empty_tree(&base, repo, err);
+		if (rc)
+			goto fail;
+	}
+	/* The RDF directories the tip holds: from the cache when it names the tip, else
+	 * from one walk of the tip's tree. */
+	if (*cache && parent && git_oid_equal(&(*cache)->tip, git_commit_id(parent))) {
+		have = *cache;
+	} else {
+		rc = cache_from_tree(&read, repo, parent ? base : NULL, err);
+		if (rc)
+			goto fail;
+		have = read;
+	}
+	next = calloc(1, sizeof(*next));
+	sorted = calloc(nrdfs + 1, sizeof(*sorted));
+	cap = nrdfs + have->n + 64;
+	u.ups = calloc(cap, sizeof(*u.ups));
+	u.paths = calloc(cap, sizeof(*u.paths));
+	if (!next || !sorted || !u.ups || !u.paths) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;
 	}
+	if (nrdfs)
+		memcpy(sorted, rdfs, nrdfs * sizeof(*rdfs));
+	if (nrdfs)
+		qsort(sorted, nrdfs, sizeof(*sorted), cmp_rdf);
+	rc = git_blob_create_from_buffer(&oid, repo, collection, len);
+	if (rc) {
+		rc = git_fail(rc, "write collection.json", err);
+		goto fail;
+	}
+	u.ups[u.n++] = (git_tree_update){.action = GIT_TREE_UPDATE_UPSERT, .id = oid,
+					 .filemode = GIT_FILEMODE_BLOB, .path = "collection.json"};
+	rc = upsert_listed(&u, next, repo, sorted, nrdfs, have, load, load_ctx, err);
+	if (!rc)
+		rc = remove_unlisted(&u, have, sorted, nrdfs, err);
+	if (!rc)
+		rc = commit_tree(&commit_oid, repo, base, parent, &u, message, err);
+	if (rc)
+		goto fail;
 	if (committed_out)
 		*committed_out = 1;
 	/* sorted was deduplicated while adding, so next is sorted and unique */
@@ -318,16 +370,13 @@ int history_commit_cached(const char *dir, const void *collection, size_t len, c
 	next = NULL;
 	rc = 0;
 fail:
-	for (size_t i = 0; paths && i < nups; i++)
-		free(paths[i]);
-	free(paths);
-	free(ups);
+	for (size_t i = 0; u.paths && i < u.n; i++)
+		free(u.paths[i]);
+	free(u.paths);
+	free(u.ups);
 	free(sorted);
 	history_cache_free(read);
 	history_cache_free(next);
-	git_signature_free(sig);
-	git_tree_entry_free(entry);
-	git_tree_free(tree);
 	git_tree_free(base);
 	git_commit_free(parent);
 	git_repository_free(repo);

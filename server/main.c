@@ -13,6 +13,7 @@
 #include "log.h"
 #include "offline.h"
 #include "resource_view.h"
+#include "reviewers.h"
 #include "routes.h"
 #include "storage_s3.h"
 #include "test_job.h"
@@ -298,7 +299,7 @@ static int users_import(struct cli *cli, struct app *a, sqlite3 *c, struct bo_er
 		rc = bo_error_set(err, BO_EBADREQUEST, "%s is larger than 4 MiB", path);
 	} else {
 		buf[n] = '\0';
-		rc = auth_users_import(c, buf, n, &added, &updated, err);
+		rc = reviewers_import(c, buf, n, &added, &updated, err);
 	}
 	free(buf);
 	if (!rc)

@@ -110,38 +110,25 @@ static int read_at(FILE *f, uint64_t off, void *buf, size_t len)
 	return fread(buf, 1, len, f) == len ? 0 : -1;
 }
 
-/* Finds the end of central directory (zip64 aware), checks the entry count against the
- * limit before anything is allocated for it, and reads every record's raw name. */
-static int scan_cd(const char *path, const struct package_limits *lim, struct raw_entry **out,
-		   size_t *n_out, struct bo_error *err)
-{
-	FILE *f = NULL;
-	unsigned char *tail = NULL;
-	struct raw_entry *raw = NULL;
-	size_t nraw = 0;
-	unsigned char h[CDH_LEN];
-	struct stat st;
-	int rc = BO_EINVALIDPACKAGE;
+/* Where the central directory lies, as the end of central directory record says. */
+struct cd_span {
+	uint64_t count;     /* records */
+	uint64_t size;      /* bytes */
+	uint64_t off;       /* offset of the first record */
+	uint64_t end_limit; /* the directory must end here or before */
+};
 
-	f = fopen(path, "rb");
-	if (!f || fstat(fileno(f), &st) != 0) {
-		rc = bo_error_set(err, BO_EINTERNAL, "cannot read the uploaded package: %s",
-				  strerror(errno));
-		goto fail;
-	}
-	uint64_t fsize = (uint64_t)st.st_size;
-	if (fsize < EOCD_LEN) {
-		rc = bo_error_set(err, BO_EINVALIDPACKAGE,
-				  "not a zip archive (%llu bytes, too short); upload a .zip file",
-				  (unsigned long long)fsize);
-		goto fail;
-	}
+/* Finds the end of central directory record in the last 64 KiB of the file (fsize bytes)
+ * and, when a zip64 locator precedes it, the zip64 record; a multi-part archive is
+ * refused. */
+static int find_eocd(FILE *f, uint64_t fsize, struct cd_span *cd, struct bo_error *err)
+{
+	unsigned char *tail = NULL;
+	int rc;
 	size_t tlen = fsize < EOCD_LEN + 65535 ? (size_t)fsize : EOCD_LEN + 65535;
 	tail = malloc(tlen);
-	if (!tail) {
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory reading the zip directory");
-		goto fail;
-	}
+	if (!tail)
+		return bo_error_set(err, BO_ENOMEM, "out of memory reading the zip directory");
 	if (read_at(f, fsize - tlen, tail, tlen)) {
 		rc = bo_error_set(err, BO_EINTERNAL, "cannot read the uploaded package");
 		goto fail;
@@ -163,10 +150,10 @@ static int scan_cd(const char *path, const struct package_limits *lim, struct ra
 		goto fail;
 	}
 	uint64_t eocd_pos = fsize - tlen + e;
-	uint64_t count = get16(tail + e + 10);
-	uint64_t cd_size = get32(tail + e + 12);
-	uint64_t cd_off = get32(tail + e + 16);
-	uint64_t cd_end_limit = eocd_pos;
+	cd->count = get16(tail + e + 10);
+	cd->size = get32(tail + e + 12);
+	cd->off = get32(tail + e + 16);
+	cd->end_limit = eocd_pos;
 	int multidisk = get16(tail + e + 4) != 0 || get16(tail + e + 6) != 0 ||
 			get16(tail + e + 8) != get16(tail + e + 10);
 	if (eocd_pos >= 20) {
@@ -182,10 +169,10 @@ static int scan_cd(const char *path, const struct package_limits *lim, struct ra
 			}
 			multidisk = multidisk || get32(loc + 16) > 1 || get32(z + 16) != 0 ||
 				    get32(z + 20) != 0 || get64(z + 24) != get64(z + 32);
-			count = get64(z + 32);
-			cd_size = get64(z + 40);
-			cd_off = get64(z + 48);
-			cd_end_limit = z_off;
+			cd->count = get64(z + 32);
+			cd->size = get64(z + 40);
+			cd->off = get64(z + 48);
+			cd->end_limit = z_off;
 		}
 	}
 	if (multidisk) {
@@ -193,44 +180,37 @@ static int scan_cd(const char *path, const struct package_limits *lim, struct ra
 				  "multi-part zip archives are not supported; upload a single .zip");
 		goto fail;
 	}
-	if (count > (uint64_t)lim->max_entries) {
-		rc = bo_error_set(err, BO_ETOOLARGE,
-				  "package has %llu entries; the limit is %lld (max_zip_entries)",
-				  (unsigned long long)count, (long long)lim->max_entries);
-		goto fail;
-	}
-	if (cd_off > cd_end_limit || cd_size > cd_end_limit - cd_off || count * CDH_LEN > cd_size) {
-		rc = bo_error_set(err, BO_EINVALIDPACKAGE,
-				  "zip archive is truncated or corrupt (the central directory does "
-				  "not fit in the file); upload a complete .zip file");
-		goto fail;
-	}
-	raw = calloc(count ? count : 1, sizeof(*raw));
-	if (!raw) {
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory reading the zip directory");
-		goto fail;
-	}
-	if (cd_off > (uint64_t)INT64_MAX || fseeko(f, (off_t)cd_off, SEEK_SET) != 0)
-		goto corrupt;
+	rc = 0;
+fail:
+	free(tail);
+	return rc;
+}
+
+/* Reads the cd->count records of the central directory into raw (room for all of them),
+ * keeping at most keep_max bytes of each name. *nraw counts the records whose name was
+ * allocated, also on failure (for raw_free). */
+static int read_records(FILE *f, const struct cd_span *cd, size_t keep_max, struct raw_entry *raw, size_t *nraw,
+			struct bo_error *err)
+{
+	unsigned char h[CDH_LEN];
 	uint64_t used = 0;
-	size_t keep_max = (size_t)lim->max_name_bytes + 1;
-	for (nraw = 0; nraw < count;) {
-		if (cd_size - used < CDH_LEN || fread(h, 1, CDH_LEN, f) != CDH_LEN ||
-		    get32(h) != 0x02014b50)
+	*nraw = 0;
+	if (cd->off > (uint64_t)INT64_MAX || fseeko(f, (off_t)cd->off, SEEK_SET) != 0)
+		goto corrupt;
+	while (*nraw < cd->count) {
+		if (cd->size - used < CDH_LEN || fread(h, 1, CDH_LEN, f) != CDH_LEN || get32(h) != 0x02014b50)
 			goto corrupt;
 		size_t nlen = get16(h + 28);
 		uint64_t skip = (uint64_t)get16(h + 30) + get16(h + 32);
 		used += CDH_LEN + nlen + skip;
-		if (used > cd_size)
+		if (used > cd->size)
 			goto corrupt;
 		size_t keep = nlen < keep_max ? nlen : keep_max;
-		struct raw_entry *r = &raw[nraw];
+		struct raw_entry *r = &raw[*nraw];
 		r->name = malloc(keep + 1);
-		if (!r->name) {
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory reading the zip directory");
-			goto fail;
-		}
-		nraw++;
+		if (!r->name)
+			return bo_error_set(err, BO_ENOMEM, "out of memory reading the zip directory");
+		(*nraw)++;
 		r->len = nlen;
 		r->stored = keep;
 		r->gpflags = get16(h + 8);
@@ -241,19 +221,68 @@ static int scan_cd(const char *path, const struct package_limits *lim, struct ra
 		if (skip && fseeko(f, (off_t)skip, SEEK_CUR) != 0)
 			goto corrupt;
 	}
+	return 0;
+corrupt:
+	return bo_error_set(err, BO_EINVALIDPACKAGE,
+			    "zip archive is truncated or corrupt (bad central directory record "
+			    "%zu); upload a complete .zip file",
+			    *nraw + 1);
+}
+
+/* Finds the end of central directory (zip64 aware), checks the entry count against the
+ * limit before anything is allocated for it, and reads every record's raw name. */
+static int scan_cd(const char *path, const struct package_limits *lim, struct raw_entry **out,
+		   size_t *n_out, struct bo_error *err)
+{
+	FILE *f = NULL;
+	struct raw_entry *raw = NULL;
+	size_t nraw = 0;
+	struct cd_span cd = {0};
+	struct stat st;
+	int rc = BO_EINVALIDPACKAGE;
+
+	f = fopen(path, "rb");
+	if (!f || fstat(fileno(f), &st) != 0) {
+		rc = bo_error_set(err, BO_EINTERNAL, "cannot read the uploaded package: %s",
+				  strerror(errno));
+		goto fail;
+	}
+	uint64_t fsize = (uint64_t)st.st_size;
+	if (fsize < EOCD_LEN) {
+		rc = bo_error_set(err, BO_EINVALIDPACKAGE,
+				  "not a zip archive (%llu bytes, too short); upload a .zip file",
+				  (unsigned long long)fsize);
+		goto fail;
+	}
+	rc = find_eocd(f, fsize, &cd, err);
+	if (rc)
+		goto fail;
+	if (cd.count > (uint64_t)lim->max_entries) {
+		rc = bo_error_set(err, BO_ETOOLARGE,
+				  "package has %llu entries; the limit is %lld (max_zip_entries)",
+				  (unsigned long long)cd.count, (long long)lim->max_entries);
+		goto fail;
+	}
+	if (cd.off > cd.end_limit || cd.size > cd.end_limit - cd.off || cd.count * CDH_LEN > cd.size) {
+		rc = bo_error_set(err, BO_EINVALIDPACKAGE,
+				  "zip archive is truncated or corrupt (the central directory does "
+				  "not fit in the file); upload a complete .zip file");
+		goto fail;
+	}
+	raw = calloc(cd.count ? cd.count : 1, sizeof(*raw));
+	if (!raw) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory reading the zip directory");
+		goto fail;
+	}
+	rc = read_records(f, &cd, (size_t)lim->max_name_bytes + 1, raw, &nraw, err);
+	if (rc)
+		goto fail;
 	*out = raw;
 	*n_out = nraw;
 	raw = NULL;
 	rc = 0;
-	goto fail;
-corrupt:
-	rc = bo_error_set(err, BO_EINVALIDPACKAGE,
-			  "zip archive is truncated or corrupt (bad central directory record "
-			  "%zu); upload a complete .zip file",
-			  nraw + 1);
 fail:
 	raw_free(raw, nraw);
-	free(tail);
 	if (f)
 		fclose(f);
 	return rc;
@@ -538,6 +567,118 @@ static int check_sizes(zip_t *za, const struct raw_entry *raw, size_t n,
 	return bad ? BO_ETOOLARGE : 0;
 }
 
+/* libzip's view of the archive into p->za (package_close discards it), which must list as
+ * many entries as our scan found. */
+static int open_libzip(package *p, const char *zip_path, size_t nraw, struct bo_error *err)
+{
+	int zerr = 0;
+	p->za = zip_open(zip_path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+	if (!p->za && zerr == ZIP_ER_EXISTS)
+		/* Two entries with the same name: open without the consistency check so our
+		 * duplicate rule reports them per entry (the package is refused either way). */
+		p->za = zip_open(zip_path, ZIP_RDONLY, &zerr);
+	if (!p->za)
+		return map_zip_open_error(zerr, err);
+	if (zip_get_num_entries(p->za, 0) != (zip_int64_t)nraw)
+		return bo_error_set(err, BO_EINVALIDPACKAGE,
+				    "zip archive is inconsistent (the central directory lists %zu "
+				    "entries, libzip sees %lld); re-create it with a standard zip tool",
+				    nraw, (long long)zip_get_num_entries(p->za, 0));
+	return 0;
+}
+
+/* The normalised name of entry i (kind: 0 file, 1 folder) against the names seen so far,
+ * compared case-insensitively: a file may not share its name with another file, a folder or
+ * a parent folder of another file; a folder not with a file. An accepted file joins
+ * p->files (with size), its parents and accepted folders join dirs; junk is dropped. Sets
+ * *why and *type on a collision. Returns 0 or BO_ENOMEM. */
+static int place_entry(package *p, size_t i, const struct raw_entry *r, int kind, uint64_t size, struct sset *files,
+		       struct sset *dirs, const char **why, const char **type, struct bo_error *err)
+{
+	char *norm = normalise(r->name, r->len);
+	if (!norm)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	size_t nl = strlen(norm);
+	if (kind == 1 || is_junk(norm)) {
+		/* A folder entry named like a file is a collision too. */
+		if (kind == 1 && nl && sset_has(files, norm, nl)) {
+			*why = "a folder has the same name as a file (names are compared case-insensitively)";
+			*type = "duplicate_name";
+		} else if (kind == 1 && nl && sset_add(dirs, norm, nl)) {
+			free(norm);
+			return bo_error_set(err, BO_ENOMEM, "out of memory");
+		}
+		free(norm);
+		return 0;
+	}
+	if (nl == 0) {
+		*why = "the name is empty after normalisation";
+	} else if (sset_has(files, norm, nl)) {
+		*why = "another entry has the same name (after removing './' and comparing case-insensitively)";
+		*type = "duplicate_name";
+	} else if (sset_has(dirs, norm, nl)) {
+		*why = "a folder has the same name as this file (names are compared case-insensitively)";
+		*type = "duplicate_name";
+	} else {
+		for (size_t k = 0; k < nl && !*why; k++)
+			if (norm[k] == '/' && sset_has(files, norm, k)) {
+				*why = "a parent folder has the same name as a file";
+				*type = "duplicate_name";
+			}
+	}
+	if (*why) {
+		free(norm);
+		return 0;
+	}
+	if (sset_add(files, norm, nl)) {
+		free(norm);
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	}
+	for (size_t k = 0; k < nl; k++)
+		if (norm[k] == '/' && sset_add(dirs, norm, k)) {
+			free(norm);
+			return bo_error_set(err, BO_ENOMEM, "out of memory");
+		}
+	p->files[p->n].name = norm;
+	p->files[p->n].size = size;
+	p->files[p->n].index = i;
+	p->n++;
+	return 0;
+}
+
+/* What is wrong with entry i, checked in this order: the name rules, then the entry type
+ * (regular file or folder), encryption and compression method, then the name against the
+ * others (place_entry). *why stays NULL when nothing is (a file is then in p); it may point
+ * into whybuf (cap bytes). Returns 0 or BO_ENOMEM. */
+static int judge_entry(package *p, size_t i, const struct raw_entry *r, const struct package_limits *lim,
+		       struct sset *files, struct sset *dirs, const char **why, const char **type, char *whybuf,
+		       size_t cap, struct bo_error *err)
+{
+	zip_stat_t st;
+	*why = name_problem(r, lim, type, whybuf, cap);
+	if (*why)
+		return 0;
+	int kind = entry_kind(p->za, i, r->name, r->len);
+	zip_stat_init(&st);
+	zip_stat_index(p->za, i, 0, &st);
+	if (kind < 0) {
+		*why = "the entry is a symbolic link, device or other special file; "
+		       "only regular files and folders are allowed";
+		*type = "not_regular_file";
+	} else if ((r->gpflags & 1) ||
+		   ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)) {
+		*why = "the entry is encrypted; upload a zip without a password";
+		*type = "encrypted";
+	} else if (kind == 0 &&
+		   (!(st.valid & ZIP_STAT_COMP_METHOD) || !zip_compression_method_supported(st.comp_method, 0))) {
+		*why = "the entry uses an unsupported compression method; use deflate or store";
+		*type = "unsupported_compression";
+	} else {
+		return place_entry(p, i, r, kind, st.size, files, dirs, why, type, err);
+	}
+	return 0;
+}
+
 int package_open(package **out, const char *zip_path, const struct package_limits *lim,
 		 struct bo_error *err)
 {
@@ -546,7 +687,6 @@ int package_open(package **out, const char *zip_path, const struct package_limit
 	struct sset files = {0}, dirs = {0};
 	package *p = NULL;
 	char first[600] = "";
-	int zerr = 0;
 	int rc;
 
 	*out = NULL;
@@ -560,112 +700,20 @@ int package_open(package **out, const char *zip_path, const struct package_limit
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory opening the package");
 		goto fail;
 	}
-	p->za = zip_open(zip_path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
-	if (!p->za && zerr == ZIP_ER_EXISTS)
-		/* Two entries with the same name: open without the consistency check so our
-		 * duplicate rule reports them per entry (the package is refused either way). */
-		p->za = zip_open(zip_path, ZIP_RDONLY, &zerr);
-	if (!p->za) {
-		rc = map_zip_open_error(zerr, err);
-		goto fail;
-	}
-	if (zip_get_num_entries(p->za, 0) != (zip_int64_t)nraw) {
-		rc = bo_error_set(err, BO_EINVALIDPACKAGE,
-				  "zip archive is inconsistent (the central directory lists %zu "
-				  "entries, libzip sees %lld); re-create it with a standard zip tool",
-				  nraw, (long long)zip_get_num_entries(p->za, 0));
-		goto fail;
-	}
-	rc = check_sizes(p->za, raw, nraw, lim, err);
+	rc = open_libzip(p, zip_path, nraw, err);
+	if (!rc)
+		rc = check_sizes(p->za, raw, nraw, lim, err);
 	if (rc)
 		goto fail;
 
 	for (size_t i = 0; i < nraw; i++) {
-		const struct raw_entry *r = &raw[i];
-		const char *type = NULL;
+		const char *why = NULL, *type = NULL;
 		char whybuf[128];
-		const char *why = name_problem(r, lim, &type, whybuf, sizeof(whybuf));
-		char *norm = NULL;
-		zip_stat_t st;
-		if (!why) {
-			int kind = entry_kind(p->za, i, r->name, r->len);
-			zip_stat_init(&st);
-			zip_stat_index(p->za, i, 0, &st);
-			if (kind < 0) {
-				why = "the entry is a symbolic link, device or other special file; "
-				      "only regular files and folders are allowed";
-				type = "not_regular_file";
-			} else if ((r->gpflags & 1) || ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
-							 st.encryption_method != ZIP_EM_NONE)) {
-				why = "the entry is encrypted; upload a zip without a password";
-				type = "encrypted";
-			} else if (kind == 0 && (!(st.valid & ZIP_STAT_COMP_METHOD) ||
-						 !zip_compression_method_supported(st.comp_method,
-										   0))) {
-				why = "the entry uses an unsupported compression method; use deflate "
-				      "or store";
-				type = "unsupported_compression";
-			} else {
-				norm = normalise(r->name, r->len);
-				if (!norm) {
-					rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-					goto fail;
-				}
-				size_t nl = strlen(norm);
-				if (kind == 1 || is_junk(norm)) {
-					/* A folder entry named like a file is a collision too. */
-					if (kind == 1 && nl && sset_has(&files, norm, nl)) {
-						why = "a folder has the same name as a file (names "
-						      "are compared case-insensitively)";
-						type = "duplicate_name";
-					} else if (kind == 1 && nl && sset_add(&dirs, norm, nl)) {
-						free(norm);
-						rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-						goto fail;
-					}
-					free(norm);
-					norm = NULL;
-				} else if (nl == 0) {
-					why = "the name is empty after normalisation";
-				} else if (sset_has(&files, norm, nl)) {
-					why = "another entry has the same name (after removing './' "
-					      "and comparing case-insensitively)";
-					type = "duplicate_name";
-				} else if (sset_has(&dirs, norm, nl)) {
-					why = "a folder has the same name as this file (names are "
-					      "compared case-insensitively)";
-					type = "duplicate_name";
-				} else {
-					for (size_t k = 0; k < nl && !why; k++)
-						if (norm[k] == '/' && sset_has(&files, norm, k)) {
-							why = "a parent folder has the same name as a "
-							      "file";
-							type = "duplicate_name";
-						}
-				}
-				if (norm && !why) {
-					if (sset_add(&files, norm, nl)) {
-						free(norm);
-						rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-						goto fail;
-					}
-					for (size_t k = 0; k < nl; k++)
-						if (norm[k] == '/' && sset_add(&dirs, norm, k)) {
-							free(norm);
-							rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-							goto fail;
-						}
-					p->files[p->n].name = norm;
-					p->files[p->n].size = st.size;
-					p->files[p->n].index = i;
-					p->n++;
-					norm = NULL;
-				}
-				free(norm);
-			}
-		}
+		rc = judge_entry(p, i, &raw[i], lim, &files, &dirs, &why, &type, whybuf, sizeof(whybuf), err);
+		if (rc)
+			goto fail;
 		if (why) {
-			rc = add_bad(err, r, why, type, &nbad, first, sizeof(first));
+			rc = add_bad(err, &raw[i], why, type, &nbad, first, sizeof(first));
 			if (rc) {
 				bo_error_set(err, rc, "out of memory");
 				goto fail;

@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "jobs.h"
 #include "lifecycle.h"
+#include "maintainers.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -356,7 +357,7 @@ static int may_chat(sqlite3 *c, const struct auth_user *u, const char *id, struc
 	int taken = ids_is_taken(c, id, err);
 	if (taken <= 0)
 		return taken < 0 ? taken : bo_error_set(err, BO_ENOTFOUND, "no resource '%s'", id);
-	int rc = auth_is_maintainer(c, u, id, err);
+	int rc = maintainers_includes(c, u, id, err);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)

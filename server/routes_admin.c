@@ -7,6 +7,7 @@
 #include "db.h"
 #include "error.h"
 #include "jobs.h"
+#include "maintainers.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -102,7 +103,7 @@ static int get_job(http_req *r)
 	rc = jobs_get(c, id, &job, err);
 	if (!rc && http_user(r)->role < AUTH_ROLE_REVIEWER) {
 		const char *subject = cJSON_GetObjectItemCaseSensitive(job, "subject")->valuestring;
-		int mine = auth_is_maintainer(c, http_user(r), subject, err);
+		int mine = maintainers_includes(c, http_user(r), subject, err);
 		if (mine < 0)
 			rc = mine;
 		else if (!mine) /* do not reveal other people's jobs exist */

@@ -757,34 +757,20 @@ static int start_child(struct child_plan *plan, int st_r, pid_t *pid, int *netwo
 			    code ? strerror(code) : "unknown reason");
 }
 
-static int run_child(const struct sandbox_spec *spec, const char *scratch, const void *input, size_t input_len,
-		     struct sandbox_result *res, struct bo_error *err)
+/* The child's plan outside the jail: the program, its ends of the pipes (owned by the plan
+ * from here), a network namespace of its own unless the spec says not, and spec->limits as
+ * rlimits. */
+static void plan_child(struct child_plan *plan, const struct sandbox_spec *spec, const char *scratch, int in_r,
+		       int out_w, int err_w, int st_w)
 {
-	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, st_p[2] = {-1, -1};
-	struct capture out = {.fd = -1, .max = SANDBOX_STDOUT_MAX}, er = {.fd = -1, .max = SANDBOX_STDERR_MAX};
 	const struct sandbox_limits *lim = &spec->limits;
-	sigset_t pipe_set, old_mask;
-	int rc = 0, timed_out = 0, killed = 0, status = 0, epipe = 0, mask_set = 0, out_over = 0;
-	pid_t pid = -1;
-	size_t written = 0;
-	int64_t start = now_ms();
-	struct jail_plan jp = {.status_r = -1};
-	char jstatus[STATUS_MAX + 1] = "";
-	size_t jstatus_len = 0;
-	char out_dir[4096 + 8];
-	snprintf(out_dir, sizeof(out_dir), "%s/out", scratch);
-
-	if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(st_p, O_CLOEXEC)) {
-		rc = bo_error_set(err, BO_EINTERNAL, "cannot create pipes for the sandbox: %s", strerror(errno));
-		goto out;
-	}
-	struct child_plan plan = {
+	*plan = (struct child_plan){
 		.path = spec->argv[0],
 		/* execve's prototype is not const-correct; the strings are not written */
 		.argv = (char *const *)(uintptr_t)spec->argv,
 		.env = (char *const *)(uintptr_t)(spec->env ? spec->env : sandbox_default_env),
 		.cwd = scratch,
-		.in_r = in_p[0], .out_w = out_p[1], .err_w = err_p[1], .st_w = st_p[1],
+		.in_r = in_r, .out_w = out_w, .err_w = err_w, .st_w = st_w,
 		.unshare_net = !spec->no_network_namespace,
 		.parent = getpid(),
 		.as = limit_of(lim->memory_bytes),
@@ -793,42 +779,243 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 		.core = {0, 0},
 		.cpu = {RLIM_INFINITY, RLIM_INFINITY},
 	};
+	if (lim->cpu_seconds > 0) {
+		plan->cpu.rlim_cur = (rlim_t)lim->cpu_seconds;
+		plan->cpu.rlim_max = (rlim_t)lim->cpu_seconds + 1; /* SIGXCPU first, SIGKILL a second later */
+	}
+	snprintf(plan->uid_map, sizeof(plan->uid_map), "%u %u 1", (unsigned)geteuid(), (unsigned)geteuid());
+	snprintf(plan->gid_map, sizeof(plan->gid_map), "%u %u 1", (unsigned)getegid(), (unsigned)getegid());
+}
+
+/* Makes plan run the program in bwrap's jail (jp holds bwrap's arguments and the
+ * descriptors it is given), as the jail's uid when we are root. A missing bwrap is a
+ * verdict, not a failure of ours: *unavailable = 1 with res filled, and the program does
+ * not run unconfined. Returns 0, BO_ENOMEM, or jail_build's BO_EINTERNAL. */
+static int plan_jail(struct child_plan *plan, struct jail_plan *jp, const struct sandbox_spec *spec,
+		     const char *scratch, struct sandbox_result *res, int *unavailable, struct bo_error *err)
+{
+	const char *bw = spec->jail->bwrap;
+	struct stat bst;
+	if (!bw || bw[0] != '/' || stat(bw, &bst) || !S_ISREG(bst.st_mode) || access(bw, X_OK)) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s is not installed (apt-get install bubblewrap)\n", bw ? bw : "bwrap");
+		res->jailed = 1;
+		res->reason = SANDBOX_UNAVAILABLE;
+		res->out = strdup("");
+		res->errout = strdup(why);
+		res->errout_len = res->errout ? strlen(res->errout) : 0;
+		*unavailable = 1;
+		if (!res->out || !res->errout)
+			return bo_error_set(err, BO_ENOMEM, "out of memory");
+		return 0;
+	}
+	int rc = jail_build(jp, spec, scratch, err);
+	if (rc)
+		return rc;
+	plan->path = jp->argv[0];
+	plan->argv = jp->argv;
+	plan->cwd = "/";
+	plan->jail = 1;
+	plan->drop = geteuid() == 0;
+	plan->uid = spec->jail->uid;
+	plan->gid = spec->jail->gid;
+	memcpy(plan->pass, jp->fds, sizeof(int) * (size_t)jp->nfds);
+	plan->npass = jp->nfds;
+	res->jailed = 1;
+	return 0;
+}
+
+/* One run between the child's start and its reaping: what the parent's loop watches and
+ * what the verdict is made of. */
+struct run {
+	const struct sandbox_spec *spec;
+	const struct sandbox_limits *lim;
+	const void *input;
+	size_t input_len, written;
+	pid_t pid;
+	int in_w; /* the child's stdin; -1 once closed */
+	struct capture out, er;
+	int64_t start, last_tick, last_out, drain_until;
+	int exited, killed, timed_out, out_over, epipe;
+	char out_dir[4096 + 8];
+};
+
+/* The limits the parent enforces while the child runs (size of out/, wall clock, resident
+ * memory: the first one passed kills the whole group), the spec's tick about once a
+ * second, and whether the child has exited (then its stragglers are killed and stdin
+ * closed, and the pipes may drain for DRAIN_MS). */
+static void watch_child(struct run *r, struct sandbox_result *res, int64_t t)
+{
+	const struct sandbox_limits *lim = r->lim;
+	if (!r->exited && !r->killed && lim->out_bytes && t - r->last_out >= TICK_MS) {
+		int entries = 0;
+		r->last_out = t;
+		if (tree_bytes(AT_FDCWD, r->out_dir, 0, &entries) > lim->out_bytes) {
+			kill(-r->pid, SIGKILL);
+			r->out_over = r->killed = 1;
+		}
+	}
+	if (r->spec->tick && t - r->last_tick >= 1000) {
+		r->spec->tick(r->spec->ctx);
+		r->last_tick = t;
+	}
+	if (!r->exited && !r->killed && lim->timeout_ms > 0 && t - r->start >= lim->timeout_ms) {
+		kill(-r->pid, SIGKILL);
+		r->timed_out = r->killed = 1;
+	}
+	int visited = 0;
+	if (!r->exited && !r->killed && lim->rss_bytes && tree_resident_bytes(r->pid, 0, &visited) > lim->rss_bytes) {
+		kill(-r->pid, SIGKILL);
+		res->rss_killed = r->killed = 1;
+	}
+	if (!r->exited) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		/* WNOWAIT: the zombie keeps the group id reserved while we kill stragglers */
+		if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == r->pid) {
+			r->exited = 1;
+			kill(-r->pid, SIGKILL);
+			close_fd(&r->in_w);
+			r->drain_until = t + DRAIN_MS;
+		}
+	}
+}
+
+/* One poll of the pipes, at most TICK_MS (less when the wall clock ends sooner), then stdin
+ * fed and stdout/stderr captured as far as they go without blocking; stdout past its
+ * maximum kills the group. Returns 0, or BO_EINTERNAL when poll fails (the group is
+ * killed). */
+static int pump_pipes(struct run *r, int64_t t, struct bo_error *err)
+{
+	const struct sandbox_limits *lim = r->lim;
+	struct pollfd pf[3];
+	int np = 0, i_in = -1, i_out = -1, i_err = -1;
+	if (r->in_w >= 0)
+		i_in = np, pf[np++] = (struct pollfd){r->in_w, POLLOUT, 0};
+	if (r->out.fd >= 0)
+		i_out = np, pf[np++] = (struct pollfd){r->out.fd, POLLIN, 0};
+	if (r->er.fd >= 0)
+		i_err = np, pf[np++] = (struct pollfd){r->er.fd, POLLIN, 0};
+	int wait = TICK_MS;
+	if (!r->exited && !r->killed && lim->timeout_ms > 0 && lim->timeout_ms - (t - r->start) < wait)
+		wait = (int)(lim->timeout_ms - (t - r->start));
+	if (wait < 0)
+		wait = 0;
+	if (poll(pf, (nfds_t)np, wait) < 0 && errno != EINTR) {
+		int rc = bo_error_set(err, BO_EINTERNAL, "sandbox: poll: %s", strerror(errno));
+		kill(-r->pid, SIGKILL);
+		return rc;
+	}
+	if (i_in >= 0 && pf[i_in].revents) {
+		ssize_t n = write(r->in_w, (const char *)r->input + r->written, r->input_len - r->written);
+		if (n > 0)
+			r->written += (size_t)n;
+		else if (n < 0 && errno == EPIPE)
+			r->epipe = 1;
+		if ((n < 0 && errno != EAGAIN && errno != EINTR) || r->written == r->input_len)
+			close_fd(&r->in_w);
+	}
+	if (i_out >= 0 && pf[i_out].revents) {
+		capture_read(&r->out);
+		if (r->out.over && !r->killed) {
+			kill(-r->pid, SIGKILL);
+			r->killed = 1;
+			close_fd(&r->out.fd);
+		}
+	}
+	if (i_err >= 0 && pf[i_err].revents)
+		capture_read(&r->er);
+	return 0;
+}
+
+/* The parent's loop: until the child has exited and its pipes are drained, or DRAIN_MS
+ * after its exit (stragglers may hold them). Returns 0 or pump_pipes' failure. */
+static int supervise(struct run *r, struct sandbox_result *res, struct bo_error *err)
+{
+	r->last_tick = r->last_out = r->start;
+	for (;;) {
+		int64_t t = now_ms();
+		watch_child(r, res, t);
+		if (r->exited && ((r->out.fd < 0 && r->er.fd < 0) || t >= r->drain_until))
+			return 0;
+		int rc = pump_pipes(r, t, err);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Kills what is left of the group, reaps the child (its wait status into *status) and moves
+ * its times, peak memory and captured output into res. -1 when an output could not be
+ * allocated, else 0. */
+static int reap_child(struct run *r, struct sandbox_result *res, int *status)
+{
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
+	kill(-r->pid, SIGKILL);
+	while (wait4(r->pid, status, 0, &ru) < 0 && errno == EINTR)
+		;
+	res->wall_ms = now_ms() - r->start;
+	res->cpu_ms = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+	res->peak_rss_kb = ru.ru_maxrss;
+	res->out = r->out.buf ? r->out.buf : strdup("");
+	res->out_len = r->out.len;
+	res->errout = r->er.buf ? r->er.buf : strdup("");
+	res->errout_len = r->er.len;
+	res->errout_truncated = r->er.over;
+	r->out.buf = r->er.buf = NULL;
+	if (!res->out || !res->errout)
+		return -1;
+	res->out[res->out_len] = '\0';
+	res->errout[res->errout_len] = '\0';
+	return 0;
+}
+
+/* {"child-pid": N, …} once bwrap has made the jail and started its init, then
+ * {"exit-code": …}: a few hundred bytes, far below a pipe's capacity, so it is read once the
+ * child is gone, into buf (STATUS_MAX + 1 bytes; NUL-terminated). */
+static void read_jail_status(int fd, char *buf)
+{
+	size_t len = 0;
+	ssize_t n;
+	while (len < STATUS_MAX && (n = read(fd, buf + len, STATUS_MAX - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+}
+
+static int run_child(const struct sandbox_spec *spec, const char *scratch, const void *input, size_t input_len,
+		     struct sandbox_result *res, struct bo_error *err)
+{
+	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, st_p[2] = {-1, -1};
+	struct run r = {
+		.spec = spec,
+		.lim = &spec->limits,
+		.input = input,
+		.input_len = input_len,
+		.pid = -1,
+		.in_w = -1,
+		.out = {.fd = -1, .max = SANDBOX_STDOUT_MAX},
+		.er = {.fd = -1, .max = SANDBOX_STDERR_MAX},
+		.start = now_ms(),
+	};
+	sigset_t pipe_set, old_mask;
+	int rc = 0, status = 0, mask_set = 0, unavailable = 0;
+	struct jail_plan jp = {.status_r = -1};
+	struct child_plan plan;
+	char jstatus[STATUS_MAX + 1] = "";
+	snprintf(r.out_dir, sizeof(r.out_dir), "%s/out", scratch);
+
+	if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(st_p, O_CLOEXEC)) {
+		rc = bo_error_set(err, BO_EINTERNAL, "cannot create pipes for the sandbox: %s", strerror(errno));
+		goto out;
+	}
+	plan_child(&plan, spec, scratch, in_p[0], out_p[1], err_p[1], st_p[1]);
 	in_p[0] = out_p[1] = err_p[1] = st_p[1] = -1; /* owned by plan now */
 	if (spec->jail) {
-		const char *bw = spec->jail->bwrap;
-		struct stat bst;
-		if (!bw || bw[0] != '/' || stat(bw, &bst) || !S_ISREG(bst.st_mode) || access(bw, X_OK)) {
-			/* a verdict, not a failure of ours: the program does not run unconfined */
-			char why[512];
-			snprintf(why, sizeof(why), "%s is not installed (apt-get install bubblewrap)\n", bw ? bw : "bwrap");
-			res->jailed = 1;
-			res->reason = SANDBOX_UNAVAILABLE;
-			res->out = strdup("");
-			res->errout = strdup(why);
-			res->errout_len = res->errout ? strlen(res->errout) : 0;
-			if (!res->out || !res->errout)
-				rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		rc = plan_jail(&plan, &jp, spec, scratch, res, &unavailable, err);
+		if (rc || unavailable)
 			goto out;
-		}
-		if ((rc = jail_build(&jp, spec, scratch, err)))
-			goto out;
-		plan.path = jp.argv[0];
-		plan.argv = jp.argv;
-		plan.cwd = "/";
-		plan.jail = 1;
-		plan.drop = geteuid() == 0;
-		plan.uid = spec->jail->uid;
-		plan.gid = spec->jail->gid;
-		memcpy(plan.pass, jp.fds, sizeof(int) * (size_t)jp.nfds);
-		plan.npass = jp.nfds;
-		res->jailed = 1;
 	}
-	if (lim->cpu_seconds > 0) {
-		plan.cpu.rlim_cur = (rlim_t)lim->cpu_seconds;
-		plan.cpu.rlim_max = (rlim_t)lim->cpu_seconds + 1; /* SIGXCPU first, SIGKILL a second later */
-	}
-	snprintf(plan.uid_map, sizeof(plan.uid_map), "%u %u 1", (unsigned)geteuid(), (unsigned)geteuid());
-	snprintf(plan.gid_map, sizeof(plan.gid_map), "%u %u 1", (unsigned)getegid(), (unsigned)getegid());
 
 	/* a child that stops reading stdin must not kill the server with SIGPIPE */
 	sigemptyset(&pipe_set);
@@ -836,7 +1023,7 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
 	mask_set = 1;
 
-	rc = start_child(&plan, st_p[0], &pid, &res->network_cut, err);
+	rc = start_child(&plan, st_p[0], &r.pid, &res->network_cut, err);
 	for (int i = 0; i < jp.nfds; i++)
 		close_fd(&jp.fds[i]); /* the child has its copies */
 	jp.nfds = 0;
@@ -849,130 +1036,28 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 		goto out;
 	if (jp.status_r >= 0)
 		set_nonblock(jp.status_r);
-	out.fd = out_p[0];
-	er.fd = err_p[0];
-	out_p[0] = err_p[0] = -1;
-	set_nonblock(in_p[1]);
-	set_nonblock(out.fd);
-	set_nonblock(er.fd);
+	r.in_w = in_p[1];
+	r.out.fd = out_p[0];
+	r.er.fd = err_p[0];
+	in_p[1] = out_p[0] = err_p[0] = -1;
+	set_nonblock(r.in_w);
+	set_nonblock(r.out.fd);
+	set_nonblock(r.er.fd);
 	if (!input_len)
-		close_fd(&in_p[1]);
+		close_fd(&r.in_w);
 
-	int exited = 0;
-	int64_t drain_until = 0, last_tick = start, last_out = start;
-	for (;;) {
-		int64_t t = now_ms();
-		if (!exited && !killed && lim->out_bytes && t - last_out >= TICK_MS) {
-			int entries = 0;
-			last_out = t;
-			if (tree_bytes(AT_FDCWD, out_dir, 0, &entries) > lim->out_bytes) {
-				kill(-pid, SIGKILL);
-				out_over = killed = 1;
-			}
-		}
-		if (spec->tick && t - last_tick >= 1000) {
-			spec->tick(spec->ctx);
-			last_tick = t;
-		}
-		if (!exited && !killed && lim->timeout_ms > 0 && t - start >= lim->timeout_ms) {
-			kill(-pid, SIGKILL);
-			timed_out = killed = 1;
-		}
-		int visited = 0;
-		if (!exited && !killed && lim->rss_bytes && tree_resident_bytes(pid, 0, &visited) > lim->rss_bytes) {
-			kill(-pid, SIGKILL);
-			res->rss_killed = killed = 1;
-		}
-		if (!exited) {
-			siginfo_t si;
-			memset(&si, 0, sizeof(si));
-			/* WNOWAIT: the zombie keeps the group id reserved while we kill stragglers */
-			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) {
-				exited = 1;
-				kill(-pid, SIGKILL);
-				close_fd(&in_p[1]);
-				drain_until = t + DRAIN_MS;
-			}
-		}
-		if (exited && ((out.fd < 0 && er.fd < 0) || t >= drain_until))
-			break;
-		struct pollfd pf[3];
-		int np = 0, i_in = -1, i_out = -1, i_err = -1;
-		if (in_p[1] >= 0)
-			i_in = np, pf[np++] = (struct pollfd){in_p[1], POLLOUT, 0};
-		if (out.fd >= 0)
-			i_out = np, pf[np++] = (struct pollfd){out.fd, POLLIN, 0};
-		if (er.fd >= 0)
-			i_err = np, pf[np++] = (struct pollfd){er.fd, POLLIN, 0};
-		int wait = TICK_MS;
-		if (!exited && !killed && lim->timeout_ms > 0 && lim->timeout_ms - (t - start) < wait)
-			wait = (int)(lim->timeout_ms - (t - start));
-		if (wait < 0)
-			wait = 0;
-		if (poll(pf, (nfds_t)np, wait) < 0 && errno != EINTR) {
-			rc = bo_error_set(err, BO_EINTERNAL, "sandbox: poll: %s", strerror(errno));
-			kill(-pid, SIGKILL);
-			break;
-		}
-		if (i_in >= 0 && pf[i_in].revents) {
-			ssize_t n = write(in_p[1], (const char *)input + written, input_len - written);
-			if (n > 0)
-				written += (size_t)n;
-			else if (n < 0 && errno == EPIPE)
-				epipe = 1;
-			if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == input_len)
-				close_fd(&in_p[1]);
-		}
-		if (i_out >= 0 && pf[i_out].revents) {
-			capture_read(&out);
-			if (out.over && !killed) {
-				kill(-pid, SIGKILL);
-				killed = 1;
-				close_fd(&out.fd);
-			}
-		}
-		if (i_err >= 0 && pf[i_err].revents)
-			capture_read(&er);
-	}
-	struct rusage ru;
-	memset(&ru, 0, sizeof(ru));
-	kill(-pid, SIGKILL);
-	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
-		;
-	res->wall_ms = now_ms() - start;
-	res->cpu_ms = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-	res->peak_rss_kb = ru.ru_maxrss;
-	res->out = out.buf ? out.buf : strdup("");
-	res->out_len = out.len;
-	res->errout = er.buf ? er.buf : strdup("");
-	res->errout_len = er.len;
-	res->errout_truncated = er.over;
-	out.buf = er.buf = NULL;
-	if (!res->out || !res->errout) {
-		if (!rc)
-			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
-	} else {
-		res->out[res->out_len] = '\0';
-		res->errout[res->errout_len] = '\0';
-	}
-	if (jp.status_r >= 0) {
-		/* {"child-pid": N, …} once bwrap has made the jail and started its init, then
-		 * {"exit-code": …}: a few hundred bytes, far below a pipe's capacity, so it is
-		 * read once the child is gone */
-		ssize_t n;
-		while (jstatus_len < STATUS_MAX &&
-		       (n = read(jp.status_r, jstatus + jstatus_len, STATUS_MAX - jstatus_len)) > 0)
-			jstatus_len += (size_t)n;
-		jstatus[jstatus_len] = '\0';
-	}
-	classify(res, lim, status, timed_out, out.over, out_over);
-	if (res->jailed && !strstr(jstatus, "\"child-pid\":") && !timed_out)
+	rc = supervise(&r, res, err);
+	if (reap_child(&r, res, &status) && !rc)
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+	if (jp.status_r >= 0)
+		read_jail_status(jp.status_r, jstatus);
+	classify(res, r.lim, status, r.timed_out, r.out.over, r.out_over);
+	if (res->jailed && !strstr(jstatus, "\"child-pid\":") && !r.timed_out)
 		res->reason = SANDBOX_UNAVAILABLE; /* bwrap could not make the jail; errout says why */
 out:
 	jail_plan_clear(&jp);
 	if (mask_set) {
-		if (epipe) {
+		if (r.epipe) {
 			struct timespec zero = {0, 0};
 			while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
 				;
@@ -987,10 +1072,11 @@ out:
 	close_fd(&err_p[1]);
 	close_fd(&st_p[0]);
 	close_fd(&st_p[1]);
-	close_fd(&out.fd);
-	close_fd(&er.fd);
-	free(out.buf);
-	free(er.buf);
+	close_fd(&r.in_w);
+	close_fd(&r.out.fd);
+	close_fd(&r.er.fd);
+	free(r.out.buf);
+	free(r.er.buf);
 	return rc;
 }
 

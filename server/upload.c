@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "maintainers.h"
 #include "package.h"
 #include "rdf.h"
 #include "validate.h"
@@ -329,7 +330,7 @@ static int next_revision(struct app *a, sqlite3 *c, const struct upload_request 
 	if (ex->concept_exists) {
 		if (strcmp(ex->type, type))
 			return bo_error_set(err, BO_EINVALIDID, "'%s' is a %s; this RDF has type '%s'", id, ex->type, type);
-		rc = auth_is_maintainer(c, req->user, id, err);
+		rc = maintainers_includes(c, req->user, id, err);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)

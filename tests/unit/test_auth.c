@@ -1,5 +1,5 @@
-/* Unit tests for auth: token format and hashing, authentication outcomes, roles, users,
- * the reviewers import and the maintainer check. */
+/* Unit tests for auth: token format and hashing, authentication outcomes, roles, users.
+ * The reviewers import and the maintainer check are test_reviewers.c and test_maintainers.c. */
 #include "check.h"
 
 #include "auth.h"
@@ -8,8 +8,6 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
-
-#define REVIEWERS "tests/fixtures/reviewers.json"
 
 struct fixture {
 	db *d;
@@ -443,207 +441,6 @@ static void test_auth__user_list(void)
 	fixture_close(&fx);
 }
 
-/* ---- reviewers import ------------------------------------------------------------------- */
-
-static void test_auth__import_reviewers(void)
-{
-	struct fixture fx;
-	struct bo_error err = BO_ERROR_INIT;
-	size_t len = 0;
-	int added = -1, updated = -1;
-	struct auth_user u;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s", check_src(REVIEWERS));
-	if (access(path, R_OK) != 0) {
-		skip_test("%s is missing", path);
-	}
-	char *text = slurp(path, &len);
-	require(text, "read %s", path);
-	if (fixture_open(&fx)) {
-		free(text);
-		return;
-	}
-	/* an existing uploader with one of the emails (other case) is upgraded, not duplicated */
-	int64_t bruno = add_user(fx.c, "Bruno", "Bruno.Sample@example.org", AUTH_ROLE_UPLOADER);
-	require(auth_users_import(fx.c, text, len, &added, &updated, &err) == 0, "import: %s", err.detail);
-	check(added == 2 && updated == 1, "added %d updated %d", added, updated);
-	check(sql_int(fx.c, "SELECT count(*) FROM users WHERE role = 'reviewer'") == 3, "three reviewers");
-	require(auth_user_get(fx.c, "ada.placeholder@example.org", &u, &err) == 0, "ada");
-	check(!strcmp(u.name, "Ada Placeholder") && !strcmp(u.orcid, "0000-0000-0000-0001") &&
-		      u.role == AUTH_ROLE_REVIEWER,
-	      "ada fields");
-	check(sql_int(fx.c, "SELECT count(*) FROM users WHERE external_id = 'github|10000001' AND "
-			    "affiliation = 'Example Institute of Microscopy' AND github_user = 'example-reviewer-ada'") == 1,
-	      "kept external_id, affiliation, github_user");
-	require(auth_user_get(fx.c, "bruno.sample@example.org", &u, &err) == 0, "bruno");
-	check(u.id == bruno && u.role == AUTH_ROLE_REVIEWER && !strcmp(u.name, "Bruno Sample"), "bruno upgraded");
-
-	/* re-import: nothing new, all three updated; an admin is never downgraded */
-	sqlite3_exec(fx.c, "UPDATE users SET role = 'admin' WHERE email = 'chidi.testperson@example.net'", NULL, NULL,
-		     NULL);
-	require(auth_users_import(fx.c, text, len, &added, &updated, &err) == 0, "re-import: %s", err.detail);
-	check(added == 0 && updated == 3, "re-import added %d updated %d", added, updated);
-	check(sql_int(fx.c, "SELECT count(*) FROM users") == 3, "still three users");
-	require(auth_user_get(fx.c, "chidi.testperson@example.net", &u, &err) == 0, "chidi");
-	check(u.role == AUTH_ROLE_ADMIN, "admin kept");
-	free(text);
-	fixture_close(&fx);
-}
-
-/* loc of errors[i] is ["reviewers", index, field]. */
-static int has_error_at(const struct bo_error *err, int index, const char *field)
-{
-	const cJSON *e;
-	cJSON_ArrayForEach(e, err->errors) {
-		const cJSON *loc = cJSON_GetObjectItem(e, "loc");
-		if (cJSON_GetArraySize(loc) == 3 && !strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(loc, 0)), "reviewers") &&
-		    cJSON_GetNumberValue(cJSON_GetArrayItem(loc, 1)) == index &&
-		    !strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(loc, 2)), field))
-			return 1;
-	}
-	return 0;
-}
-
-static void expect_import_fails(sqlite3 *c, const char *json, int code, const char *detail_part)
-{
-	struct bo_error err = BO_ERROR_INIT;
-	int added = -1, updated = -1;
-	int rc = auth_users_import(c, json, strlen(json), &added, &updated, &err);
-	check(rc == code, "%.60s: rc %d", json, rc);
-	check(strstr(err.detail, detail_part) != NULL, "detail '%s' lacks '%s'", err.detail, detail_part);
-	check(added == 0 && updated == 0, "counts %d %d", added, updated);
-	bo_error_cleanup(&err);
-}
-
-static void test_auth__import_bad_entry_imports_nothing(void)
-{
-	struct fixture fx;
-	struct bo_error err = BO_ERROR_INIT;
-	int added = -1, updated = -1;
-	require(fixture_open(&fx) == 0, "fixture");
-	const char *json = "{\"reviewers\":["
-			   "{\"id\":\"github|1\",\"name\":\"Good One\",\"email\":\"good@example.org\"},"
-			   "{\"id\":\"github|2\",\"name\":\"No Email\"},"
-			   "{\"id\":\"github|3\",\"name\":\"Bad Email\",\"email\":\"not an email\"},"
-			   "{\"id\":\"github|4\",\"name\":\"\",\"email\":\"noname@example.org\",\"orcid\":5},"
-			   "{\"id\":\"github|1\",\"name\":\"Dup\",\"email\":\"GOOD@example.org\"},"
-			   "\"not an object\""
-			   "]}";
-	int rc = auth_users_import(fx.c, json, strlen(json), &added, &updated, &err);
-	check(rc == BO_EBADREQUEST, "rc %d", rc);
-	check(strstr(err.detail, "nothing was imported") != NULL, "detail %s", err.detail);
-	check(has_error_at(&err, 1, "email"), "missing email reported");
-	check(has_error_at(&err, 2, "email"), "bad email reported");
-	check(has_error_at(&err, 3, "name"), "empty name reported");
-	check(has_error_at(&err, 3, "orcid"), "orcid of the wrong type reported");
-	check(has_error_at(&err, 4, "email"), "duplicate email reported");
-	check(has_error_at(&err, 4, "id"), "duplicate id reported");
-	check(has_error_at(&err, 5, "email"), "non-object entry reported");
-	check(!has_error_at(&err, 0, "email"), "good entry not reported");
-	check(cJSON_GetArraySize(err.errors) == 7, "%d errors", cJSON_GetArraySize(err.errors));
-	bo_error_cleanup(&err);
-	check(sql_int(fx.c, "SELECT count(*) FROM users") == 0, "nothing imported");
-
-	/* an id that already belongs to another user */
-	add_user(fx.c, "Owner", "owner@example.org", AUTH_ROLE_UPLOADER);
-	sqlite3_exec(fx.c, "UPDATE users SET external_id = 'github|9'", NULL, NULL, NULL);
-	const char *steal = "{\"reviewers\":[{\"id\":\"github|9\",\"name\":\"Thief\",\"email\":\"thief@example.org\"}]}";
-	rc = auth_users_import(fx.c, steal, strlen(steal), &added, &updated, &err);
-	check(rc == BO_EBADREQUEST && has_error_at(&err, 0, "id"), "id of another user: rc %d", rc);
-	bo_error_cleanup(&err);
-	check(sql_int(fx.c, "SELECT count(*) FROM users") == 1, "thief not imported");
-
-	expect_import_fails(fx.c, "{\"reviewers\": [", BO_EBADREQUEST, "not valid JSON");
-	expect_import_fails(fx.c, "[]", BO_EBADREQUEST, "\"reviewers\" array");
-	expect_import_fails(fx.c, "{\"reviewers\": {}}", BO_EBADREQUEST, "\"reviewers\" array");
-	char *big = malloc(AUTH_IMPORT_MAX_BYTES + 2);
-	require(big, "malloc");
-	memset(big, ' ', AUTH_IMPORT_MAX_BYTES + 1);
-	big[AUTH_IMPORT_MAX_BYTES + 1] = '\0';
-	expect_import_fails(fx.c, big, BO_ETOOLARGE, "larger than");
-	free(big);
-	/* an empty list is a valid, empty import */
-	const char *empty = "{\"reviewers\": []}";
-	check(auth_users_import(fx.c, empty, strlen(empty), &added, &updated, &err) == 0 && added == 0 && updated == 0,
-	      "empty: %s", err.detail);
-	fixture_close(&fx);
-}
-
-/* ---- maintainers ------------------------------------------------------------------------ */
-
-static void exec_ok(sqlite3 *c, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(c, sql, NULL, NULL, &msg);
-	check(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
-	sqlite3_free(msg);
-}
-
-static int maint(sqlite3 *c, sqlite3_int64 user_id, const char *concept)
-{
-	struct bo_error err = BO_ERROR_INIT;
-	struct auth_user u;
-	char id[32];
-	snprintf(id, sizeof(id), "%lld", (long long)user_id);
-	if (auth_user_get(c, id, &u, &err))
-		return -100;
-	int rc = auth_is_maintainer(c, &u, concept, &err);
-	check(rc >= 0, "is_maintainer: %s", err.detail);
-	bo_error_cleanup(&err);
-	return rc;
-}
-
-static void test_auth__maintainer(void)
-{
-	struct fixture fx;
-	require(fixture_open(&fx) == 0, "fixture");
-	int64_t creator = add_user(fx.c, "Creator", "creator@example.org", AUTH_ROLE_UPLOADER);
-	int64_t author = add_user(fx.c, "Author", "author@example.org", AUTH_ROLE_UPLOADER);
-	int64_t stranger = add_user(fx.c, "Stranger", "stranger@example.org", AUTH_ROLE_UPLOADER);
-	int64_t reviewer = add_user(fx.c, "Rev", "rev@example.org", AUTH_ROLE_REVIEWER);
-	int64_t uploader = add_user(fx.c, "Up", "up@example.org", AUTH_ROLE_UPLOADER);
-	char sql[1024];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO concepts(id, type, created_at, created_by) VALUES ('affable-shark', 'model', 'now', %lld);"
-		 "INSERT INTO drafts(concept_id, revision, state, uploader_id, package_sha256, package_size, package_path,"
-		 " rdf_name, rdf_json, created_at, updated_at) VALUES ('affable-shark', 1, 'awaiting review', %lld, 'x', 1,"
-		 " 'p', 'rdf.yaml', '{\"authors\":[{\"name\":\"A\",\"email\":\"Author@EXAMPLE.org\"},{\"name\":\"N\"}]}',"
-		 " 'now', 'now');",
-		 (long long)creator, (long long)uploader);
-	exec_ok(fx.c, sql);
-	/* draft only: its authors count */
-	check(maint(fx.c, creator, "affable-shark") == 1, "creator");
-	check(maint(fx.c, uploader, "affable-shark") == 1, "draft uploader");
-	check(maint(fx.c, author, "affable-shark") == 1, "author email in the draft (case-insensitive)");
-	check(maint(fx.c, stranger, "affable-shark") == 0, "stranger");
-	check(maint(fx.c, reviewer, "affable-shark") == 1, "reviewer");
-	check(maint(fx.c, stranger, "no-such-concept") == 0, "unknown concept");
-
-	/* once published, the latest published version decides, not the draft */
-	exec_ok(fx.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at, published_at) "
-		      "VALUES ('affable-shark', '1', 'published', '{\"authors\":[{\"email\":\"other@example.org\"}]}', "
-		      "'s', 't', '2024-01-01T00:00:00.000Z')");
-	check(maint(fx.c, author, "affable-shark") == 0, "author only in the draft");
-	exec_ok(fx.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at, published_at) "
-		      "VALUES ('affable-shark', '2', 'published', '{\"authors\":[],\"maintainers\":"
-		      "[{\"name\":\"S\",\"email\":\"stranger@example.org\"}]}', 's', 't', '2025-01-01T00:00:00.000Z')");
-	exec_ok(fx.c, "INSERT INTO versions(concept_id, version, state, rdf_json, rdf_sha256, created_at, published_at) "
-		      "VALUES ('affable-shark', '0', 'published', '{\"authors\":[{\"email\":\"author@example.org\"}]}', "
-		      "'s', 't', '2023-01-01T00:00:00.000Z')");
-	check(maint(fx.c, stranger, "affable-shark") == 1, "maintainer email in the latest version");
-	check(maint(fx.c, author, "affable-shark") == 0, "author of an older version only");
-	check(maint(fx.c, creator, "affable-shark") == 1, "creator stays");
-
-	/* a disabled user maintains nothing; NULL user neither */
-	struct bo_error err = BO_ERROR_INIT;
-	struct auth_user u;
-	require(auth_user_get(fx.c, "creator@example.org", &u, &err) == 0, "get");
-	u.disabled = 1;
-	check(auth_is_maintainer(fx.c, &u, "affable-shark", &err) == 0, "disabled");
-	check(auth_is_maintainer(fx.c, NULL, "affable-shark", &err) == 0, "NULL user");
-	fixture_close(&fx);
-}
-
 static struct check_test tests[] = {
 	TEST(test_auth__token_format),
 	TEST(test_auth__hash_stored_not_token),
@@ -653,9 +450,6 @@ static struct check_test tests[] = {
 	TEST(test_auth__roles),
 	TEST(test_auth__user_add),
 	TEST(test_auth__user_list),
-	TEST(test_auth__import_reviewers),
-	TEST(test_auth__import_bad_entry_imports_nothing),
-	TEST(test_auth__maintainer),
 };
 
 int main(int argc, char **argv) { return check_run(argc, argv, tests, sizeof tests / sizeof *tests); }

@@ -1,0 +1,88 @@
+/* maintainers: whether a user may act as maintainer of a concept. Invariant: read-only, and
+ * the RDF that names the maintainers is the latest published version's (the draft's only
+ * while nothing is published), so the authors a new draft lists gain nothing before it is
+ * published. */
+#include "maintainers.h"
+
+#include "auth.h"
+#include "db.h"
+#include "error.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <strings.h>
+
+static int email_listed(const cJSON *rdf, const char *key, const char *email)
+{
+	const cJSON *people = cJSON_GetObjectItemCaseSensitive(rdf, key), *p;
+	if (!cJSON_IsArray(people))
+		return 0;
+	cJSON_ArrayForEach(p, people) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(p, "email");
+		if (cJSON_IsString(e) && !strcasecmp(e->valuestring, email))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 if the rdf_json column of the first row of sql (bound to concept_id) lists email, 0 if
+ * not, 2 if there is no row, <0 error. */
+static int rdf_lists(sqlite3 *c, const char *sql, const char *concept_id, const char *email, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *rdf = NULL;
+	int rc = db_prepare(c, &st, sql, err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, concept_id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = 2;
+	} else if (step != SQLITE_ROW) {
+		rc = db_fail(c, "read rdf", err);
+	} else {
+		rdf = cJSON_ParseWithLength((const char *)sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		/* an unparsable stored RDF names nobody; it was validated when stored */
+		rc = rdf && (email_listed(rdf, "authors", email) || email_listed(rdf, "maintainers", email));
+	}
+	cJSON_Delete(rdf);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int maintainers_includes(sqlite3 *c, const struct auth_user *user, const char *concept_id, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (!user || user->disabled || !concept_id)
+		return 0;
+	if (user->role >= AUTH_ROLE_REVIEWER)
+		return 1;
+	rc = db_prepare(c, &st,
+			"SELECT c.created_by = ?2, d.uploader_id = ?2 FROM concepts c "
+			"LEFT JOIN drafts d ON d.concept_id = c.id WHERE c.id = ?1",
+			err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, concept_id);
+	sqlite3_bind_int64(st, 2, user->id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_DONE)
+		rc = 0;
+	else if (step != SQLITE_ROW)
+		rc = db_fail(c, "look up concept", err);
+	else
+		rc = sqlite3_column_int(st, 0) == 1 || sqlite3_column_int(st, 1) == 1 ? 1 : 2;
+	sqlite3_finalize(st);
+	if (rc != 2)
+		return rc;
+	if (!user->email[0])
+		return 0;
+	rc = rdf_lists(c,
+		       "SELECT rdf_json FROM versions WHERE concept_id = ?1 AND state = 'published' "
+		       "ORDER BY published_at DESC LIMIT 1",
+		       concept_id, user->email, err);
+	if (rc == 2)
+		rc = rdf_lists(c, "SELECT rdf_json FROM drafts WHERE concept_id = ?1", concept_id, user->email, err);
+	return rc == 2 ? 0 : rc;
+}
