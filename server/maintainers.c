@@ -6,10 +6,12 @@
 
 #include "auth.h"
 #include "db.h"
+#include "drafts.h"
 #include "error.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 
 static int email_listed(const cJSON *rdf, const char *key, const char *email)
@@ -25,27 +27,35 @@ static int email_listed(const cJSON *rdf, const char *key, const char *email)
 	return 0;
 }
 
-/* 1 if the rdf_json column of the first row of sql (bound to concept_id) lists email, 0 if
- * not, 2 if there is no row, <0 error. */
-static int rdf_lists(sqlite3 *c, const char *sql, const char *concept_id, const char *email, struct bo_error *err)
+/* 1 if the RDF text (len bytes) lists email among its authors or maintainers, else 0; an
+ * unparsable stored RDF names nobody (it was validated when stored). */
+static int text_lists(const char *text, size_t len, const char *email)
+{
+	cJSON *rdf = text ? cJSON_ParseWithLength(text, len) : NULL;
+	int yes = rdf && (email_listed(rdf, "authors", email) || email_listed(rdf, "maintainers", email));
+	cJSON_Delete(rdf);
+	return yes;
+}
+
+/* 1 if the latest published version's RDF lists email, 0 if not, 2 if nothing is
+ * published, <0 error. */
+static int published_lists(sqlite3 *c, const char *concept_id, const char *email, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	cJSON *rdf = NULL;
-	int rc = db_prepare(c, &st, sql, err);
+	int rc = db_prepare(c, &st,
+			    "SELECT rdf_json FROM versions WHERE concept_id = ?1 AND state = 'published' "
+			    "ORDER BY published_at DESC LIMIT 1",
+			    err);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, concept_id);
 	int step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
+	if (step == SQLITE_DONE)
 		rc = 2;
-	} else if (step != SQLITE_ROW) {
+	else if (step != SQLITE_ROW)
 		rc = db_fail(c, "read rdf", err);
-	} else {
-		rdf = cJSON_ParseWithLength((const char *)sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-		/* an unparsable stored RDF names nobody; it was validated when stored */
-		rc = rdf && (email_listed(rdf, "authors", email) || email_listed(rdf, "maintainers", email));
-	}
-	cJSON_Delete(rdf);
+	else
+		rc = text_lists((const char *)sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), email);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -53,15 +63,13 @@ static int rdf_lists(sqlite3 *c, const char *sql, const char *concept_id, const 
 int maintainers_includes(sqlite3 *c, const struct auth_user *user, const char *concept_id, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
+	struct draft d = {0};
+	int found = 0, rc;
 	if (!user || user->disabled || !concept_id)
 		return 0;
 	if (user->role >= AUTH_ROLE_REVIEWER)
 		return 1;
-	rc = db_prepare(c, &st,
-			"SELECT c.created_by = ?2, d.uploader_id = ?2 FROM concepts c "
-			"LEFT JOIN drafts d ON d.concept_id = c.id WHERE c.id = ?1",
-			err);
+	rc = db_prepare(c, &st, "SELECT created_by = ?2 FROM concepts WHERE id = ?1", err);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, concept_id);
@@ -72,17 +80,22 @@ int maintainers_includes(sqlite3 *c, const struct auth_user *user, const char *c
 	else if (step != SQLITE_ROW)
 		rc = db_fail(c, "look up concept", err);
 	else
-		rc = sqlite3_column_int(st, 0) == 1 || sqlite3_column_int(st, 1) == 1 ? 1 : 2;
+		rc = sqlite3_column_int(st, 0) == 1 ? 1 : 2;
 	sqlite3_finalize(st);
 	if (rc != 2)
 		return rc;
-	if (!user->email[0])
-		return 0;
-	rc = rdf_lists(c,
-		       "SELECT rdf_json FROM versions WHERE concept_id = ?1 AND state = 'published' "
-		       "ORDER BY published_at DESC LIMIT 1",
-		       concept_id, user->email, err);
-	if (rc == 2)
-		rc = rdf_lists(c, "SELECT rdf_json FROM drafts WHERE concept_id = ?1", concept_id, user->email, err);
-	return rc == 2 ? 0 : rc;
+	rc = drafts_get(c, concept_id, DRAFTS_WITH_RDF, &d, &found, err);
+	if (rc)
+		return rc;
+	if (found && d.uploader_id == user->id)
+		rc = 1;
+	else if (!user->email[0])
+		rc = 0;
+	else {
+		rc = published_lists(c, concept_id, user->email, err);
+		if (rc == 2)
+			rc = found && text_lists(d.rdf_json, strlen(d.rdf_json), user->email);
+	}
+	drafts_release(&d);
+	return rc;
 }
