@@ -1013,8 +1013,14 @@ static int run_child(const struct sandbox_spec *spec, const char *scratch, const
 	in_p[0] = out_p[1] = err_p[1] = st_p[1] = -1; /* owned by plan now */
 	if (spec->jail) {
 		rc = plan_jail(&plan, &jp, spec, scratch, res, &unavailable, err);
-		if (rc || unavailable)
+		if (rc || unavailable) {
+			/* no child will get the plan's ends of the pipes */
+			close_fd(&plan.in_r);
+			close_fd(&plan.out_w);
+			close_fd(&plan.err_w);
+			close_fd(&plan.st_w);
 			goto out;
+		}
 	}
 
 	/* a child that stops reading stdin must not kill the server with SIGPIPE */
