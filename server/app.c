@@ -76,7 +76,7 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 		return bo_error_set(err, BO_ENOMEM, "out of memory");
 	a->cfg = cfg;
 	a->lock_fd = -1;
-	rdf_limits_from_config(&a->rdf_limits, cfg);
+	config_rdf_limits(cfg, &a->rdf_limits);
 	package_limits_from_config(&a->package_limits, cfg);
 	if (asprintf(&a->tmp_dir, "%s/tmp", cfg->data_dir) < 0 ||
 	    asprintf(&a->incoming_dir, "%s/incoming", cfg->data_dir) < 0) {

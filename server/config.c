@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "limits.h"
+#include "rdf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -431,4 +432,13 @@ void config_print_env_example(FILE *f)
 		else
 			fprintf(f, "\n# %s\n#%s=%s\n", options[i].help, env, options[i].def);
 	}
+}
+
+void config_rdf_limits(const struct config *cfg, struct rdf_limits *out)
+{
+	out->max_bytes = cfg->max_yaml_bytes;
+	out->max_depth = cfg->max_yaml_depth;
+	out->max_nodes = cfg->max_yaml_nodes;
+	out->max_scalar_bytes = cfg->max_yaml_scalar_bytes;
+	out->alias_budget = cfg->max_yaml_alias_budget;
 }

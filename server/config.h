@@ -104,4 +104,8 @@ void config_usage(FILE *f);
 /* Writes the example env file listing every option with its default, commented out. */
 void config_print_env_example(FILE *f);
 
+/* The YAML limits of cfg (max_yaml_*) for rdf_parse. */
+struct rdf_limits;
+void config_rdf_limits(const struct config *cfg, struct rdf_limits *out);
+
 #endif

@@ -233,7 +233,7 @@ static int local_validate(const validator *v, const struct config *cfg, const ch
 	char *dcopy = strdup(pkg->rdf_path);
 	char *dir = dcopy ? strdup(dirname(dcopy)) : NULL;
 	free(dcopy);
-	rdf_limits_from_config(&lim, cfg);
+	config_rdf_limits(cfg, &lim);
 	validate_files_dir(&files, dir ? dir : ".");
 	struct validate_options opt = {.files = io_checks ? &files : NULL, .source_name = source, .limits = &lim};
 	int rc = validate_text(v, pkg->text, pkg->len, &opt, out, err);
@@ -275,7 +275,7 @@ static int run_tests(const struct config *cfg, const char *path, const struct lo
 	rdf_doc *doc = NULL;
 	char dir[PATH_MAX], *dcopy = NULL;
 	int rc, matched = 0;
-	rdf_limits_from_config(&lim, cfg);
+	config_rdf_limits(cfg, &lim);
 	/* the RDF the validator just accepted, for its weight formats */
 	rc = rdf_parse(&doc, pkg->text, pkg->len, &lim, &e);
 	if (rc) {

@@ -7,7 +7,6 @@
 
 #include "arena.h"
 #include "buf.h"
-#include "config.h"
 #include "error.h"
 #include "limits.h"
 #include "utf8.h"
@@ -898,13 +897,13 @@ static void on_event(struct parser *st, yaml_event_t *ev)
 	}
 }
 
-void rdf_limits_from_config(struct rdf_limits *out, const struct config *cfg)
+void rdf_limits_default(struct rdf_limits *out)
 {
-	out->max_bytes = cfg ? cfg->max_yaml_bytes : LIMIT_YAML_BYTES;
-	out->max_depth = cfg ? cfg->max_yaml_depth : LIMIT_YAML_DEPTH;
-	out->max_nodes = cfg ? cfg->max_yaml_nodes : LIMIT_YAML_NODES;
-	out->max_scalar_bytes = cfg ? cfg->max_yaml_scalar_bytes : LIMIT_YAML_SCALAR_BYTES;
-	out->alias_budget = cfg ? cfg->max_yaml_alias_budget : LIMIT_YAML_ALIAS_BUDGET;
+	out->max_bytes = LIMIT_YAML_BYTES;
+	out->max_depth = LIMIT_YAML_DEPTH;
+	out->max_nodes = LIMIT_YAML_NODES;
+	out->max_scalar_bytes = LIMIT_YAML_SCALAR_BYTES;
+	out->alias_budget = LIMIT_YAML_ALIAS_BUDGET;
 }
 
 int rdf_parse(rdf_doc **out, const char *text, size_t len, const struct rdf_limits *lim,

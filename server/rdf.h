@@ -20,8 +20,9 @@ struct rdf_limits {
 	int64_t alias_budget;     /* nodes that alias expansion (and merges) may add */
 };
 
-/* Fills limits from config (max_yaml_*). cfg NULL gives the limits.h defaults. */
-void rdf_limits_from_config(struct rdf_limits *out, const struct config *cfg);
+/* The limits.h defaults (the worker's, and every tool's without a config; the server's
+ * come from its config: config_rdf_limits). */
+void rdf_limits_default(struct rdf_limits *out);
 
 typedef struct rdf_doc rdf_doc;
 

@@ -197,7 +197,7 @@ int validate_text(const validator *v, const char *text, size_t len,
 	struct model *m = NULL;
 	struct vctx c = {0};
 	if (!opt->limits)
-		rdf_limits_from_config(&lim, NULL);
+		rdf_limits_default(&lim);
 	if (validate__sink_init(&s) || !sum || !details) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;

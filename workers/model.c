@@ -280,7 +280,7 @@ int model_load(struct model **out, const char *text, size_t len, struct bo_error
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory loading the RDF");
 		goto fail;
 	}
-	rdf_limits_from_config(&lim, NULL);
+	rdf_limits_default(&lim);
 	rc = rdf_parse(&m->doc, text, len, &lim, err);
 	if (rc)
 		goto fail;

@@ -105,7 +105,7 @@ static int architecture_from_rdf(const char *rdf_path, cJSON *req, struct bo_err
 	const char *callable = NULL;
 	int rc;
 
-	rdf_limits_from_config(&lim, NULL);
+	rdf_limits_default(&lim);
 	rc = read_file(rdf_path, (size_t)lim.max_bytes, &text, &len, err);
 	if (rc)
 		goto fail;

@@ -681,7 +681,7 @@ static int load_description(const struct job *job, struct state *s, struct run *
 			rc = bo_error_set(&err, BO_EINVALIDPACKAGE, "cannot open %s: %s", job->rdf_file,
 					  strerror(errno));
 	}
-	rdf_limits_from_config(&lim, NULL);
+	rdf_limits_default(&lim);
 	if (!rc)
 		rc = read_all(f, (size_t)lim.max_bytes, &text, &len, job->rdf_file, &err);
 	if (f)

@@ -134,7 +134,7 @@ static void round_trip(cJSON *body)
 		cJSON_AddItemReferenceToObject(wrap, "body", body);
 		root = wrap;
 	}
-	rdf_limits_from_config(&lim, NULL);
+	rdf_limits_default(&lim);
 	lim.max_bytes = INT64_MAX; /* a body may be longer as YAML; limits.h caps bodies at */
 	lim.max_depth = 1000;	   /* 1 MiB and http_json at 64 levels, plus our wrapper */
 	lim.max_nodes = INT64_MAX;

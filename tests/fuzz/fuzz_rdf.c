@@ -173,7 +173,7 @@ static void parse_under(const uint8_t *data, size_t size, const struct rdf_limit
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rdf_limits def, tight;
-	rdf_limits_from_config(&def, NULL);
+	rdf_limits_default(&def);
 	tight.max_bytes = 2048;
 	tight.max_depth = 6;
 	tight.max_nodes = 64;

@@ -120,7 +120,7 @@ static void parse_rdf(package *p)
 	if (package_read(p, i, READ_MAX, &text, &len, &err) == 0) {
 		struct rdf_limits lim;
 		rdf_doc *d = NULL;
-		rdf_limits_from_config(&lim, NULL);
+		rdf_limits_default(&lim);
 		rdf_parse(&d, text, len, &lim, &err);
 		rdf_free(d);
 		free(text);

@@ -19,7 +19,7 @@
 static struct rdf_limits default_limits(void)
 {
 	struct rdf_limits l;
-	rdf_limits_from_config(&l, NULL);
+	rdf_limits_default(&l);
 	return l;
 }
 
@@ -273,7 +273,7 @@ static void test_rdf__limits_from_config(void)
 	cfg.max_yaml_nodes = 3;
 	cfg.max_yaml_scalar_bytes = 4;
 	cfg.max_yaml_alias_budget = 5;
-	rdf_limits_from_config(&l, &cfg);
+	config_rdf_limits(&cfg, &l);
 	check(l.max_bytes == 1 && l.max_depth == 2 && l.max_nodes == 3 && l.max_scalar_bytes == 4 &&
 		      l.alias_budget == 5,
 	      "from cfg");

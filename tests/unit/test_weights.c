@@ -80,7 +80,7 @@ static void test_weights__yaml_and_json_agree(void)
 	struct bo_error err = BO_ERROR_INIT;
 	rdf_doc *doc = NULL;
 	char from_yaml[256], from_json[256];
-	rdf_limits_from_config(&lim, NULL);
+	rdf_limits_default(&lim);
 	require(rdf_parse(&doc, yaml, strlen(yaml), &lim, &err) == 0, "rdf_parse: %s", err.detail);
 	picked(rdf_root(doc), from_yaml, sizeof(from_yaml));
 	char *text = cJSON_PrintUnformatted(rdf_root(doc));
