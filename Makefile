@@ -5,7 +5,9 @@ CC      ?= gcc
 PKGS    := libmicrohttpd libcurl yaml-0.1 libcjson libzip openssl sqlite3 libgit2 vips
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual -Wformat=2
-CFLAGS_BASE := -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -Iserver
+# includes name their folder ("common/error.h", "infra/db.h"): -I. finds common/, -Iserver
+# the server's layers (README "What is here"; tests/lint/layers.sh checks the direction)
+CFLAGS_BASE := -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -I. -Iserver
 LDLIBS  = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 # Release build in build/rel, sanitizer build (what the tests use) in build/san.
@@ -19,8 +21,9 @@ CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-poin
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
-SERVER_OBJ := $(patsubst server/%.c,$(BUILD)/server/%.o,$(SERVER_SRC))
+# libbo.a: common/ (what the worker shares too) and the server's layers, all but main.c
+SERVER_SRC := $(wildcard common/*.c) $(filter-out server/main.c,$(wildcard server/*.c server/*/*.c))
+SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SERVER_SRC))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
@@ -45,7 +48,7 @@ TORCH_LIBS   := -ltorch -ltorch_cpu -lc10 -lstdc++
 # build stamp that every object waits for, after this Makefile was read.
 TORCH_VERSION = $(shell dpkg-query -W -f '$${Version}' libtorch-dev 2>/dev/null | sed 's/[+~-].*//')
 CXXFLAGS    = -std=c++17 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual -Wformat=2 \
-              -MMD -MP -D_GNU_SOURCE -iquote server -iquote workers $(OPT) \
+              -MMD -MP -D_GNU_SOURCE -iquote . -iquote workers $(OPT) \
               $(if $(TORCH_VERSION),-DBO_LIBTORCH_VERSION='"$(TORCH_VERSION)"')
 ifneq ($(SANITIZE),)
 CXXFLAGS   += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -94,7 +97,7 @@ $(BUILD)/torch/%.o: workers/%.cpp | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -fPIC -c -o $@ $<
 
-$(BUILD)/torch/%.o: server/%.c | $(STAMP)-build
+$(BUILD)/torch/%.o: common/%.c | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
@@ -102,6 +105,10 @@ $(BUILD)/libbo.a: $(SERVER_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/server/%.o: server/%.c | $(STAMP)-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/common/%.o: common/%.c | $(STAMP)-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -157,7 +164,7 @@ FUZZ_DIR        := build/fuzz
 FUZZ_CFLAGS      = $(CFLAGS_BASE) -Wno-format-nonliteral -O1 -g -fsanitize=address,undefined \
                    -fno-sanitize-recover=all -fno-omit-frame-pointer \
                    $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_SERVER_OBJ := $(patsubst server/%.c,$(FUZZ_DIR)/server/%.o,$(SERVER_SRC))
+FUZZ_SERVER_OBJ := $(patsubst %.c,$(FUZZ_DIR)/%.o,$(SERVER_SRC))
 FUZZ_BIN        := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_REPLAY_BIN := $(patsubst %,$(BUILD)/tests/test_fuzz_%,$(FUZZ_NAMES))
 FUZZ_HARNESS    := tests/fuzz/harness.c tests/fuzz/harness.h
@@ -176,6 +183,10 @@ $(FUZZ_REPLAY_BIN): $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/r
 # fuzzer-no-link: coverage instrumentation without libFuzzer's main, which only the
 # harness links
 $(FUZZ_DIR)/server/%.o: server/%.c | $(STAMP)-fuzz
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/common/%.o: common/%.c | $(STAMP)-fuzz
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -294,7 +305,9 @@ env-example: all
 
 # banned calls (CONVENTIONS 14): a match fails the build and is printed
 lint:
-	@! grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|strtok|system)\s*\(' server/*.c server/*.h workers/*.c 2>/dev/null
+	@! grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|strtok|system)\s*\(' common/*.[ch] server/*.[ch] server/*/*.[ch] \
+	  workers/*.c 2>/dev/null
+	@tests/lint/layers.sh
 
 clean:
 	rm -rf build

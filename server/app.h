@@ -4,8 +4,8 @@
 #ifndef BO_APP_H
 #define BO_APP_H
 
-#include "package.h"
-#include "rdf.h"
+#include "common/rdf.h"
+#include "infra/package.h"
 
 struct config;
 struct bo_error;

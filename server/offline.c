@@ -5,13 +5,13 @@
  * test_worker_run per weight format), minus the database and storage. */
 #include "offline.h"
 
-#include "config.h"
-#include "error.h"
-#include "package.h"
-#include "rdf.h"
-#include "test_job.h"
-#include "validate.h"
-#include "weights.h"
+#include "check/validate.h"
+#include "check/weights.h"
+#include "common/error.h"
+#include "common/rdf.h"
+#include "infra/config.h"
+#include "infra/package.h"
+#include "pipeline/test_job.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

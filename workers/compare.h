@@ -5,7 +5,7 @@
 #ifndef BO_COMPARE_H
 #define BO_COMPARE_H
 
-#include "npy.h"
+#include "common/npy.h"
 
 #include <stddef.h>
 #include <stdint.h>

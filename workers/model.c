@@ -5,8 +5,8 @@
  * and ids; kwargs stay borrowed from the parsed document the model owns. */
 #include "model.h"
 
-#include "error.h"
-#include "rdf.h"
+#include "common/error.h"
+#include "common/rdf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -7,7 +7,7 @@
 #define BO_MODEL_H
 
 #include "compare.h"
-#include "npy.h"
+#include "common/npy.h"
 #include "ops.h"
 
 #include <stddef.h>

@@ -4,7 +4,7 @@
  * always holds t->count values already rounded to what t->dtype can represent. */
 #include "ops.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

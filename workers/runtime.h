@@ -5,7 +5,7 @@
 #ifndef BO_RUNTIME_H
 #define BO_RUNTIME_H
 
-#include "npy.h"
+#include "common/npy.h"
 
 #include <stddef.h>
 #include <stdint.h>

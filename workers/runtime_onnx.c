@@ -8,7 +8,7 @@
  * before its OrtValue is released, so nothing ORT owns escapes this file. */
 #include "runtime.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <dlfcn.h>
 #include <stdint.h>

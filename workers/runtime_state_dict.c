@@ -6,9 +6,9 @@
  * the worker (PDEATHSIG) and never sees the worker's other descriptors. */
 #include "runtime.h"
 
-#include "error.h"
-#include "npy.h"
-#include "rdf.h"
+#include "common/error.h"
+#include "common/npy.h"
+#include "common/rdf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * whose only export is runtime_torchscript (the worker dlopens it for torchscript runs). */
 #include "runtime.h"
 
-#include "error.h"
+#include "common/error.h"
 #include "runtime_torch.h"
 
 #include <stdlib.h>

@@ -4,14 +4,14 @@
  * `failed` detail that says what to fix, every failure of this machine an `error`, and the
  * result is always written (exit 2 only for a spec that cannot be read). */
 #include "compare.h"
-#include "error.h"
+#include "common/error.h"
 #include "model.h"
-#include "npy.h"
+#include "common/npy.h"
 #include "ops.h"
-#include "rdf.h"
+#include "common/rdf.h"
 #include "runtime.h"
-#include "layout.h"
-#include "version.h"
+#include "common/layout.h"
+#include "common/version.h"
 
 #include <cjson/cJSON.h>
 #include <dlfcn.h>
@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #define SPEC_MAX (1 << 20)      /* job spec bytes on stdin */
-#define PATH_MAX 4096           /* server/limits.h shadows <limits.h> on the include path */
+#define PATH_MAX 4096           /* common/limits.h shadows <limits.h> on the include path */
 #define TENSOR_DEFAULT_MAX ((size_t)1 << 30)
 
 /* LeakSanitizer (sanitizer builds): ONNX Runtime allocates a few bytes at load time that it

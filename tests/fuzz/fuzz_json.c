@@ -1,8 +1,8 @@
 /* fuzz_json: the checks a JSON request body goes through, as far as public functions
  * reach them. The body checks themselves (http_json: cJSON parse, then every string and
- * key valid UTF-8, no repeated key, depth <= 64) are static in server/http.c, so this
+ * key valid UTF-8, no repeated key, depth <= 64) are static in server/http/http.c, so this
  * harness parses the body the same way (cJSON_ParseWithLengthOpts, no NUL required) and
- * judges it with the one public judge, utf8_valid / utf8_seq_len (server/utf8.h), which it
+ * judges it with the one public judge, utf8_valid / utf8_seq_len (common/utf8.h), which it
  * also checks byte by byte against the table of well-formed sequences in the Unicode
  * standard (ch. 3, table 3-7). A body that passes goes through rdf_emit -> rdf_parse,
  * which must give the same tree back (rdf.h; the stage job writes RDF trees that way). */
@@ -10,9 +10,9 @@
 
 #include "../lib/json_same.h"
 
-#include "error.h"
-#include "rdf.h"
-#include "utf8.h"
+#include "common/error.h"
+#include "common/rdf.h"
+#include "common/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

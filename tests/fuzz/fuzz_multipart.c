@@ -1,8 +1,8 @@
 /* fuzz_multipart: multipart/form-data bodies as the upload route reads them. The input is
  * the body of one POST with a fixed boundary (`fuzzboundary`), sent over a loopback TCP
  * connection to an in-process libmicrohttpd daemon (the library and version the server
- * uses); its handler feeds the body to MHD's post processor, as server/http.c does, and
- * every chunk the processor reports to form_take (server/form.h), the upload form's rules.
+ * uses); its handler feeds the body to MHD's post processor, as server/http/http.c does, and
+ * every chunk the processor reports to form_take (server/http/form.h), the upload form's rules.
  *
  * Contracts checked: form_take's result is a form_chunk or BO_EBADREQUEST with a detail
  * (fuzz_check_error); a 'package' chunk continues at the offset the bytes so far reach, so
@@ -12,8 +12,8 @@
  * daemon answers every input (no hang, no crash) and the next input gets a fresh state. */
 #include "harness.h"
 
-#include "error.h"
-#include "form.h"
+#include "common/error.h"
+#include "http/form.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* fuzz_npy: the .npy reader (server/npy.h) on arbitrary bytes, as a test tensor of an
+/* fuzz_npy: the .npy reader (common/npy.h) on arbitrary bytes, as a test tensor of an
  * uploaded package. npy_parse_header on the whole input and through the read loop a
  * caller runs (NPY_HEAD_GUESS bytes, then *needed) must agree; a parsed header must meet
  * the invariant of npy.c (supported dtype, at most NPY_MAX_DIMS non-negative dims,
@@ -7,8 +7,8 @@
  * are checked against an index computation of our own. */
 #include "harness.h"
 
-#include "error.h"
-#include "npy.h"
+#include "common/error.h"
+#include "common/npy.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* fuzz_rdf: rdf_parse (server/rdf.h) on arbitrary bytes, as an uploaded rdf.yaml. Each
+/* fuzz_rdf: rdf_parse (common/rdf.h) on arbitrary bytes, as an uploaded rdf.yaml. Each
  * input is parsed twice: under the limits.h defaults (what an upload gets) and under tight
  * limits, so that inputs of a few hundred bytes reach every limit (depth, nodes, scalar
  * length, alias budget, document bytes). A parsed tree must respect the limits it was
@@ -10,9 +10,9 @@
 
 #include "../lib/json_same.h"
 
-#include "error.h"
-#include "rdf.h"
-#include "utf8.h"
+#include "common/error.h"
+#include "common/rdf.h"
+#include "common/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* fuzz_zip: package_open (server/package.h) on arbitrary bytes as the uploaded package:
+/* fuzz_zip: package_open (server/infra/package.h) on arbitrary bytes as the uploaded package:
  * our own central-directory scan, libzip's open and every entry rule, under the limits.h
  * defaults and under tight limits. An opened package may list only names the rules allow
  * (checked here again from package.h, not from package.c), no two equal after
@@ -7,10 +7,10 @@
  * parsed as an upload would. A refusal must carry a listed code and a readable problem. */
 #include "harness.h"
 
-#include "error.h"
-#include "package.h"
-#include "rdf.h"
-#include "utf8.h"
+#include "common/error.h"
+#include "infra/package.h"
+#include "common/rdf.h"
+#include "common/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

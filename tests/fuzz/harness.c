@@ -2,8 +2,8 @@
  * test promises about its outputs. */
 #include "harness.h"
 
-#include "error.h"
-#include "utf8.h"
+#include "common/error.h"
+#include "common/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>

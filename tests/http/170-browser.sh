@@ -51,7 +51,7 @@ req GET /static/common.js; header Content-Type | grep -q '^text/javascript' || f
 ETAG=$(header ETag); [ -n "$ETAG" ] || fail "no ETag on an asset"
 req GET /static/common.js -H "If-None-Match: $ETAG"; expect_status 304
 # path safety: no way out of static_dir, no hidden files, no unknown types
-for p in /static/../server/auth.c /static/..%2fMakefile /static/.well-known/x.js /static//etc/passwd /static/README.md /static/a/../../Makefile; do
+for p in /static/../server/app.c /static/..%2fMakefile /static/.well-known/x.js /static//etc/passwd /static/README.md /static/a/../../Makefile; do
   STATUS=$(curl -sS --path-as-is -o "$T/body" -w '%{http_code}' "$BASE$p")
   [ "$STATUS" = 404 ] || fail "$p: HTTP $STATUS"
 done

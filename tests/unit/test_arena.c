@@ -2,7 +2,7 @@
  * helpers, and deferred destructors (exactly once, last registered first). */
 #include "check.h"
 
-#include "arena.h"
+#include "common/arena.h"
 
 #include <stdalign.h>
 #include <stddef.h>

@@ -2,9 +2,9 @@
  * The reviewers import and the maintainer check are test_reviewers.c and test_maintainers.c. */
 #include "check.h"
 
-#include "auth.h"
-#include "db.h"
-#include "error.h"
+#include "domain/auth.h"
+#include "infra/db.h"
+#include "common/error.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>

@@ -1,7 +1,7 @@
 /* Unit tests for buf: growth, NUL bytes, the bound at its edge, sticky failure. */
 #include "check.h"
 
-#include "buf.h"
+#include "common/buf.h"
 
 static void test_buf__grows(void)
 {

@@ -4,14 +4,14 @@
 #include "check.h"
 
 #include "app.h"
-#include "collection.h"
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "history.h"
-#include "jobs.h"
-#include "log.h"
-#include "storage.h"
+#include "pipeline/collection.h"
+#include "infra/config.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "infra/history.h"
+#include "infra/jobs.h"
+#include "common/log.h"
+#include "infra/storage.h"
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>

@@ -3,8 +3,8 @@
  * option, unknown flags, and the values derived from data_dir/listen/port. */
 #include "check.h"
 
-#include "config.h"
-#include "error.h"
+#include "infra/config.h"
+#include "common/error.h"
 
 #include <stdint.h>
 

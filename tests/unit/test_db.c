@@ -3,8 +3,8 @@
  * settings, the pool under several threads, and rollback on release. */
 #include "check.h"
 
-#include "db.h"
-#include "error.h"
+#include "infra/db.h"
+#include "common/error.h"
 
 #include <dirent.h>
 #include <pthread.h>

@@ -5,9 +5,9 @@
 #include "check.h"
 #include "sql_check.h"
 
-#include "db.h"
-#include "drafts.h"
-#include "error.h"
+#include "infra/db.h"
+#include "domain/drafts.h"
+#include "common/error.h"
 
 #include <cjson/cJSON.h>
 

@@ -2,7 +2,7 @@
  * problem+json rendering (parsed back with cJSON). */
 #include "check.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <cjson/cJSON.h>
 

@@ -1,7 +1,7 @@
 /* Unit tests for form: the upload form's rules over post-processor chunks. */
 #include "check.h"
 
-#include "form.h"
+#include "http/form.h"
 
 static void test_form__package_and_id(void)
 {

@@ -3,8 +3,8 @@
  * runs in its own temp directory (the cwd). */
 #include "check.h"
 
-#include "error.h"
-#include "fs.h"
+#include "common/error.h"
+#include "infra/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* Unit tests for hex: encoding and the SHA-256 vectors of FIPS 180-2. */
 #include "check.h"
 
-#include "hex.h"
+#include "common/hex.h"
 
 static void test_hex__encode(void)
 {

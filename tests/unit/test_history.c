@@ -2,8 +2,8 @@
  * tree (loaded once, removed when no longer listed), list newest first, read back. */
 #include "check.h"
 
-#include "error.h"
-#include "history.h"
+#include "common/error.h"
+#include "infra/history.h"
 
 #include <cjson/cJSON.h>
 #include <git2.h>

@@ -5,7 +5,7 @@
  * address gets 429. */
 #include "check.h"
 
-#include "http_gate.h"
+#include "http/http_gate.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -5,8 +5,8 @@
  * and the retry delays. */
 #include "check.h"
 
-#include "error.h"
-#include "httpc.h"
+#include "common/error.h"
+#include "infra/httpc.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

@@ -2,9 +2,9 @@
  * hyphenated words, hostile input, generation, reservation and concurrent reservation. */
 #include "check.h"
 
-#include "db.h"
-#include "error.h"
-#include "ids.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "domain/ids.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>

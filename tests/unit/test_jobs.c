@@ -4,9 +4,9 @@
 #include "check.h"
 #include "sql_check.h"
 
-#include "db.h"
-#include "error.h"
-#include "jobs.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "infra/jobs.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>

@@ -6,13 +6,13 @@
 #include "sql_check.h"
 
 #include "app.h"
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "drafts.h"
-#include "jobs.h"
-#include "lifecycle.h"
-#include "storage.h"
+#include "infra/config.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "domain/drafts.h"
+#include "infra/jobs.h"
+#include "pipeline/lifecycle.h"
+#include "infra/storage.h"
 
 #include <cjson/cJSON.h>
 

@@ -5,13 +5,13 @@
 #include "check.h"
 
 #include "app.h"
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "jobs.h"
-#include "lifecycle.h"
-#include "mail.h"
-#include "notify.h"
+#include "infra/config.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "infra/jobs.h"
+#include "pipeline/lifecycle.h"
+#include "infra/mail.h"
+#include "pipeline/notify.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

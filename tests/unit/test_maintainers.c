@@ -2,10 +2,10 @@
  * uploader, emails in the latest published RDF or else the draft's, reviewers), and who not. */
 #include "check.h"
 
-#include "auth.h"
-#include "db.h"
-#include "error.h"
-#include "maintainers.h"
+#include "domain/auth.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "domain/maintainers.h"
 
 struct fixture {
 	db *d;

@@ -3,7 +3,7 @@
  * four threads that must sum exactly. */
 #include "check.h"
 
-#include "metrics.h"
+#include "infra/metrics.h"
 
 #include <pthread.h>
 

@@ -4,7 +4,7 @@
  * references, refusals). */
 #include "check.h"
 
-#include "error.h"
+#include "common/error.h"
 #include "model.h"
 
 #include <cjson/cJSON.h>

@@ -4,8 +4,8 @@
  * (BO_CORPUS_DIR, else ../shared/corpus beside the repo) is missing. */
 #include "check.h"
 
-#include "error.h"
-#include "npy.h"
+#include "common/error.h"
+#include "common/npy.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

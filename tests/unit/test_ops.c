@@ -3,7 +3,7 @@
  * kwarg gives. */
 #include "check.h"
 
-#include "error.h"
+#include "common/error.h"
 #include "ops.h"
 
 #include <cjson/cJSON.h>

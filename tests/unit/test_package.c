@@ -4,10 +4,10 @@
  * So no fixture script or python is needed (tests/fixtures/make_bad_zips.py is not used). */
 #include "check.h"
 
-#include "config.h"
-#include "error.h"
-#include "limits.h"
-#include "package.h"
+#include "infra/config.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "infra/package.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>

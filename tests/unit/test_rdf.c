@@ -6,10 +6,10 @@
 
 #include "../lib/json_same.h"
 
-#include "config.h"
-#include "error.h"
-#include "limits.h"
-#include "rdf.h"
+#include "infra/config.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "common/rdf.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

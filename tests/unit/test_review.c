@@ -6,12 +6,12 @@
 #include "sql_check.h"
 
 #include "app.h"
-#include "auth.h"
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "log.h"
-#include "review.h"
+#include "domain/auth.h"
+#include "infra/config.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "pipeline/review.h"
 
 #include <cjson/cJSON.h>
 

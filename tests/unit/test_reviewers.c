@@ -2,10 +2,10 @@
  * upgraded, an admin kept), and a file with bad entries imports nothing and reports each. */
 #include "check.h"
 
-#include "auth.h"
-#include "db.h"
-#include "error.h"
-#include "reviewers.h"
+#include "domain/auth.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "domain/reviewers.h"
 
 #include <cjson/cJSON.h>
 

@@ -4,9 +4,9 @@
  * routes with bodies declare their body kind and need authentication. */
 #include "check.h"
 
-#include "error.h"
-#include "http.h"
-#include "routes.h"
+#include "common/error.h"
+#include "http/http.h"
+#include "http/routes.h"
 
 #define MAX_SEGS 32
 

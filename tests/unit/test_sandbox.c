@@ -1,9 +1,9 @@
-/* Unit tests for server/sandbox.c, with fake children made of /bin/sh, coreutils and
+/* Unit tests for server/infra/sandbox.c, with fake children made of /bin/sh, coreutils and
  * /usr/bin/python3 (never the ASan-built test binary: ASan cannot start under RLIMIT_AS). */
 #include "check.h"
 
-#include "error.h"
-#include "sandbox.h"
+#include "common/error.h"
+#include "infra/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>

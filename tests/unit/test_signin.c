@@ -1,11 +1,11 @@
 /* signin: links expire, work once, are stored only as hashes, are rate-limited per address
  * and per client IP, mail the link in the same transaction, and give a session token that
  * authenticates (a new address becomes an uploader) and that sign-out revokes. */
-#include "auth.h"
+#include "domain/auth.h"
 #include "check.h"
-#include "db.h"
-#include "error.h"
-#include "signin.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "domain/signin.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>

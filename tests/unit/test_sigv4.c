@@ -2,8 +2,8 @@
  * the examples of the public AWS SigV4 documentation, and the error paths. */
 #include "check.h"
 
-#include "error.h"
-#include "sigv4.h"
+#include "common/error.h"
+#include "infra/sigv4.h"
 
 #include <cjson/cJSON.h>
 

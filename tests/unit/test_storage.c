@@ -4,11 +4,11 @@
  * wrong secret). Without the env the S3 cases print "SKIP (no S3)" and are not run. */
 #include "check.h"
 
-#include "config.h"
-#include "error.h"
-#include "sigv4.h"
-#include "storage.h"
-#include "storage_s3.h"
+#include "infra/config.h"
+#include "common/error.h"
+#include "infra/sigv4.h"
+#include "infra/storage.h"
+#include "infra/storage_s3.h"
 
 #include <curl/curl.h>
 #include <dirent.h>

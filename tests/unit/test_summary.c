@@ -1,7 +1,7 @@
 /* Unit tests for summary: our summaries reshaped as bioimageio.spec's ValidationSummary. */
 #include "check.h"
 
-#include "summary.h"
+#include "check/summary.h"
 
 #include <cjson/cJSON.h>
 

@@ -7,13 +7,13 @@
 #include "sql_check.h"
 
 #include "app.h"
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "jobs.h"
-#include "log.h"
-#include "storage.h"
-#include "test_job.h"
+#include "infra/config.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "infra/jobs.h"
+#include "common/log.h"
+#include "infra/storage.h"
+#include "pipeline/test_job.h"
 
 #include <cjson/cJSON.h>
 #include <sys/stat.h>

@@ -3,8 +3,8 @@
  * damaging a good file (truncation); outputs are read back with libvips. */
 #include "check.h"
 
-#include "error.h"
-#include "thumbs.h"
+#include "common/error.h"
+#include "infra/thumbs.h"
 
 #include <stdint.h>
 #include <vips/vips.h>

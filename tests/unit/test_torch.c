@@ -4,8 +4,8 @@
  * code when unpickled. */
 #include "check.h"
 
-#include "error.h"
-#include "npy.h"
+#include "common/error.h"
+#include "common/npy.h"
 #include "runtime.h"
 
 #include <math.h>

@@ -3,9 +3,9 @@
  * expected loc, and hostile YAML gives a failed summary instead of a crash. */
 #include "check.h"
 
-#include "error.h"
-#include "npy.h"
-#include "validate.h"
+#include "common/error.h"
+#include "common/npy.h"
+#include "check/validate.h"
 
 #include <cjson/cJSON.h>
 #include <libgen.h>

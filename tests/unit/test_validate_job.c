@@ -7,14 +7,14 @@
 #include "sql_check.h"
 
 #include "app.h"
-#include "config.h"
-#include "db.h"
-#include "error.h"
-#include "jobs.h"
-#include "lifecycle.h"
-#include "log.h"
-#include "storage.h"
-#include "validate_job.h"
+#include "infra/config.h"
+#include "infra/db.h"
+#include "common/error.h"
+#include "infra/jobs.h"
+#include "pipeline/lifecycle.h"
+#include "common/log.h"
+#include "infra/storage.h"
+#include "pipeline/validate_job.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>

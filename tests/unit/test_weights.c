@@ -3,9 +3,9 @@
  * YAML): both must pick the same formats in the same order. */
 #include "check.h"
 
-#include "error.h"
-#include "rdf.h"
-#include "weights.h"
+#include "common/error.h"
+#include "common/rdf.h"
+#include "check/weights.h"
 
 #include <cjson/cJSON.h>
 

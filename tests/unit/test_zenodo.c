@@ -4,8 +4,8 @@
  * tests/http/160-archive.sh. */
 #include "check.h"
 
-#include "error.h"
-#include "zenodo.h"
+#include "common/error.h"
+#include "infra/zenodo.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -1,0 +1,78 @@
+/* routes_uploads: POST /api/v1/uploads — a zip body, a multipart form (field
+ * "package") or JSON {"url": …}. The body has already streamed to a temp file (http);
+ * upload_accept decides. */
+#include "http/routes.h"
+
+#include "app.h"
+#include "common/error.h"
+#include "infra/metrics.h"
+#include "pipeline/upload.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int post_upload(http_req *r)
+{
+	struct app *a = http_app(r);
+	struct bo_error *err = http_err(r);
+	const struct http_upload *up = http_upload(r);
+	struct upload_request req = {.user = http_user(r)};
+	char *fetched = NULL;
+	char sha[65] = "";
+	cJSON *out = NULL;
+	int rc;
+	req.concept_id = http_query(r, "id");
+	if (up) {
+		req.package_path = up->path;
+		req.size = up->size;
+		req.sha256 = up->sha256;
+		req.source = up->filename ? up->filename : "request body";
+		if (!req.concept_id && up->form_id && up->form_id[0])
+			req.concept_id = up->form_id;
+	} else {
+		cJSON *body = http_json(r);
+		if (!body)
+			return err->code ? err->code : bo_error_set(err, BO_EBADREQUEST, "empty body");
+		const cJSON *url = cJSON_GetObjectItemCaseSensitive(body, "url");
+		if (!cJSON_IsObject(body) || !cJSON_IsString(url)) {
+			rc = bo_error_set(err, BO_EBADREQUEST, "a JSON upload must be {\"url\": \"https://…/package.zip\"}");
+			bo_error_add(err, NULL, "field 'url' (string) is required", "missing", 0, 0);
+			return rc;
+		}
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
+		if (!req.concept_id && cJSON_IsString(id))
+			req.concept_id = id->valuestring;
+		uint64_t size = 0;
+		rc = upload_fetch(a, url->valuestring, &fetched, &size, sha, err);
+		if (rc)
+			return rc;
+		metrics_add_upload_bytes(a->metrics, size);
+		req.package_path = fetched;
+		req.size = size;
+		req.sha256 = sha;
+		req.source = url->valuestring;
+	}
+	rc = upload_accept(a, &req, &out, err);
+	if (fetched) {
+		if (rc)
+			unlink(fetched);
+		free(fetched);
+	}
+	if (rc)
+		return rc;
+	if (up)
+		http_upload_take(r); /* renamed into incoming/ */
+	const cJSON *self = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "links"), "self");
+	if (cJSON_IsString(self))
+		http_add_header(r, "Location", self->valuestring);
+	return http_reply_json(r, 202, out);
+}
+
+static const struct route table[] = {
+	{"POST", "/api/v1/uploads", HTTP_BODY_UPLOAD, AUTH_ROLE_UPLOADER, post_upload,
+	 "upload a package (zip, multipart field 'package', or {\"url\"}); ?id= for a new revision"},
+};
+
+const struct route_table routes_uploads = {table, sizeof(table) / sizeof(table[0])};

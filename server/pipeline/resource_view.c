@@ -1,0 +1,416 @@
+/* resource_view: the API's documents of concepts, drafts and versions. The draft and its
+ * runs come from drafts; files, versions and events are read here. */
+#include "pipeline/resource_view.h"
+
+#include "app.h"
+#include "common/error.h"
+#include "domain/drafts.h"
+#include "domain/ids.h"
+#include "infra/config.h"
+#include "infra/db.h"
+#include "pipeline/lifecycle.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define URL_MAX 4096
+
+static int oom(struct bo_error *err) { return bo_error_set(err, BO_ENOMEM, "out of memory"); }
+
+/* Adds the URL of path (printf-style) under name: /files/… on files_url when one is
+ * configured (it has no trailing slash), everything else on public_url. */
+__attribute__((format(printf, 4, 5))) static void add_url(cJSON *o, const char *name, const struct config *cfg,
+							  const char *fmt, ...)
+{
+	char path[URL_MAX], url[URL_MAX + 1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (cfg->files_url && *cfg->files_url && !strncmp(path, "/files/", 7))
+		snprintf(url, sizeof(url), "%s/%s", cfg->files_url, path + 7);
+	else
+		snprintf(url, sizeof(url), "%s%s", cfg->public_url, path);
+	cJSON_AddStringToObject(o, name, url);
+}
+
+/* A parsed JSON text (or null) under name. */
+static void add_json_text(cJSON *o, const char *name, const char *text)
+{
+	cJSON *v = text ? cJSON_Parse(text) : NULL;
+	cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
+}
+
+/* A text column (or null) under name. */
+static void add_text_column(cJSON *o, const char *name, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, name);
+	else
+		cJSON_AddStringToObject(o, name, db_column_text(st, col));
+}
+
+static void add_json_column(cJSON *o, const char *name, sqlite3_stmt *st, int col)
+{
+	add_json_text(o, name, sqlite3_column_type(st, col) == SQLITE_NULL ? NULL : db_column_text(st, col));
+}
+
+/* The files of the draft (subject "draft") or of a version, with their URLs. */
+static int add_files(const struct app *a, sqlite3 *c, const char *id, const char *subject, cJSON *out,
+		     struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *files = cJSON_AddArrayToObject(out, "files");
+	if (!files)
+		return oom(err);
+	int rc = db_prepare(c, &st,
+			    "SELECT path, size, sha256, content_type FROM files WHERE concept_id = ?1 "
+			    "AND version_or_draft = ?2 ORDER BY path",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, subject);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *f = cJSON_CreateObject();
+		if (!f || !cJSON_AddItemToArray(files, f)) {
+			cJSON_Delete(f);
+			rc = oom(err);
+			break;
+		}
+		const char *path = db_column_text(st, 0);
+		cJSON_AddStringToObject(f, "path", path);
+		cJSON_AddNumberToObject(f, "size", (double)sqlite3_column_int64(st, 1));
+		cJSON_AddStringToObject(f, "sha256", db_column_text(st, 2));
+		cJSON_AddStringToObject(f, "content_type", db_column_text(st, 3));
+		add_url(f, "url", a->cfg, "/files/%s/%s/files/%s", id, subject, path);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_fail(c, "list files", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* validation (the static summary or null) and tests [{weight_format, status, summary,
+ * tool, tool_version}] of the revision. */
+static int add_runs(sqlite3 *c, const char *id, int revision, cJSON *out, struct bo_error *err)
+{
+	struct draft_runs runs = {0};
+	cJSON *tests = cJSON_AddArrayToObject(out, "tests");
+	const char *validation = NULL;
+	if (!tests)
+		return oom(err);
+	int rc = drafts_runs_list(c, id, revision, &runs, err);
+	for (size_t i = 0; !rc && i < runs.n; i++) {
+		const struct draft_run *run = &runs.v[i];
+		if (!strcmp(run->kind, "static")) {
+			validation = run->summary_json;
+			continue;
+		}
+		cJSON *t = cJSON_CreateObject();
+		if (!t || !cJSON_AddItemToArray(tests, t)) {
+			cJSON_Delete(t);
+			rc = oom(err);
+			break;
+		}
+		cJSON_AddStringToObject(t, "weight_format", run->weight_format);
+		cJSON_AddStringToObject(t, "status", run->status);
+		add_json_text(t, "summary", run->summary_json);
+		cJSON_AddStringToObject(t, "tool", run->tool);
+		cJSON_AddStringToObject(t, "tool_version", run->tool_version);
+	}
+	if (!rc)
+		add_json_text(out, "validation", validation);
+	drafts_runs_free(&runs);
+	return rc;
+}
+
+/* A document that starts {id, id_emoji, type}; NULL when out of memory. */
+static cJSON *doc_begin(const struct app *a, const char *id, const char *type)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o && (!cJSON_AddStringToObject(o, "id", id) || !cJSON_AddStringToObject(o, "id_emoji", ids_emoji(a->ids, id)) ||
+		  !cJSON_AddStringToObject(o, "type", type))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
+int resource_view_draft(const struct app *a, sqlite3 *c, const char *id, cJSON **out, struct bo_error *err)
+{
+	struct draft d;
+	int found = 0;
+	cJSON *o = NULL;
+	int rc = drafts_get(c, id, DRAFTS_WITH_RDF, &d, &found, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return bo_error_set(err, BO_ENOTFOUND, "'%s' has no draft", id);
+	o = doc_begin(a, id, d.type);
+	if (!o) {
+		rc = oom(err);
+		goto fail;
+	}
+	cJSON_AddNumberToObject(o, "revision", d.revision);
+	cJSON_AddStringToObject(o, "state", drafts_state_name(d.state));
+	cJSON_AddStringToObject(o, "state_detail", d.state_detail);
+	cJSON *status = lifecycle_status_json(a, id, d.state, d.state_detail, d.updated_at);
+	cJSON_AddItemToObject(o, "status", status ? status : cJSON_CreateNull());
+	cJSON *uploader = cJSON_AddObjectToObject(o, "uploader");
+	if (uploader) {
+		cJSON_AddNumberToObject(uploader, "id", (double)d.uploader_id);
+		cJSON_AddStringToObject(uploader, "name", d.uploader_name);
+	}
+	cJSON_AddStringToObject(o, "created", d.created_at);
+	cJSON_AddStringToObject(o, "updated", d.updated_at);
+	cJSON *pkg = cJSON_AddObjectToObject(o, "package");
+	if (pkg) {
+		cJSON_AddStringToObject(pkg, "sha256", d.package_sha256);
+		cJSON_AddNumberToObject(pkg, "size", (double)d.package_size);
+	}
+	add_json_text(o, "rdf", d.rdf_json);
+	rc = add_files(a, c, id, "draft", o, err);
+	if (!rc)
+		rc = add_runs(c, id, d.revision, o, err);
+	if (rc)
+		goto fail;
+	cJSON *links = cJSON_AddObjectToObject(o, "links");
+	if (!links) {
+		rc = oom(err);
+		goto fail;
+	}
+	add_url(links, "self", a->cfg, "/api/v1/resources/%s/draft", id);
+	add_url(links, "status_page", a->cfg, "/status/%s", id);
+	add_url(links, "events", a->cfg, "/api/v1/resources/%s/draft/events", id);
+	add_url(links, "chat", a->cfg, "/api/v1/resources/%s/draft/chat", id);
+	add_url(links, "files", a->cfg, "/files/%s/draft/files/", id);
+	*out = o;
+	o = NULL;
+fail:
+	drafts_release(&d);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int add_versions(sqlite3 *c, const char *id, cJSON *o, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *versions = cJSON_AddArrayToObject(o, "versions");
+	if (!versions)
+		return oom(err);
+	int rc = db_prepare(c, &st,
+			    "SELECT version, state, created_at, published_at, doi, zenodo_state, yank_reason, "
+			    "zenodo_deposition_id, "
+			    "(SELECT state FROM jobs WHERE kind = 'archive' AND subject = v.concept_id || '/' || v.version "
+			    " ORDER BY id DESC LIMIT 1), "
+			    "(SELECT last_error FROM jobs WHERE kind = 'archive' AND subject = v.concept_id || '/' || v.version "
+			    " ORDER BY id DESC LIMIT 1) FROM versions v WHERE concept_id = ?1 ORDER BY created_at DESC",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *v = cJSON_CreateObject();
+		if (!v || !cJSON_AddItemToArray(versions, v)) {
+			cJSON_Delete(v);
+			rc = oom(err);
+			break;
+		}
+		cJSON_AddStringToObject(v, "version", db_column_text(st, 0));
+		cJSON_AddStringToObject(v, "state", db_column_text(st, 1));
+		cJSON_AddStringToObject(v, "created", db_column_text(st, 2));
+		/* archive_*: the Zenodo step reached and the latest archive job, for operators */
+		static const char *names[] = {"published",   "doi", "archive_state", "yank_reason", "zenodo_deposition_id",
+					      "archive_job", "archive_error"};
+		for (int col = 3; col <= 9; col++)
+			add_text_column(v, names[col - 3], st, col);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_fail(c, "list versions", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int resource_view_resource(const struct app *a, sqlite3 *c, const char *id, cJSON **out, struct bo_error *err)
+{
+	struct drafts_concept k;
+	int found = 0;
+	cJSON *o = NULL;
+	int rc = drafts_get_concept(c, id, &k, &found, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return bo_error_set(err, BO_ENOTFOUND, "no resource '%s'", id);
+	o = doc_begin(a, id, k.type);
+	if (!o) {
+		rc = oom(err);
+		goto fail;
+	}
+	cJSON_AddStringToObject(o, "created", k.created_at);
+	if (k.concept_doi[0])
+		cJSON_AddStringToObject(o, "concept_doi", k.concept_doi);
+	else
+		cJSON_AddNullToObject(o, "concept_doi");
+	if (!k.has_draft) {
+		cJSON_AddNullToObject(o, "draft");
+	} else {
+		cJSON *d = cJSON_AddObjectToObject(o, "draft");
+		if (!d) {
+			rc = oom(err);
+			goto fail;
+		}
+		cJSON_AddStringToObject(d, "state", drafts_state_name(k.state));
+		cJSON_AddNumberToObject(d, "revision", k.revision);
+		cJSON *status = lifecycle_status_json(a, id, k.state, k.state_detail, k.updated_at);
+		cJSON_AddItemToObject(d, "status", status ? status : cJSON_CreateNull());
+		add_url(d, "url", a->cfg, "/api/v1/resources/%s/draft", id);
+	}
+	rc = add_versions(c, id, o, err);
+	if (rc)
+		goto fail;
+	*out = o;
+	o = NULL;
+fail:
+	drafts_concept_release(&k);
+	cJSON_Delete(o);
+	return rc;
+}
+
+int resource_view_version(const struct app *a, sqlite3 *c, const char *id, const char *version, cJSON **out,
+			  struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL;
+	int rc = db_prepare(c, &st,
+			    "SELECT v.state, v.created_at, v.published_at, v.doi, v.yank_reason, v.rdf_json, v.rdf_sha256, "
+			    "v.zenodo_state, c.type, c.concept_doi FROM versions v JOIN concepts c ON c.id = v.concept_id "
+			    "WHERE v.concept_id = ?1 AND v.version = ?2 AND v.state != 'publishing'",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, version);
+	int step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? bo_error_set(err, BO_ENOTFOUND, "'%s' has no published version '%s'", id, version)
+					 : db_fail(c, "read version", err);
+		goto fail;
+	}
+	o = cJSON_CreateObject();
+	if (!o) {
+		rc = oom(err);
+		goto fail;
+	}
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "version", version);
+	cJSON_AddStringToObject(o, "type", db_column_text(st, 8));
+	cJSON_AddStringToObject(o, "state", db_column_text(st, 0));
+	cJSON_AddBoolToObject(o, "yanked", !strcmp(db_column_text(st, 0), "yanked"));
+	add_text_column(o, "yank_reason", st, 4);
+	cJSON_AddStringToObject(o, "created", db_column_text(st, 1));
+	add_text_column(o, "published", st, 2);
+	add_text_column(o, "doi", st, 3);
+	add_text_column(o, "concept_doi", st, 9);
+	add_text_column(o, "archive_state", st, 7);
+	cJSON_AddStringToObject(o, "rdf_sha256", db_column_text(st, 6));
+	add_json_column(o, "rdf", st, 5);
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = add_files(a, c, id, version, o, err);
+	if (rc)
+		goto fail;
+	cJSON *links = cJSON_AddObjectToObject(o, "links");
+	if (!links) {
+		rc = oom(err);
+		goto fail;
+	}
+	add_url(links, "rdf", a->cfg, "/files/%s/%s/files/rdf.yaml", id, version);
+	add_url(links, "info", a->cfg, "/files/%s/%s/info.json", id, version);
+	add_url(links, "test_summary", a->cfg, "/files/%s/%s/test_summary.yaml", id, version);
+	add_url(links, "events", a->cfg, "/api/v1/resources/%s/draft/events", id);
+	*out = o;
+	o = NULL;
+fail:
+	sqlite3_finalize(st);
+	cJSON_Delete(o);
+	return rc;
+}
+
+int resource_view_list(const struct app *a, sqlite3 *c, const struct drafts_filter *f, cJSON **out,
+		       struct bo_error *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *arr = o ? cJSON_AddArrayToObject(o, "resources") : NULL;
+	if (!arr) {
+		cJSON_Delete(o);
+		return oom(err);
+	}
+	int rc = drafts_list_resources(c, f, arr, err);
+	if (rc) {
+		cJSON_Delete(o);
+		return rc;
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "draft");
+		if (cJSON_IsObject(d))
+			add_url(d, "url", a->cfg, "/api/v1/resources/%s/draft",
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "id")));
+	}
+	cJSON_AddNumberToObject(o, "limit", f->limit);
+	cJSON_AddNumberToObject(o, "offset", f->offset);
+	*out = o;
+	return 0;
+}
+
+int resource_view_events(const struct app *a, sqlite3 *c, const char *id, cJSON **out, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	(void)a;
+	int taken = ids_is_taken(c, id, err);
+	if (taken <= 0)
+		return taken < 0 ? taken : bo_error_set(err, BO_ENOTFOUND, "no resource '%s'", id);
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return oom(err);
+	int rc = db_prepare(c, &st,
+			    "SELECT e.id, e.at, e.kind, e.message, e.details_json, e.subject, u.name FROM events e "
+			    "LEFT JOIN users u ON u.id = e.actor_id WHERE e.concept_id = ?1 ORDER BY e.id",
+			    err);
+	if (rc)
+		goto fail;
+	db_bind_text(st, 1, id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *e = cJSON_CreateObject();
+		if (!e || !cJSON_AddItemToArray(arr, e)) {
+			cJSON_Delete(e);
+			rc = oom(err);
+			goto fail;
+		}
+		cJSON_AddNumberToObject(e, "id", (double)sqlite3_column_int64(st, 0));
+		cJSON_AddStringToObject(e, "at", db_column_text(st, 1));
+		cJSON_AddStringToObject(e, "kind", db_column_text(st, 2));
+		cJSON_AddStringToObject(e, "message", db_column_text(st, 3));
+		add_json_column(e, "details", st, 4);
+		cJSON_AddStringToObject(e, "subject", db_column_text(st, 5));
+		cJSON_AddStringToObject(e, "actor",
+					sqlite3_column_type(st, 6) == SQLITE_NULL ? "system" : db_column_text(st, 6));
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_fail(c, "list events", err);
+		goto fail;
+	}
+	*out = arr;
+	arr = NULL;
+fail:
+	sqlite3_finalize(st);
+	cJSON_Delete(arr);
+	return rc;
+}
