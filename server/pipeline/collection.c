@@ -315,8 +315,48 @@ static cJSON *user_of(struct build *b, int64_t user_id)
  * left out rather than written empty: an empty icon or training_data fails the
  * reference's model, and an invented download_url or source gives every card a download
  * button to rdf.yaml. rdf_sha256 and dois (one per listed version) are the reference's. */
+/* A badge's or cover's string as the reference resolves it: the thumbnail stage made
+ * for the file (by its name), then a relative path (one with a dot, not starting with
+ * http or /) made absolute under the version's files. Emoji and absolute URLs stay. */
+static char *resolve_ref(const struct build *b, const struct concept *k, const char *version, const cJSON *rdf,
+			 const char *s)
+{
+	const cJSON *thumbs = get(get(get(rdf, "config"), "bioimageio"), "thumbnails");
+	const char *name = strrchr(s, '/') ? strrchr(s, '/') + 1 : s;
+	if (strncmp(s, "https://", 8))
+		s = get_str(thumbs, s, get_str(thumbs, name, s));
+	if (!strncmp(s, "http", 4) || s[0] == '/' || !strchr(s, '.'))
+		return strdup(s);
+	return abs_url(b, k->id, version, s);
+}
+
+/* badges [{icon, label, url}] with icon and url resolved (the label is text: the
+ * reference's resolver would turn a label with a dot into a URL). */
+static cJSON *badges_of(const struct build *b, const struct concept *k, const char *version, const cJSON *rdf)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *bd;
+	cJSON_ArrayForEach(bd, get(rdf, "badges"))
+	{
+		cJSON *o = cJSON_IsObject(bd) ? cJSON_Duplicate(bd, 1) : NULL;
+		if (!o || !cJSON_AddItemToArray(out, o)) {
+			cJSON_Delete(o);
+			continue;
+		}
+		static const char *const urls[] = {"icon", "url"};
+		for (size_t i = 0; i < 2; i++) {
+			const char *v = get_str(o, urls[i], NULL);
+			char *r = v ? resolve_ref(b, k, version, rdf, v) : NULL;
+			if (r)
+				cJSON_ReplaceItemInObjectCaseSensitive(o, urls[i], cJSON_CreateString(r));
+			free(r);
+		}
+	}
+	return out;
+}
+
 static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON *rdf, const char *version,
-			  const char *version_doi, const char *rdf_sha256, cJSON *versions)
+			  const char *created, const char *version_doi, const char *rdf_sha256, cJSON *versions)
 {
 	cJSON *e = cJSON_CreateObject();
 	cJSON *covers = cJSON_CreateArray();
@@ -332,7 +372,7 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	const cJSON *up = get(rdf, "uploader");
 	cJSON *uploader = cJSON_IsObject(up) ? cJSON_Duplicate(up, 1) : user_of(b, k->created_by);
 	cJSON_AddItemToObject(e, "uploader", uploader ? uploader : cJSON_CreateNull());
-	cJSON_AddItemToObject(e, "badges", array_or_empty(rdf, "badges"));
+	cJSON_AddItemToObject(e, "badges", badges_of(b, k, version, rdf));
 	cJSON_ArrayForEach(it, get(rdf, "covers"))
 	{
 		if (!cJSON_IsString(it) || !it->valuestring)
@@ -356,17 +396,33 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 		cJSON_AddStringToObject(e, "doi", version_doi);
 	else
 		cJSON_AddNullToObject(e, "doi");
-	cJSON_AddStringToObject(e, "created", k->created);
-	cJSON_AddNumberToObject(e, "download_count", 0);
+	/* the listed version's creation, as the reference dates an entry */
+	cJSON_AddStringToObject(e, "created", created);
+	/* the reference's type: "?" until downloads are counted */
+	cJSON_AddStringToObject(e, "download_count", "?");
 	char *rdf_url = abs_url(b, k->id, version, "rdf.yaml");
 	const char *dl = get_str(rdf, "download_url", NULL);
 	if (dl)
 		bad |= add_url(e, "download_url", strdup(dl));
-	cJSON_AddStringToObject(e, "license", get_str(rdf, "license", ""));
+	const char *license = get_str(rdf, "license", NULL);
+	if (license)
+		cJSON_AddStringToObject(e, "license", license);
+	else
+		cJSON_AddNullToObject(e, "license"); /* required there, but may be null */
 	cJSON_AddItemToObject(e, "links", array_or_empty(rdf, "links"));
 	cJSON_AddItemToObject(e, "tags", sorted_tags(rdf));
-	cJSON_AddStringToObject(e, "nickname", k->id);
-	cJSON_AddStringToObject(e, "nickname_icon", get_str(rdf, "id_emoji", ""));
+	/* a nickname only where a legacy RDF has one other than its id; the icon is then its
+	 * own, else the id's emoji (the reference's rule) */
+	const cJSON *bio = get(get(rdf, "config"), "bioimageio");
+	const char *nick = get_str(bio, "nickname", NULL), *nick_icon = NULL;
+	if (nick && strcmp(nick, k->id)) {
+		cJSON_AddStringToObject(e, "nickname", nick);
+		nick_icon = get_str(bio, "nickname_icon", NULL);
+	} else {
+		nick_icon = get_str(rdf, "id_emoji", NULL);
+	}
+	if (nick_icon && *nick_icon)
+		cJSON_AddStringToObject(e, "nickname_icon", nick_icon);
 	const char *src = get_str(rdf, "source", NULL);
 	if (src)
 		bad |= add_url(e, "source", strdup(src));
@@ -439,7 +495,7 @@ static int render_entry(struct build *b, const struct concept *k, char **out)
 		if (!rdf)
 			return bo_error_set(b->err, BO_ENOMEM, "out of memory");
 	}
-	e = entry_build(b, k, rdf, lv->version, lv->doi, lv->sha, version_list(k));
+	e = entry_build(b, k, rdf, lv->version, lv->created, lv->doi, lv->sha, version_list(k));
 	cJSON_Delete(rdf);
 	if (e)
 		*out = cJSON_PrintUnformatted(e);
@@ -698,20 +754,15 @@ static int concept_done(struct build *b, struct collection__outputs *o, const st
 			goto oom;
 	}
 	m.changed = !warm || !old || !old->sig || strcmp(old->sig, m.sig);
+	snprintf(m.newest_created, sizeof(m.newest_created), "%s", k->nv ? k->v[0].created : "");
 	if (m.entry) {
-		if (o->entries.len)
-			buf_puts(&o->entries, ",");
-		buf_puts(&o->entries, m.entry);
+		snprintf(m.listed_created, sizeof(m.listed_created), "%s", lv->created);
 		count_type(o->n_res, k->type, 1);
 		note_type(o, k->type);
 		if (strcmp(lv->created, o->latest) > 0)
 			snprintf(o->latest, sizeof(o->latest), "%s", lv->created);
 	}
 	count_type(o->n_ver, k->type, (int)k->nv);
-	struct buf *av = &o->f[F_ALL_VERSIONS];
-	if (av->len > 12)
-		buf_puts(av, ",");
-	buf_puts(av, m.av);
 	struct buf *idm = &o->f[F_ID_MAP];
 	if (idm->len > 1 && *m.ids)
 		buf_puts(idm, ",");
@@ -735,15 +786,24 @@ fail:
 /* ------------------------------------------------------------------ drafts */
 
 /* The draft entries, all_versions_draft.json and id_map_draft.json. */
+/* One draft's parts, kept until all are read so they can be ordered. */
+struct draft_part {
+	char *id;
+	char created[40];
+	char *entry; /* its collection_draft.json entry */
+	char *av;    /* its all_versions_draft.json concept */
+};
+
 struct draft_files {
 	struct build *b;
 	struct collection__outputs *o;
 	struct buf pairs; /* id_map_draft.json's aliases */
-	int first;
+	struct draft_part *v;
+	size_t n, cap;
 };
 
 /* The draft's entry in collection_draft.json (with its status). */
-static int draft_entry(struct draft_files *df, const struct concept *k, const struct drafts_row *r)
+static int draft_entry(struct draft_files *df, const struct concept *k, const struct drafts_row *r, char **out)
 {
 	struct build *b = df->b;
 	cJSON *rdf = cJSON_Parse(r->rdf_json);
@@ -754,7 +814,7 @@ static int draft_entry(struct draft_files *df, const struct concept *k, const st
 		cJSON_Delete(versions);
 		versions = cJSON_CreateArray();
 	}
-	cJSON *e = rdf ? entry_build(b, k, rdf, "draft", NULL, r->rdf_sha256, versions) : NULL;
+	cJSON *e = rdf ? entry_build(b, k, rdf, "draft", r->created_at, NULL, r->rdf_sha256, versions) : NULL;
 	cJSON_Delete(rdf);
 	cJSON *status = lifecycle_status_json(b->a, k->id, r->state, r->state_detail, r->updated_at);
 	if (!e || !status || !cJSON_AddItemToObject(e, "status", status)) {
@@ -762,14 +822,10 @@ static int draft_entry(struct draft_files *df, const struct concept *k, const st
 		cJSON_Delete(e);
 		return bo_error_set(b->err, BO_ENOMEM, "out of memory building the draft entry of %s", k->id);
 	}
-	char *text = cJSON_PrintUnformatted(e);
+	*out = cJSON_PrintUnformatted(e);
 	cJSON_Delete(e);
-	if (!text)
+	if (!*out)
 		return bo_error_set(b->err, BO_ENOMEM, "out of memory");
-	if (df->o->draft_entries.len)
-		buf_puts(&df->o->draft_entries, ",");
-	buf_puts(&df->o->draft_entries, text);
-	free(text);
 	if (strcmp(r->updated_at, df->o->latest_draft) > 0)
 		snprintf(df->o->latest_draft, sizeof(df->o->latest_draft), "%s", r->updated_at);
 	return 0;
@@ -778,40 +834,33 @@ static int draft_entry(struct draft_files *df, const struct concept *k, const st
 /* The draft's concept in all_versions_draft.json (the reference's shape, a versions list
  * with v "draft", plus what we know more) and, once its rdf.yaml is staged (it has a
  * sha256), its aliases "<id>/draft" and, for bioimageio.spec's resolve_draft, "<id>". */
-static int draft_record(struct draft_files *df, const struct concept *k, const struct drafts_row *r)
+static int draft_record(struct draft_files *df, const struct concept *k, const struct drafts_row *r, char **out)
 {
-	struct buf *av = &df->o->f[F_ALL_VERSIONS_DRAFT];
 	char *src = abs_url(df->b, k->id, "draft", "rdf.yaml");
-	struct buf rec = {0}, light = {0};
+	struct buf av = {0}, light = {0};
 	char n[32];
 	snprintf(n, sizeof(n), "%d", r->revision);
-	buf_puts(&rec, "{\"v\":\"draft\",\"source\":");
-	buf_json_str(&rec, src ? src : "");
-	buf_puts(&rec, ",\"sha256\":");
-	buf_json_str_or_null(&rec, r->rdf_sha256);
-	buf_puts(&rec, ",\"created\":");
-	buf_json_str(&rec, k->created);
-	buf_puts(&rec, ",\"doi\":null,\"revision\":");
-	buf_puts(&rec, n);
-	buf_puts(&rec, ",\"state\":");
-	buf_json_str(&rec, drafts_state_name(r->state));
-	buf_puts(&rec, ",\"package_sha256\":");
-	buf_json_str(&rec, r->package_sha256);
-	buf_puts(&rec, ",\"updated\":");
-	buf_json_str(&rec, r->updated_at);
-	buf_puts(&rec, "}");
-	if (!df->first)
-		buf_puts(av, ",");
-	df->first = 0;
-	buf_puts(av, "{\"concept\":");
-	buf_json_str(av, k->id);
-	buf_puts(av, ",\"type\":");
-	buf_json_str(av, k->type);
-	buf_puts(av, ",\"concept_doi\":");
-	buf_json_str_or_null(av, k->concept_doi);
-	buf_puts(av, ",\"versions\":[");
-	buf_puts(av, rec.p ? rec.p : "");
-	buf_puts(av, "]}");
+	buf_puts(&av, "{\"concept\":");
+	buf_json_str(&av, k->id);
+	buf_puts(&av, ",\"type\":");
+	buf_json_str(&av, k->type);
+	buf_puts(&av, ",\"concept_doi\":");
+	buf_json_str_or_null(&av, k->concept_doi);
+	buf_puts(&av, ",\"versions\":[{\"v\":\"draft\",\"source\":");
+	buf_json_str(&av, src ? src : "");
+	buf_puts(&av, ",\"sha256\":");
+	buf_json_str_or_null(&av, r->rdf_sha256);
+	buf_puts(&av, ",\"created\":");
+	buf_json_str(&av, k->created);
+	buf_puts(&av, ",\"doi\":null,\"revision\":");
+	buf_puts(&av, n);
+	buf_puts(&av, ",\"state\":");
+	buf_json_str(&av, drafts_state_name(r->state));
+	buf_puts(&av, ",\"package_sha256\":");
+	buf_json_str(&av, r->package_sha256);
+	buf_puts(&av, ",\"updated\":");
+	buf_json_str(&av, r->updated_at);
+	buf_puts(&av, "}]}");
 	if (strlen(r->rdf_sha256) == 64) {
 		buf_puts(&light, "{\"source\":");
 		buf_json_str(&light, src ? src : "");
@@ -823,11 +872,15 @@ static int draft_record(struct draft_files *df, const struct concept *k, const s
 		alias_add(&df->pairs, alias, light.p ? light.p : "null");
 		alias_add(&df->pairs, k->id, light.p ? light.p : "null");
 	}
-	int oom = rec.failed || light.failed || !src;
+	int oom = av.failed || light.failed || !src;
 	free(src);
-	free(rec.p);
 	free(light.p);
-	return oom ? bo_error_set(df->b->err, BO_ENOMEM, "out of memory") : 0;
+	if (oom) {
+		free(av.p);
+		return bo_error_set(df->b->err, BO_ENOMEM, "out of memory");
+	}
+	*out = av.p;
+	return 0;
 }
 
 static int draft_add(void *ctx, const struct drafts_row *r, struct bo_error *err)
@@ -835,30 +888,69 @@ static int draft_add(void *ctx, const struct drafts_row *r, struct bo_error *err
 	struct draft_files *df = ctx;
 	struct concept k = {0};
 	(void)err; /* b->err is the same: entry_build reports there */
+	if (df->n == df->cap) {
+		size_t cap = df->cap ? df->cap * 2 : 64;
+		struct draft_part *v = realloc(df->v, cap * sizeof(*v));
+		if (!v)
+			return bo_error_set(df->b->err, BO_ENOMEM, "out of memory");
+		df->v = v;
+		df->cap = cap;
+	}
+	struct draft_part *part = &df->v[df->n];
+	memset(part, 0, sizeof(*part));
 	k.id = xstrdup(r->concept_id);
 	k.type = xstrdup(r->type);
 	k.created = xstrdup(r->created_at);
 	k.concept_doi = xstrdup(r->concept_doi);
 	k.created_by = r->created_by;
-	int rc = !k.id || !k.type || !k.created || !k.concept_doi ? bo_error_set(df->b->err, BO_ENOMEM, "out of memory")
-								   : draft_entry(df, &k, r);
+	part->id = xstrdup(r->concept_id);
+	snprintf(part->created, sizeof(part->created), "%s", r->created_at);
+	int rc = !k.id || !k.type || !k.created || !k.concept_doi || !part->id
+			 ? bo_error_set(df->b->err, BO_ENOMEM, "out of memory")
+			 : draft_entry(df, &k, r, &part->entry);
 	if (!rc)
-		rc = draft_record(df, &k, r);
+		rc = draft_record(df, &k, r, &part->av);
+	df->n++; /* freed with the others, whole or not */
 	concept_clear(&k);
 	return rc;
+}
+
+/* Newest draft first, as the reference orders both draft files; then by id. */
+static int cmp_draft(const void *x, const void *y)
+{
+	const struct draft_part *a = x, *b = y;
+	int c = strcmp(b->created, a->created);
+	return c ? c : strcmp(a->id, b->id);
 }
 
 /* The draft entries, all_versions_draft.json and id_map_draft.json. */
 static int drafts_build(struct build *b, struct collection__outputs *o)
 {
-	struct draft_files df = {.b = b, .o = o, .first = 1};
-	buf_puts(&o->f[F_ALL_VERSIONS_DRAFT], "{\"entries\":[");
+	struct draft_files df = {.b = b, .o = o};
+	struct buf *av = &o->f[F_ALL_VERSIONS_DRAFT];
 	int rc = drafts_each(b->c, draft_add, &df, b->err);
 	if (!rc) {
-		buf_puts(&o->f[F_ALL_VERSIONS_DRAFT], "]}\n");
+		if (df.n)
+			qsort(df.v, df.n, sizeof(*df.v), cmp_draft);
+		buf_puts(av, "{\"entries\":[");
+		for (size_t i = 0; i < df.n; i++) {
+			if (i) {
+				buf_puts(&o->draft_entries, ",");
+				buf_puts(av, ",");
+			}
+			buf_puts(&o->draft_entries, df.v[i].entry);
+			buf_puts(av, df.v[i].av);
+		}
+		buf_puts(av, "]}\n");
 		if (aliases_render(&df.pairs, &o->f[F_ID_MAP_DRAFT]))
 			rc = bo_error_set(b->err, BO_ENOMEM, "out of memory");
 	}
+	for (size_t i = 0; i < df.n; i++) {
+		free(df.v[i].id);
+		free(df.v[i].entry);
+		free(df.v[i].av);
+	}
+	free(df.v);
 	free(df.pairs.p);
 	return rc;
 }
@@ -934,7 +1026,10 @@ static int index_render(struct build *b, struct collection__outputs *o, int draf
 		cJSON_AddItemToObject(cfg, "n_resource_versions", cJSON_Duplicate(o->n_ver, 1));
 		cJSON_AddItemToObject(cfg, "resource_types", types);
 		types = NULL;
-		cJSON_AddStringToObject(cfg, "url_root", b->files_url);
+		/* the storage root, with its slash, as the reference writes it */
+		char root[STORAGE_KEY_MAX + 2048];
+		snprintf(root, sizeof(root), "%s/", b->files_url);
+		cJSON_AddStringToObject(cfg, "url_root", root);
 	}
 	cJSON_Delete(types);
 	text = cJSON_PrintUnformatted(t);
@@ -978,6 +1073,55 @@ static int cmp_newest_first(const void *x, const void *y)
 	const struct vrow *a = x, *b = y;
 	int c = strcmp(b->created, a->created);
 	return c ? c : strcmp(b->version, a->version);
+}
+
+/* The reference's order: collection.json's entries by download count, then newest
+ * listed version first; all_versions.json's concepts newest version first. Every count
+ * is "?" (0) so far, so the dates decide; equal dates keep the id order. */
+static int cmp_listed(const void *x, const void *y)
+{
+	const struct collection__memo *a = *(const struct collection__memo *const *)x;
+	const struct collection__memo *b = *(const struct collection__memo *const *)y;
+	int c = strcmp(b->listed_created, a->listed_created);
+	return c ? c : strcmp(a->id, b->id);
+}
+
+static int cmp_newest(const void *x, const void *y)
+{
+	const struct collection__memo *a = *(const struct collection__memo *const *)x;
+	const struct collection__memo *b = *(const struct collection__memo *const *)y;
+	int c = strcmp(b->newest_created, a->newest_created);
+	return c ? c : strcmp(a->id, b->id);
+}
+
+/* Appends the memo's entries and all_versions records to o in the reference's order
+ * (the memo itself stays in id order: the next build walks it beside the rows). */
+static int order_published(struct build *b, struct collection__outputs *o)
+{
+	const struct collection__memo **v = o->nmemo ? malloc(o->nmemo * sizeof(*v)) : NULL;
+	if (o->nmemo && !v)
+		return bo_error_set(b->err, BO_ENOMEM, "out of memory");
+	for (size_t i = 0; i < o->nmemo; i++)
+		v[i] = &o->memo[i];
+	if (o->nmemo)
+		qsort(v, o->nmemo, sizeof(*v), cmp_listed);
+	for (size_t i = 0; i < o->nmemo; i++) {
+		if (!v[i]->entry)
+			continue;
+		if (o->entries.len)
+			buf_puts(&o->entries, ",");
+		buf_puts(&o->entries, v[i]->entry);
+	}
+	if (o->nmemo)
+		qsort(v, o->nmemo, sizeof(*v), cmp_newest);
+	struct buf *av = &o->f[F_ALL_VERSIONS];
+	for (size_t i = 0; i < o->nmemo; i++) {
+		if (i)
+			buf_puts(av, ",");
+		buf_puts(av, v[i]->av);
+	}
+	free(v);
+	return 0;
 }
 
 /* Reads every row and renders every output into o (no storage access). */
@@ -1047,6 +1191,9 @@ static int build_all(struct build *b, struct collection__outputs *o, struct coll
 		if (rc)
 			goto fail;
 	}
+	rc = order_published(b, o);
+	if (rc)
+		goto fail;
 	buf_puts(&o->f[F_ALL_VERSIONS], "]}\n");
 	buf_puts(&o->f[F_ID_MAP], "}\n");
 	rc = drafts_build(b, o);

@@ -36,6 +36,8 @@ struct collection__memo {
 	char *av;       /* its all_versions.json entry */
 	char *ids;      /* its id_map.json members, without braces */
 	int changed;    /* versions.json differs from what storage holds (or may) */
+	char listed_created[40]; /* the listed version's: the entry's place in collection.json */
+	char newest_created[40]; /* the newest version's: the place in all_versions.json */
 };
 
 /* One build's results: every index file's bytes, and the memo of this build. */

@@ -6,10 +6,12 @@
 #include "pipeline/publish.h"
 
 #include "app.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/rdf.h"
 #include "domain/drafts.h"
+#include "infra/config.h"
 #include "infra/db.h"
 #include "infra/jobs.h"
 #include "infra/storage.h"
@@ -116,16 +118,160 @@ static int copy_files(const struct pub *p, const cJSON *paths, const struct job 
 	return 0;
 }
 
+/* A summary's details as the reference's test entries: [{name, status, error,
+ * traceback, warnings}], the name followed by " (<format>)" for a dynamic run; error
+ * the details' messages joined, warnings {loc: message}, each null when there is none. */
+static int add_entries(cJSON *list, const cJSON *summary, const char *format)
+{
+	const cJSON *d;
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(summary, "details"))
+	{
+		char name[600];
+		const char *dn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "name"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "status"));
+		snprintf(name, sizeof(name), "%s%s%s%s", dn ? dn : "", format ? " (" : "", format ? format : "",
+			 format ? ")" : "");
+		cJSON *e = cJSON_CreateObject();
+		if (!e || !cJSON_AddItemToArray(list, e)) {
+			cJSON_Delete(e);
+			return -1;
+		}
+		struct buf errors = {.max = 4096}; /* a summary's error text, bounded */
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(d, "errors"))
+		{
+			const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "msg"));
+			if (msg && !errors.failed) {
+				buf_add(&errors, errors.len ? "; " : "");
+				buf_add(&errors, msg);
+			}
+		}
+		cJSON *warnings = cJSON_CreateObject();
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(d, "warnings"))
+		{
+			const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "msg"));
+			char loc[512] = "";
+			size_t used = 0;
+			const cJSON *l;
+			cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(x, "loc"))
+			{
+				int w = cJSON_IsNumber(l) ? snprintf(loc + used, sizeof(loc) - used, "%s%d", used ? "." : "", l->valueint)
+							  : snprintf(loc + used, sizeof(loc) - used, "%s%s", used ? "." : "",
+								     cJSON_GetStringValue(l) ? cJSON_GetStringValue(l) : "");
+				if (w > 0 && (size_t)w < sizeof(loc) - used)
+					used += (size_t)w;
+			}
+			if (warnings && msg && !cJSON_GetObjectItemCaseSensitive(warnings, loc[0] ? loc : "-"))
+				cJSON_AddStringToObject(warnings, loc[0] ? loc : "-", msg);
+		}
+		cJSON_AddStringToObject(e, "name", name);
+		cJSON_AddStringToObject(e, "status", st && !strcmp(st, "passed") ? "passed" : "failed");
+		if (errors.len)
+			cJSON_AddStringToObject(e, "error", errors.p);
+		else
+			cJSON_AddNullToObject(e, "error");
+		cJSON_AddNullToObject(e, "traceback");
+		if (warnings && warnings->child)
+			cJSON_AddItemToObject(e, "warnings", warnings);
+		else {
+			cJSON_Delete(warnings);
+			cJSON_AddNullToObject(e, "warnings");
+		}
+		int bad = errors.failed && !errors.over; /* past the bound: cut, not failed */
+		buf_free(&errors);
+		if (bad)
+			return -1;
+	}
+	return 0;
+}
+
+/* Stores a summary as JSON under key. */
+static int put_summary(const struct pub *p, const char *key, const cJSON *summary, struct bo_error *err)
+{
+	char *text = cJSON_Print(summary);
+	int rc = text ? storage_put_buffer(p->a->storage, key, text, strlen(text), "application/json", err) : oom(err);
+	free(text);
+	return rc;
+}
+
+/* The version's test summaries: each run's full summary (a bioimageio.spec
+ * ValidationSummary) in summaries/static.json and summaries/<weight format>.json, and
+ * test_summary.yaml in the reference's shape {status, rdf_sha256, tests: {"<tool>_<version>":
+ * [entries]}}. Its top level is also the static ValidationSummary (that model allows
+ * more keys), so a reader of either kind can read it; status is the verdict of all runs:
+ * failed when any failed. */
+static int write_summaries(const struct pub *p, const struct draft_runs *runs, const char *rdf_sha256,
+			   struct bo_error *err)
+{
+	char key[KEY_MAX], tool[160], source[KEY_MAX + 1024];
+	cJSON *top = NULL, *tests = cJSON_CreateObject();
+	snprintf(source, sizeof(source), "%s/%s/%s/files/rdf.yaml", p->a->cfg->files_url, p->id, p->version);
+	char *text = NULL;
+	int failed = 0, rc = tests ? 0 : oom(err);
+	for (size_t i = 0; !rc && i < runs->n; i++) {
+		const struct draft_run *r = &runs->v[i];
+		int is_static = !strcmp(r->kind, "static");
+		cJSON *s = r->summary_json ? cJSON_Parse(r->summary_json) : NULL;
+		if (!s)
+			continue; /* a run without a summary has nothing to tell */
+		/* judged as the draft; published, the same bytes are the version's rdf.yaml */
+		if (cJSON_HasObjectItem(s, "source_name"))
+			cJSON_ReplaceItemInObjectCaseSensitive(s, "source_name", cJSON_CreateString(source));
+		failed |= strcmp(r->status, "passed") && strcmp(r->status, "valid-format");
+		snprintf(key, sizeof(key), "%s/%s/summaries/%s.json", p->id, p->version, is_static ? "static" : r->weight_format);
+		rc = put_summary(p, key, s, err);
+		snprintf(tool, sizeof(tool), "%s_%s", r->tool, r->tool_version);
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(tests, tool);
+		if (!rc && !list && !(list = cJSON_AddArrayToObject(tests, tool)))
+			rc = oom(err);
+		if (!rc && add_entries(list, s, is_static ? NULL : r->weight_format))
+			rc = oom(err);
+		if (is_static && !top)
+			top = s;
+		else
+			cJSON_Delete(s);
+	}
+	if (rc)
+		goto out;
+	if (!top && !(top = cJSON_CreateObject())) {
+		rc = oom(err);
+		goto out;
+	}
+	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(top, "status"));
+	cJSON_DeleteItemFromObjectCaseSensitive(top, "status");
+	cJSON_DeleteItemFromObjectCaseSensitive(top, "tests");
+	cJSON_DeleteItemFromObjectCaseSensitive(top, "rdf_sha256");
+	if (!cJSON_AddStringToObject(top, "status", failed || !st ? "failed" : st) ||
+	    !cJSON_AddStringToObject(top, "rdf_sha256", rdf_sha256) || !cJSON_AddItemToObject(top, "tests", tests)) {
+		rc = oom(err);
+		goto out;
+	}
+	tests = NULL;
+	text = rdf_emit(top, err);
+	if (!text) {
+		rc = err->code ? err->code : oom(err);
+		goto out;
+	}
+	snprintf(key, sizeof(key), "%s/%s/test_summary.yaml", p->id, p->version);
+	rc = storage_put_buffer(p->a->storage, key, text, strlen(text), "application/yaml", err);
+out:
+	free(text);
+	cJSON_Delete(top);
+	cJSON_Delete(tests);
+	return rc;
+}
+
 /* info.json and test_summary.yaml (the revision's runs: the static summary with the
  * dynamic runs under `tests`). */
 static int write_meta(sqlite3 *c, const struct pub *p, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	cJSON *info = cJSON_CreateObject(), *sum = NULL;
-	char *text = NULL, key[KEY_MAX];
+	cJSON *info = cJSON_CreateObject();
+	char *text = NULL, key[KEY_MAX], rdf_sha256[65] = "";
 	struct draft_runs runs = {0};
 	int rc = db_prepare(c, &st,
-			    "SELECT v.created_at, c.concept_doi, v.doi FROM versions v JOIN concepts c ON c.id = v.concept_id "
+			    "SELECT v.created_at, c.concept_doi, v.doi, v.rdf_sha256 FROM versions v "
+			    "JOIN concepts c ON c.id = v.concept_id "
 			    "WHERE v.concept_id = ?1 AND v.version = ?2",
 			    err);
 	if (rc)
@@ -145,6 +291,7 @@ static int write_meta(sqlite3 *c, const struct pub *p, struct bo_error *err)
 			cJSON_AddStringToObject(info, name, db_column_text(st, col));
 	}
 	cJSON_AddNumberToObject(info, "download_count", 0);
+	snprintf(rdf_sha256, sizeof(rdf_sha256), "%s", db_column_text(st, 3));
 	sqlite3_finalize(st);
 	st = NULL;
 	text = cJSON_Print(info);
@@ -160,36 +307,11 @@ static int write_meta(sqlite3 *c, const struct pub *p, struct bo_error *err)
 		goto out;
 
 	rc = drafts_runs_list(c, p->id, p->revision, &runs, err);
-	if (rc)
-		goto out;
-	cJSON *tests = cJSON_CreateArray();
-	for (size_t i = 0; i < runs.n; i++) {
-		const struct draft_run *r = &runs.v[i];
-		cJSON *s = r->summary_json ? cJSON_Parse(r->summary_json) : NULL;
-		if (!strcmp(r->kind, "static") && !sum) {
-			sum = s;
-			continue;
-		}
-		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "weight_format", r->weight_format);
-		cJSON_AddStringToObject(t, "status", r->status);
-		cJSON_AddItemToObject(t, "summary", s ? s : cJSON_CreateNull());
-		cJSON_AddItemToArray(tests, t);
-	}
-	if (!sum)
-		sum = cJSON_CreateObject();
-	cJSON_AddItemToObject(sum, "tests", tests);
-	text = rdf_emit(sum, err);
-	if (!text) {
-		rc = err->code ? err->code : oom(err);
-		goto out;
-	}
-	snprintf(key, sizeof(key), "%s/%s/test_summary.yaml", p->id, p->version);
-	rc = storage_put_buffer(p->a->storage, key, text, strlen(text), "application/yaml", err);
+	if (!rc)
+		rc = write_summaries(p, &runs, rdf_sha256, err);
 out:
 	sqlite3_finalize(st);
 	cJSON_Delete(info);
-	cJSON_Delete(sum);
 	drafts_runs_free(&runs);
 	free(text);
 	return rc;

@@ -130,7 +130,20 @@ cmp "$T/draft-rdf.yaml" "$T/v1-rdf.yaml" || fail "the published rdf.yaml differs
 get_object "$ID/1/info.json" "$T/info.json"
 jq -e '.download_count == 0 and (.created | test("Z$"))' "$T/info.json" >/dev/null || fail "info.json"
 get_object "$ID/1/test_summary.yaml" "$T/ts.yaml"
-grep -q '^status: passed' "$T/ts.yaml" || { cat "$T/ts.yaml"; fail "test_summary.yaml"; }
+# the reference's shape {status, rdf_sha256, tests: {"<tool>_<version>": [entries]}}, the
+# verdict of all runs (the state-dict run failed, acknowledged), and the full summaries
+# beside it; its top level is the static ValidationSummary too, about the version's file
+grep -q '^status: failed' "$T/ts.yaml" || { cat "$T/ts.yaml"; fail "test_summary.yaml: status is not the verdict of all runs"; }
+grep -q "^rdf_sha256: \"$(sha256sum "$T/v1-rdf.yaml" | cut -d' ' -f1)\"" "$T/ts.yaml" || fail "test_summary.yaml: rdf_sha256"
+grep -q '^  backoffice-validate_[0-9.]*:$' "$T/ts.yaml" || fail "test_summary.yaml: no static tool entries"
+grep -q '^  backoffice-worker_[0-9.]*:$' "$T/ts.yaml" || fail "test_summary.yaml: no dynamic tool entries"
+grep -q '^  - name: load weights (pytorch_state_dict)$' "$T/ts.yaml" || fail "test_summary.yaml: the dynamic entry names its format"
+grep -q "^source_name: .*/$ID/1/files/rdf.yaml" "$T/ts.yaml" || fail "test_summary.yaml: source_name is not the version's"
+get_object "$ID/1/summaries/static.json" "$T/static.json"
+jq -e '.status == "passed" and (.details | length) > 0 and (.source_name | endswith("/1/files/rdf.yaml"))' "$T/static.json" >/dev/null ||
+  fail "summaries/static.json"
+get_object "$ID/1/summaries/pytorch_state_dict.json" "$T/psd.json"
+jq -e '.status == "failed" and .type == "model"' "$T/psd.json" >/dev/null || fail "summaries/pytorch_state_dict.json"
 # every file of the package is in the version
 for f in $(cd "$M" && find . -type f | sed 's|^\./||'); do
   [ "$f" = bioimageio.yaml ] && continue
