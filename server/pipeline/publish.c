@@ -237,11 +237,14 @@ static int write_summaries(const struct pub *p, const struct draft_runs *runs, c
 		rc = oom(err);
 		goto out;
 	}
+	char status[16];
 	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(top, "status"));
+	/* copied: the item goes before the new one is added */
+	snprintf(status, sizeof(status), "%s", failed || !st ? "failed" : st);
 	cJSON_DeleteItemFromObjectCaseSensitive(top, "status");
 	cJSON_DeleteItemFromObjectCaseSensitive(top, "tests");
 	cJSON_DeleteItemFromObjectCaseSensitive(top, "rdf_sha256");
-	if (!cJSON_AddStringToObject(top, "status", failed || !st ? "failed" : st) ||
+	if (!cJSON_AddStringToObject(top, "status", status) ||
 	    !cJSON_AddStringToObject(top, "rdf_sha256", rdf_sha256) || !cJSON_AddItemToObject(top, "tests", tests)) {
 		rc = oom(err);
 		goto out;

@@ -144,6 +144,18 @@ jq -e '.status == "passed" and (.details | length) > 0 and (.source_name | endsw
   fail "summaries/static.json"
 get_object "$ID/1/summaries/pytorch_state_dict.json" "$T/psd.json"
 jq -e '.status == "failed" and .type == "model"' "$T/psd.json" >/dev/null || fail "summaries/pytorch_state_dict.json"
+# a resource whose every run passed (a dataset: the static run only) says passed
+tiny_dataset "$T/ds" "Passing data"
+zip_dir "$T/ds" "$T/ds.zip"
+upload "$T/ds.zip"; expect_status 202; DS=$(jqb .id)
+run_jobs
+[ "$(state "$DS")" = "awaiting review" ] || fail "the dataset is not awaiting review"
+review "$DS" "$REV" '{"decision":"accept"}'; expect_status 202
+run_jobs
+get_object "$DS/1/test_summary.yaml" "$T/ds-ts.yaml"
+grep -q '^status: passed$' "$T/ds-ts.yaml" || { cat "$T/ds-ts.yaml"; fail "a passing resource's test_summary.yaml"; }
+grep -q '^  backoffice-validate_[0-9.]*:$' "$T/ds-ts.yaml" && ! grep -q 'backoffice-worker_' "$T/ds-ts.yaml" ||
+  fail "a dataset's test_summary.yaml lists other tools than static validation"
 # every file of the package is in the version
 for f in $(cd "$M" && find . -type f | sed 's|^\./||'); do
   [ "$f" = bioimageio.yaml ] && continue
