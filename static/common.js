@@ -305,7 +305,7 @@ const BO = (() => {
       el('h2', {}, el('span', { 'aria-hidden': 'true' }, st.icon || ''), ' ', (d.rdf && d.rdf.name) || id,
         ' ', el('code', {}, id)),
       el('p', { class: 'state', id: 'state' }, 'State: ', el('strong', { id: 'state-name' }, d.state),
-        st.description ? ' — ' + st.description : ''),
+        st.description ? el('span', { class: 'state-detail' }, ' — ' + st.description) : ''),
       progressLine(d.state),
       extra,
       section('Summary', 'sum', rdfSummary(d)),

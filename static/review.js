@@ -56,7 +56,11 @@
       } catch (e) { announce(out, e.message, 'bad'); }
     };
     if (validationFailed) {
-      box.append(el('p', { class: 'bad' }, 'Static validation failed: it cannot be accepted; request changes.'));
+      // the uploader was told what to fix; there is nothing to decide until a new revision
+      box.append(el('p', { class: 'bad' }, 'Static validation failed: it cannot be accepted. ' +
+        'The uploader was sent the errors; a new revision comes back here once it passes.'));
+      box.append(out);
+      return box;
     } else {
       const acc = el('form', { id: 'accept-form', novalidate: true });
       const ack = failedTests ? el('input', { type: 'checkbox', id: 'ack', required: true }) : null;

@@ -350,6 +350,47 @@ static void print_problems(FILE *f, const cJSON *list, const char *mark)
 	}
 }
 
+char *validate_errors_text(const cJSON *summary, size_t max_bytes)
+{
+	char *text = NULL, *line = NULL;
+	size_t len = 0, cap = 0, used = 0;
+	int left = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	const cJSON *d, *e;
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(summary, "details")) {
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "errors")) {
+			FILE *lf = open_memstream(&line, &cap);
+			if (!lf)
+				break;
+			const cJSON *ln = cJSON_GetObjectItemCaseSensitive(e, "line");
+			const cJSON *col = cJSON_GetObjectItemCaseSensitive(e, "column");
+			if (cJSON_IsNumber(ln) && ln->valueint > 0)
+				fprintf(lf, "%d:%d  ", ln->valueint, cJSON_IsNumber(col) ? col->valueint : 0);
+			print_loc(lf, cJSON_GetObjectItemCaseSensitive(e, "loc"));
+			fprintf(lf, "  %s\n", str_or(e, "msg", ""));
+			fclose(lf);
+			size_t n = line ? strlen(line) : 0;
+			if (!left && used + n + 32 <= max_bytes) {
+				fputs(line ? line : "", f);
+				used += n;
+			} else {
+				left++;
+			}
+			free(line);
+			line = NULL;
+		}
+	}
+	if (left)
+		fprintf(f, "… and %d more\n", left);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 int validate_print_table(const cJSON *summary, FILE *f)
 {
 	int nerr = 0, nwarn = 0;

@@ -76,6 +76,11 @@ const char *validate_summary_type(const struct cJSON *summary);
  * problem+json body). NULL on allocation failure. */
 struct cJSON *validate_summary_errors(const struct cJSON *summary);
 
+/* Every error of a summary as text for a person, one per line: "line:col  loc  message"
+ * (the table's form), at most max_bytes (whole lines; "… and N more" when cut). malloc'd,
+ * "" when there is none; NULL on allocation failure. */
+char *validate_errors_text(const struct cJSON *summary, size_t max_bytes);
+
 /* Prints the summary as a readable table: one line per check with ✓/✗/⚠/–, then its
  * problems as "  line:col  loc  message". Returns 0 or -1 on a write error. */
 int validate_print_table(const struct cJSON *summary, FILE *f);

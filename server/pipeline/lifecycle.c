@@ -4,6 +4,7 @@
 #include "pipeline/lifecycle.h"
 
 #include "app.h"
+#include "check/validate.h"
 #include "common/error.h"
 #include "infra/config.h"
 #include "infra/db.h"
@@ -26,7 +27,7 @@ static const struct lifecycle_state states[DRAFT_NUM_STATES] = {
 	[DRAFT_AWAITING_REVIEW] = {DRAFT_AWAITING_REVIEW, "awaiting review", 4, "🧐",
 				   "every test has a verdict; waiting for a reviewer"},
 	[DRAFT_CHANGES_REQUESTED] = {DRAFT_CHANGES_REQUESTED, "changes requested", 5, "🔧",
-				     "a reviewer asked for changes"},
+				     "changes are needed: static validation failed, or a reviewer asked for them"},
 	[DRAFT_ACCEPTED] = {DRAFT_ACCEPTED, "accepted", 5, "👍", "a reviewer accepted; publishing"},
 	[DRAFT_PUBLISHED] = {DRAFT_PUBLISHED, "published", 6, "🎉", "published"},
 	[DRAFT_ERROR] = {DRAFT_ERROR, "error", 0, "🔴", "staging failed"},
@@ -57,6 +58,9 @@ static const struct {
 	{DRAFT_UNPACKED, DRAFT_TESTING, ENTER_NOTHING}, /* the validate job began */
 	{DRAFT_UNPACKED, DRAFT_ERROR, ENTER_NOTHING},
 	{DRAFT_TESTING, DRAFT_AWAITING_REVIEW, ENTER_NOTHING}, /* reviewers are mailed (notify) */
+	/* static validation failed: the uploader is told what to fix; nothing a reviewer can
+	 * accept, so no reviewer is asked (the reference's own state for "fix this") */
+	{DRAFT_TESTING, DRAFT_CHANGES_REQUESTED, ENTER_NOTHING},
 	{DRAFT_TESTING, DRAFT_ERROR, ENTER_NOTHING},
 	{DRAFT_AWAITING_REVIEW, DRAFT_TESTING, ENTER_RETEST},
 	{DRAFT_AWAITING_REVIEW, DRAFT_CHANGES_REQUESTED, ENTER_NOTHING},
@@ -263,6 +267,36 @@ int lifecycle_static_verdict(sqlite3 *c, const struct config *cfg, const char *c
 	return rc;
 }
 
+/* When the revision's static validation failed: *detail (malloc'd) says so, with the
+ * errors as "line:col  loc  message" (as many as state_detail holds); else NULL. */
+static int static_failure(sqlite3 *c, const char *concept_id, int revision, char **detail, struct bo_error *err)
+{
+	struct draft_runs runs = {0};
+	*detail = NULL;
+	int rc = drafts_runs_list(c, concept_id, revision, &runs, err);
+	for (size_t i = 0; !rc && i < runs.n; i++) {
+		const struct draft_run *r = &runs.v[i];
+		if (strcmp(r->kind, "static") || strcmp(r->status, "failed"))
+			continue;
+		cJSON *summary = r->summary_json ? cJSON_Parse(r->summary_json) : NULL;
+		cJSON *errors = validate_summary_errors(summary);
+		char *list = validate_errors_text(summary, BO_ERROR_DETAIL_MAX - 160);
+		int n = cJSON_GetArraySize(errors);
+		if (!list || asprintf(detail, "static validation failed with %d error%s; fix %s in the RDF and upload a new "
+						"revision:\n%s",
+				       n, n == 1 ? "" : "s", n == 1 ? "it" : "them", list) < 0) {
+			*detail = NULL;
+			rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		}
+		free(list);
+		cJSON_Delete(errors);
+		cJSON_Delete(summary);
+		break;
+	}
+	drafts_runs_free(&runs);
+	return rc;
+}
+
 int lifecycle_finish_testing(sqlite3 *c, const struct config *cfg, const char *concept_id, int revision,
 			     int *moved, struct bo_error *err)
 {
@@ -276,7 +310,12 @@ int lifecycle_finish_testing(sqlite3 *c, const struct config *cfg, const char *c
 	rc = drafts_state(c, concept_id, &cur, &state, &found, err);
 	if (rc || !found || cur != revision || state != DRAFT_TESTING)
 		return rc;
-	rc = lifecycle_transition(c, cfg, concept_id, revision, DRAFT_AWAITING_REVIEW, NULL, 0, err);
+	char *detail = NULL;
+	rc = static_failure(c, concept_id, revision, &detail, err);
+	if (!rc)
+		rc = lifecycle_transition(c, cfg, concept_id, revision,
+					  detail ? DRAFT_CHANGES_REQUESTED : DRAFT_AWAITING_REVIEW, detail, 0, err);
+	free(detail);
 	if (!rc && moved)
 		*moved = 1;
 	return rc;

@@ -202,6 +202,17 @@ int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_
 			"Verdict: %s\n\n"
 			"Follow it here: %s/status/%s\n",
 			what, concept_id, d->revision, verdict, cfg->public_url, concept_id);
+	} else if (changes && actor_id <= 0) {
+		/* the system's: static validation failed, detail lists the errors */
+		snprintf(subject, sizeof(subject), "[bioimage.io] %s: static validation failed", concept_id);
+		fprintf(f, "\"%s\" (%s, revision %d) did not pass static validation, so it does not go to the\n"
+			   "reviewers yet. Fix the RDF and upload a new revision (with ?id=%s):\n\n",
+			what, concept_id, d->revision, concept_id);
+		put_quoted(f, detail ? detail : "");
+		fprintf(f,
+			"\nLines refer to the rdf.yaml of the draft: %s/%s/draft/files/rdf.yaml\n"
+			"Status: %s/status/%s\n",
+			cfg->files_url, concept_id, cfg->public_url, concept_id);
 	} else if (changes) {
 		snprintf(subject, sizeof(subject), "[bioimage.io] %s: changes requested", concept_id);
 		fprintf(f, "%s asked for changes to \"%s\" (%s, revision %d):\n\n",

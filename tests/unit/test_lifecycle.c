@@ -66,6 +66,7 @@ static const char *const allowed[][2] = {
 	{"unpacked", "testing"},
 	{"unpacked", "error"},
 	{"testing", "awaiting review"},
+	{"testing", "changes requested"},
 	{"testing", "error"},
 	{"awaiting review", "testing"},
 	{"awaiting review", "changes requested"},

@@ -178,8 +178,13 @@ static void test_validate_job__missing_file_is_a_failed_verdict(void)
 		goto out;
 	make_draft(&f, 1, "unpacked", 0);
 	check(run_direct(&f, 1, 5) == 0, "run: %s", f.err.detail);
-	sql_expect_text(f.c, "SELECT state FROM drafts", "awaiting review");
+	/* a failed verdict goes back to the uploader, never to the reviewers, saying what */
+	sql_expect_text(f.c, "SELECT state FROM drafts", "changes requested");
 	sql_expect_text(f.c, "SELECT status FROM test_runs WHERE kind = 'static'", "failed");
+	char *detail = sql_text(f.c, "SELECT state_detail FROM drafts");
+	check(strstr(detail, "static validation failed with 1 error; fix it") && strstr(detail, "documentation"),
+	      "state_detail does not say what to fix: %s", detail);
+	free(detail);
 	char *s = sql_text(f.c, "SELECT summary_json FROM test_runs");
 	cJSON *summary = cJSON_Parse(s);
 	free(s);
