@@ -63,8 +63,10 @@ APT_BUILD := build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev l
 APT_TORCH := libtorch-dev python3-torch python3-numpy
 # the jail of the test worker (DESIGN 8.5): bubblewrap, the sandbox of Flatpak
 APT_RUN   := bubblewrap
-APT_TEST  := curl jq zip unzip sqlite3 python3 python3-aiosmtpd swift-proxy swift-account swift-container \
-             swift-object procps psmisc chromium fonts-noto-color-emoji
+# python3-yaml: tests/lib/ref_shapes.py reads the published YAML (python3-torch pulls it in
+# too, but the test checker must not depend on the model runtime being installed)
+APT_TEST  := curl jq zip unzip sqlite3 python3 python3-aiosmtpd python3-yaml swift-proxy swift-account \
+             swift-container swift-object procps psmisc chromium fonts-noto-color-emoji
 STAMP     := build/.deps
 
 .PHONY: all run test deps deps-test deps-onnx deps-browser deps-bench unit clean lint bench env-example
