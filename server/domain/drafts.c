@@ -388,7 +388,7 @@ int drafts_each(sqlite3 *c, drafts_each_fn fn, void *ctx, struct bo_error *err)
 			    "(SELECT sha256 FROM files f WHERE f.concept_id = d.concept_id AND f.version_or_draft = 'draft' "
 			    "AND f.path = 'rdf.yaml'), "
 			    "(SELECT json_group_array(version) FROM (SELECT version FROM versions v WHERE v.concept_id = "
-			    "d.concept_id AND v.state = 'published' ORDER BY COALESCE(v.published_at, v.created_at) DESC, "
+			    "d.concept_id AND v.state = 'published' ORDER BY v.created_at DESC, "
 			    "v.version DESC)) "
 			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id ORDER BY d.concept_id",
 			    err);

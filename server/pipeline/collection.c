@@ -1066,7 +1066,7 @@ void collection__outputs_clear(struct collection__outputs *o)
 	collection__memo_clear(o->memo, o->nmemo);
 }
 
-/* Newest first: by publication time, then by version string (both descending). Sorting
+/* Newest first: by creation (info.json's created), then by version string (both descending). Sorting
  * a concept's few versions here lets the scan follow the primary key without a sort. */
 static int cmp_newest_first(const void *x, const void *y)
 {
@@ -1139,7 +1139,7 @@ static int build_all(struct build *b, struct collection__outputs *o, struct coll
 		return bo_error_set(b->err, BO_ENOMEM, "out of memory");
 	rc = db_prepare(b->c, &st,
 			"SELECT v.concept_id, c.type, c.created_at, c.concept_doi, COALESCE(c.created_by, 0), v.version, "
-			"v.state, v.rdf_sha256, COALESCE(v.published_at, v.created_at), v.doi "
+			"v.state, v.rdf_sha256, v.created_at, v.doi "
 			"FROM versions v JOIN concepts c ON c.id = v.concept_id WHERE v.state IN ('published', 'yanked') "
 			"ORDER BY v.concept_id",
 			b->err);

@@ -407,7 +407,7 @@ static int draft_log_files(struct app *a, sqlite3 *c, const char *id, struct bo_
 	cJSON *entries = log ? cJSON_AddArrayToObject(log, "entries") : NULL;
 	cJSON *messages = chat ? cJSON_AddArrayToObject(chat, "messages") : NULL;
 	int rc = 0;
-	if (!entries || !messages || !cJSON_AddNumberToObject(log, "log_version", 1)) {
+	if (!entries || !messages || !cJSON_AddStringToObject(log, "log_version", "0.1.0")) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto out;
 	}

@@ -268,6 +268,12 @@ try {
   const probs = await up.locator('#problems li.problem.error').allInnerTexts();
   assert(probs.some((p) => /weights\.pytorch_state_dict\.architecture\.source line \d+, column \d+: .*not in the package/.test(p)),
     'problems: ' + probs.join(' | '));
+  // it goes back to the uploader at once: "changes requested", the errors in the state line
+  await up.waitForFunction(() => document.getElementById('state-name')?.textContent === 'changes requested',
+    null, { timeout: 60000 });
+  const stateLine = await up.locator('#state').innerText();
+  assert(/static validation failed with 1 error/.test(stateLine) && /\d+:\d+\s+weights\.pytorch_state_dict\.architecture\.source/.test(stateLine),
+    'the state line does not say what to fix: ' + stateLine);
   await shot(up, 'status-invalid');
   results.invalid = BAD;
 

@@ -11,7 +11,8 @@ UP=$(new_user sci@example.org uploader)
 OTHER=$(new_user other@example.org uploader)
 REV=$(new_user rev@example.org reviewer)
 
-PKG=$CORPUS/packages/spec-bioimage-io__unet2d_nuclei_broad
+PKG=$T/nuclei
+nuclei_pkg "$PKG"
 zip_dir "$PKG" "$T/pkg.zip"
 
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/pkg.zip"

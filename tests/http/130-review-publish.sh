@@ -86,7 +86,7 @@ jq -e '[.messages[] | .text] == ["Please add a cover image of the output.", "Cov
   .messages[0].author == "Test rev" and ([.messages[] | .timestamp | endswith("Z")] | all)' "$T/chat.json" >/dev/null ||
   { cat "$T/chat.json"; fail "chat.json"; }
 get_object "$ID/draft/log.json" "$T/log.json" || fail "no draft log.json"
-jq -e '.log_version == 1 and (.entries | length) >= 3 and
+jq -e '.log_version == "0.1.0" and (.entries | length) >= 3 and
   ([.entries[] | has("message") and has("details") and has("details_formatted") and has("timestamp") and
     (.run_url | endswith("/status/'"$ID"'"))] | all) and
   ([.entries[].message] | any(test("changes requested")))' "$T/log.json" >/dev/null || { cat "$T/log.json"; fail "log.json"; }
@@ -206,7 +206,19 @@ zip_dir "$N" "$T/n.zip"
 upload "$T/n.zip"; expect_status 202
 NID=$(jqb .id)
 run_jobs
-[ "$(state "$NID")" = "awaiting review" ] || fail "nuclei not awaiting review"
+# back to the uploader at once, saying what to fix with its line; no reviewer is asked
+[ "$(state "$NID")" = "changes requested" ] || fail "a draft that failed static validation is $(state "$NID")"
+req GET "/api/v1/resources/$NID/draft"
+expect_jq '(.state_detail | test("^static validation failed with 1 error; fix it")) and
+  (.state_detail | test("[0-9]+:[0-9]+  weights.pytorch_state_dict.architecture.source  .unet2d.py. is not in the package"))'
+f=$(mail_to sci@example.org "\\[bioimage.io\\] $NID: static validation failed")
+grep -q "unet2d.py' is not in the package" "$f" || fail "the mail does not say what to fix"
+grep -q "upload a new revision" "$f" || fail "the mail does not say what to do"
+if grep -l "^Subject: .*$NID: new model awaiting review" "$MB"/new/* >/dev/null 2>&1; then
+  fail "reviewers were asked to review a draft that failed static validation"
+fi
+req GET /api/v1/review-queue -H "$(auth "$REV")"
+expect_jq '[.items[] | select(.id == "'"$NID"'")] == []'
 review "$NID" "$REV" '{"decision":"accept","acknowledge_failed_tests":true}'; expect_problem 422 tests-failed
 
 # yank: reviewers only, with a reason, once

@@ -94,6 +94,12 @@ INVALID=$(jq -r .invalid "$ART/result.json")
 req GET "/api/v1/resources/$INVALID/draft/events"; expect_status 200
 expect_jq '[.[] | select(.kind == "upload" and (.message | contains("from bad.zip ('"$(stat -c %s "$T/bad.zip")"' bytes, sha256 '"$(sha256sum "$T/bad.zip" | cut -d' ' -f1)"')")))] | length == 1'
 
+# the failed draft went back to its uploader with the errors, and to no reviewer
+f=$(grep -lE "^Subject: \[bioimage.io\] $INVALID: static validation failed" "$MB"/new/* 2>/dev/null | head -1)
+[ -n "$f" ] && grep -q "unet2d.py' is not in the package" "$f" || fail "no mail to the uploader saying what to fix"
+! grep -lqE "^Subject: \[bioimage.io\] $INVALID: new model awaiting review" "$MB"/new/* 2>/dev/null ||
+  fail "reviewers were mailed about a draft that failed static validation"
+
 # the server agrees with what the pages showed
 req GET "/api/v1/resources/$ID"; expect_status 200
 req GET /collection.json; expect_jq '[.collection[] | select(.id == "'"$ID"'")] | length == 1'

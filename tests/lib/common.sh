@@ -113,6 +113,15 @@ tiny_dataset() {
     "$2" "${3:-}" >"$1/rdf.yaml"
 }
 
+# nuclei_pkg DIR: a copy of the corpus unet2d_nuclei_broad package that passes static
+# validation: the corpus copy lacks its pytorch_state_dict architecture file (unet2d.py),
+# so the architecture points at a URL instead (its dynamic run then fails, the others pass)
+nuclei_pkg() {
+  mkdir -p "$1" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_nuclei_broad/." "$1/" && chmod -R u+w "$1"
+  sed -i 's|source: unet2d.py|source: https://example.org/unet2d.py|' "$1/bioimageio.yaml"
+  grep -q 'https://example.org/unet2d.py' "$1/bioimageio.yaml" || fail "nuclei_pkg: architecture not replaced"
+}
+
 # zip_dir DIR OUT.zip: zips a folder's contents (top level = the folder's files)
 zip_dir() { (cd "$1" && zip -q -r -X "$2" .); }
 
