@@ -358,6 +358,8 @@ char *validate_errors_text(const cJSON *summary, size_t max_bytes)
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
 		return NULL;
+	/* the file the lines refer to, when the summary names it (the validate job's) */
+	const char *file = str_or(summary, "rdf_file", "");
 	const cJSON *d, *e;
 	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(summary, "details")) {
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "errors")) {
@@ -367,7 +369,8 @@ char *validate_errors_text(const cJSON *summary, size_t max_bytes)
 			const cJSON *ln = cJSON_GetObjectItemCaseSensitive(e, "line");
 			const cJSON *col = cJSON_GetObjectItemCaseSensitive(e, "column");
 			if (cJSON_IsNumber(ln) && ln->valueint > 0)
-				fprintf(lf, "%d:%d  ", ln->valueint, cJSON_IsNumber(col) ? col->valueint : 0);
+				fprintf(lf, "%s%s%d:%d  ", file, *file ? ":" : "", ln->valueint,
+					cJSON_IsNumber(col) ? col->valueint : 0);
 			print_loc(lf, cJSON_GetObjectItemCaseSensitive(e, "loc"));
 			fprintf(lf, "  %s\n", str_or(e, "msg", ""));
 			fclose(lf);

@@ -77,7 +77,8 @@ const char *validate_summary_type(const struct cJSON *summary);
 struct cJSON *validate_summary_errors(const struct cJSON *summary);
 
 /* Every error of a summary as text for a person, one per line: "line:col  loc  message"
- * (the table's form), at most max_bytes (whole lines; "… and N more" when cut). malloc'd,
+ * (the table's form; "file:line:col" when the summary has rdf_file, the file the lines
+ * refer to), at most max_bytes (whole lines; "… and N more" when cut). malloc'd,
  * "" when there is none; NULL on allocation failure. */
 char *validate_errors_text(const struct cJSON *summary, size_t max_bytes);
 

@@ -209,10 +209,8 @@ int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_
 			   "reviewers yet. Fix the RDF and upload a new revision (with ?id=%s):\n\n",
 			what, concept_id, d->revision, concept_id);
 		put_quoted(f, detail ? detail : "");
-		fprintf(f,
-			"\nLines refer to the rdf.yaml of the draft: %s/%s/draft/files/rdf.yaml\n"
-			"Status: %s/status/%s\n",
-			cfg->files_url, concept_id, cfg->public_url, concept_id);
+		fprintf(f, "\nEach error names the file you uploaded, its line and column.\nStatus: %s/status/%s\n",
+			cfg->public_url, concept_id);
 	} else if (changes) {
 		snprintf(subject, sizeof(subject), "[bioimage.io] %s: changes requested", concept_id);
 		fprintf(f, "%s asked for changes to \"%s\" (%s, revision %d):\n\n",

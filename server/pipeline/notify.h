@@ -17,7 +17,7 @@ struct config;
  *    test counts, link <public_url>/status/<id>), and to every reviewer and admin who is not
  *    disabled (name, type, id, link <public_url>/review);
  *  - `changes requested`: to the uploader, detail (the reviewer's message) quoted in full;
- *    by the system (actor_id 0: static validation failed), detail (the errors) likewise,
+ *    with actor_id 0 (static validation failed), detail (the errors) likewise,
  *    and no reviewer is mailed: there is nothing they could accept;
  *  - `published`: to the uploader, detail = the version;
  *  - `error`: to the uploader, detail = what to fix.

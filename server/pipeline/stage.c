@@ -52,6 +52,15 @@ static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSO
 	int rc = package_read(p, idx, (size_t)a->cfg->max_yaml_bytes, &text, &len, err);
 	if (rc)
 		goto fail;
+	/* the uploader's own bytes, which validation reads so that every line and column it
+	 * reports is one of the file they sent (rdf.yaml is re-serialised with the stamp) */
+	char key[2200];
+	const char *entry = package_name(p, idx), *base = strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry;
+	snprintf(key, sizeof(key), "%s/%s", id, "draft/original/");
+	snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s", base);
+	rc = storage_put_buffer(a->storage, key, text, len, "application/yaml", err);
+	if (rc)
+		goto fail;
 	rc = rdf_parse(&doc, text, len, &a->rdf_limits, err);
 	if (rc)
 		goto fail;
@@ -484,7 +493,11 @@ static int stage_entries(struct staging *s, struct bo_error *err)
 		return bo_error_set(err, BO_ENOMEM, "out of memory");
 	const char *slash = strrchr(s->d.rdf_name, '/');
 	size_t prefix_len = slash ? (size_t)(slash - s->d.rdf_name) + 1 : 0;
+	char original[700];
+	snprintf(original, sizeof(original), "%s/draft/original/", s->id);
 	int rc = storage_delete_prefix(s->a->storage, s->prefix, err);
+	if (!rc)
+		rc = storage_delete_prefix(s->a->storage, original, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		const char *entry = package_name(s->p, i);
 		const char *name = staged_name(entry, s->d.rdf_name, prefix_len);

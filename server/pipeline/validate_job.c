@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "infra/config.h"
+#include "domain/drafts.h"
 #include "infra/db.h"
 #include "infra/jobs.h"
 #include "infra/storage.h"
@@ -204,11 +205,12 @@ fail:
 
 /* Moves the draft into `testing` (from unpacked, or from error when an operator retried
  * a dead validate job) and loads its files. *go = 0 when the job is stale. */
-static int begin_testing(struct app *a, const char *id, int revision, struct draft_files *files, int *go,
-			 struct bo_error *err)
+static int begin_testing(struct app *a, const char *id, int revision, struct draft_files *files, char *rdf_name,
+			 size_t rdf_name_len, int *go, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	enum draft_state state;
+	struct draft d = {0};
+	enum draft_state state = DRAFT_ERROR;
 	int cur = 0, found = 0;
 	*go = 0;
 	int rc = db_acquire(a->db, &c, err);
@@ -217,9 +219,12 @@ static int begin_testing(struct app *a, const char *id, int revision, struct dra
 	rc = db_begin(c, err);
 	if (rc)
 		goto fail;
-	rc = drafts_state(c, id, &cur, &state, &found, err);
+	rc = drafts_get(c, id, 0, &d, &found, err);
 	if (rc)
 		goto fail;
+	cur = d.revision;
+	state = d.state;
+	snprintf(rdf_name, rdf_name_len, "%s", d.rdf_name);
 	if (!found || cur != revision ||
 	    (state != DRAFT_UNPACKED && state != DRAFT_TESTING && state != DRAFT_ERROR)) {
 		log_info("validate: %s revision %d: nothing to do (draft %s)", id, revision,
@@ -238,9 +243,31 @@ static int begin_testing(struct app *a, const char *id, int revision, struct dra
 	if (!rc)
 		*go = 1;
 fail:
+	drafts_release(&d);
 	db_rollback(c);
 	db_release(a->db, c);
 	return rc;
+}
+
+/* The RDF as the uploader sent it (stage keeps it under draft/original/), so every
+ * location of the summary is one of their file; a draft staged before there was such a
+ * copy has the stamped rdf.yaml only. *file names what was read. */
+static int read_rdf(struct app *a, const char *id, const char *rdf_name, char **text, size_t *len, char *file,
+		    size_t file_len, struct bo_error *err)
+{
+	char key[STORAGE_KEY_MAX + 1200];
+	const char *base = strrchr(rdf_name, '/') ? strrchr(rdf_name, '/') + 1 : rdf_name;
+	if (*base && (size_t)snprintf(key, sizeof(key), "%s/draft/original/%s", id, base) <= STORAGE_KEY_MAX) {
+		int rc = storage_get_buffer(a->storage, key, (size_t)a->cfg->max_yaml_bytes, text, len, err);
+		if (rc != BO_ENOTFOUND) {
+			snprintf(file, file_len, "%s", base);
+			return rc;
+		}
+		bo_error_cleanup(err);
+	}
+	snprintf(key, sizeof(key), "%s/draft/files/%s", id, RDF_PATH);
+	snprintf(file, file_len, "%s", RDF_PATH);
+	return storage_get_buffer(a->storage, key, (size_t)a->cfg->max_yaml_bytes, text, len, err);
 }
 
 static int count_errors(const cJSON *summary)
@@ -323,7 +350,7 @@ int validate_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	cJSON *payload = NULL, *summary = NULL;
 	char *text = NULL;
 	size_t len = 0;
-	char key[STORAGE_KEY_MAX + 1], started[40];
+	char key[STORAGE_KEY_MAX + 1], started[40], rdf_name[1100] = "", file[1100] = "";
 	int go = 0, rc;
 
 	payload = cJSON_Parse(job->payload_json);
@@ -333,12 +360,12 @@ int validate_job_run(void *ctx, const struct job *job, struct bo_error *err)
 		goto fail;
 	}
 	int revision = jrev->valueint;
-	rc = begin_testing(a, id, revision, &files, &go, err);
+	rc = begin_testing(a, id, revision, &files, rdf_name, sizeof(rdf_name), &go, err);
 	if (rc || !go)
 		goto fail;
 	db_now_iso(started, sizeof(started));
 	snprintf(key, sizeof(key), "%s/draft/files/%s", id, RDF_PATH);
-	rc = storage_get_buffer(a->storage, key, (size_t)a->cfg->max_yaml_bytes, &text, &len, err);
+	rc = read_rdf(a, id, rdf_name, &text, &len, file, sizeof(file), err);
 	if (rc)
 		goto fail;
 	struct validate_files vf = {&files, files_stat, files_sha256, files_read_head};
@@ -355,6 +382,11 @@ int validate_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	rc = validate_text(a->validator, text, len, &opt, &summary, err);
 	if (rc)
 		goto fail;
+	/* the file every line and column refers to (ValidationSummary allows more keys) */
+	if (!cJSON_AddStringToObject(summary, "rdf_file", file)) {
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+		goto fail;
+	}
 	jobs_touch(job);
 	rc = record(a, id, revision, summary, started, err);
 fail:

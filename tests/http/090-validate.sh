@@ -1,5 +1,5 @@
 # Static validation in the server: every staged draft is validated with IO checks by the
-# validate job and ends in `awaiting review` with the summary as `validation`; an RDF that
+# validate job and ends in `awaiting review` (or, failed, `changes requested` back to its uploader) with the summary as `validation`; an RDF that
 # is wrong on its own is refused at once with 422 and every problem with its place.
 # storage: both
 . "$BO_SOURCE_DIR/tests/lib/common.sh"
@@ -68,9 +68,10 @@ expect_jq '.validation.status == "failed" and (.validation.details | length > 0)
 zip -q -d "$T/m.zip" test_output_1.npy
 upload "$T/m.zip"; expect_status 202
 MT=$(jqb .id)
-wait_state "$MT" "awaiting review"
+# a failed verdict goes back to the uploader, not to the reviewers
+wait_state "$MT" "changes requested"
 req GET "/api/v1/resources/$MT/draft"
-expect_jq '.validation.status == "failed"'
+expect_jq '.validation.status == "failed" and (.state_detail | test("^static validation failed"))'
 expect_jq '[.validation.details[].errors[] | select(.loc[0:3] == ["outputs", 1, "test_tensor"])] | length >= 1'
 # and nothing else is wrong with it
 expect_jq '[.validation.details[].errors[] | select(.loc[0:3] != ["outputs", 1, "test_tensor"])] == []'
@@ -93,7 +94,7 @@ expect_jq '(.errors | length) as $n | [.errors[] | select(.line > 0)] | length =
 upload_rev() { req POST "/api/v1/uploads?id=$1" -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$2"; }
 upload_rev "$MT" "$T/m.zip"; expect_status 202
 [ "$(jqb .revision)" = 2 ] || fail "expected revision 2"
-wait_state "$MT" "awaiting review"
+wait_state "$MT" "changes requested"
 req GET "/api/v1/resources/$MT/draft"
 expect_jq '.revision == 2 and .validation.status == "failed"'
 [ "$(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT count(*) FROM test_runs WHERE concept_id = '$MT' AND revision_or_version = '2'")" = 1 ] ||

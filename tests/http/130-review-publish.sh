@@ -209,8 +209,12 @@ run_jobs
 # back to the uploader at once, saying what to fix with its line; no reviewer is asked
 [ "$(state "$NID")" = "changes requested" ] || fail "a draft that failed static validation is $(state "$NID")"
 req GET "/api/v1/resources/$NID/draft"
+# the location is the one in the file uploaded (bioimageio.yaml), not in the stamped rdf.yaml
+LINE=$(grep -n 'source: unet2d.py' "$N/bioimageio.yaml" | cut -d: -f1)
+[ -n "$LINE" ] || fail "no architecture line in the package"
 expect_jq '(.state_detail | test("^static validation failed with 1 error; fix it")) and
-  (.state_detail | test("[0-9]+:[0-9]+  weights.pytorch_state_dict.architecture.source  .unet2d.py. is not in the package"))'
+  (.state_detail | test("bioimageio.yaml:'"$LINE"':[0-9]+  weights.pytorch_state_dict.architecture.source  .unet2d.py. is not in the package")) and
+  .validation.rdf_file == "bioimageio.yaml"'
 f=$(mail_to sci@example.org "\\[bioimage.io\\] $NID: static validation failed")
 grep -q "unet2d.py' is not in the package" "$f" || fail "the mail does not say what to fix"
 grep -q "upload a new revision" "$f" || fail "the mail does not say what to do"
