@@ -11,6 +11,7 @@
 #include "http/routes.h"
 #include "infra/config.h"
 #include "infra/db.h"
+#include "infra/fs.h"
 #include "infra/jobs.h"
 #include "infra/storage_s3.h"
 #include "offline.h"
@@ -62,7 +63,9 @@ static void usage(FILE *f)
 		   "  jobs retry N                        re-queue a dead or failed job\n"
 		   "  jobs run                            run ready jobs in the foreground until none is left\n"
 		   "  show ID[/draft|/events|/VERSION]    a concept, its draft, its events or a version as the API gives it\n"
-		   "  rebuild [--reason R]                rebuild collection.json & co. from the database now\n"
+		   "  rebuild [--reason R] [--new-url]    rebuild collection.json & co. from the database now\n"
+		   "                                      (refused when it would change the collection's URLs,\n"
+		   "                                      unless --new-url)\n"
 		   "  backup                              queue an archive (Zenodo) job for every version without a DOI\n"
 		   "  backup --reupload ID/VERSION        archive a version again in today's layout (a new Zenodo version)\n"
 		   "  validate PATH... [--json] [--no-io-checks]\n"
@@ -100,6 +103,15 @@ static const char *flag_value(const struct cli *cli, const char *flag)
 }
 
 /* The i-th positional argument (skipping flags and their values), or NULL. */
+/* Whether a flag without a value (--new-url) is among the args. */
+static int has_flag(const struct cli *cli, const char *flag)
+{
+	for (int i = 0; i < cli->nargs; i++)
+		if (!strcmp(cli->args[i], flag))
+			return 1;
+	return 0;
+}
+
 static const char *positional(const struct cli *cli, int want)
 {
 	int n = 0;
@@ -392,6 +404,9 @@ static int cmd_rebuild(struct cli *cli)
 	struct app *a = NULL;
 	struct timespec t0, t1;
 	int ran = 1, rc = app_open(&a, cli->cfg, 0, &err);
+	/* a hand-run rebuild without the server's configuration would rewrite every URL */
+	if (!rc && !has_flag(cli, "--new-url"))
+		rc = collection_check_url_root(a, &err);
 	while (!rc && ran)
 		rc = jobs_run_one(a->jobs, "rebuild", &ran, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -453,7 +468,10 @@ static int cmd_migrate(struct cli *cli)
 	struct bo_error err = BO_ERROR_INIT;
 	db *d = NULL;
 	int applied = 0, version = 0;
-	int rc = db_open(&d, cli->cfg->db_path, NULL, &err);
+	/* the first step on a new machine: the data directory may not exist yet */
+	int rc = fs_mkdir_p(cli->cfg->data_dir, 0750, &err);
+	if (!rc)
+		rc = db_open(&d, cli->cfg->db_path, NULL, &err);
 	if (!rc)
 		rc = db_migrate(d, cli->cfg->migrations_dir, &applied, &err);
 	if (!rc)
@@ -472,7 +490,27 @@ struct command {
 	const char *group, *name; /* name NULL: a one-word command */
 	int (*run)(struct cli *cli);
 	db_cmd_fn db_fn;
+	/* what a database command cannot do without, checked before the database is opened
+	 * (a mistyped command must not create a new one): flags, and how many positionals */
+	const char *const *needs;
+	int npositional;
+	const char *usage;
 };
+
+static const char *const needs_user_add[] = {"--name", "--email", NULL};
+
+/* 0 when the command's required flags and positionals are there, else prints its usage
+ * and returns EXIT_USAGE. */
+static int check_needs(const struct cli *cli, const struct command *cmd)
+{
+	int ok = !cmd->npositional || positional(cli, cmd->npositional - 1);
+	for (const char *const *f = cmd->needs; ok && f && *f; f++)
+		ok = flag_value(cli, *f) != NULL;
+	if (ok)
+		return 0;
+	fprintf(stderr, "usage: backoffice %s\n", cmd->usage ? cmd->usage : cmd->group);
+	return EXIT_USAGE;
+}
 
 static int cmd_check_config(struct cli *cli)
 {
@@ -645,27 +683,28 @@ static int cmd_test(struct cli *cli)
 }
 
 static const struct command commands[] = {
-	{"storage", "create-bucket", cmd_create_bucket, NULL},
-	{"sandbox", "check", cmd_sandbox_check, NULL},
-	{"routes", NULL, cmd_routes, NULL},
-	{"serve", NULL, cmd_serve, NULL},
-	{"migrate", NULL, cmd_migrate, NULL},
-	{"check-config", NULL, cmd_check_config, NULL},
-	{"env-example", NULL, cmd_env_example, NULL},
-	{"user", "add", NULL, user_add},
-	{"user", "list", NULL, user_list},
-	{"user", "disable", NULL, user_disable},
-	{"users", "import", NULL, users_import},
-	{"token", "create", NULL, token_create},
-	{"token", "revoke", NULL, token_revoke},
-	{"jobs", "list", NULL, jobs_list_cmd},
-	{"jobs", "retry", NULL, jobs_retry_cmd},
-	{"jobs", "run", NULL, jobs_run_cmd},
-	{"show", NULL, NULL, show_cmd},
-	{"validate", NULL, cmd_validate, NULL},
-	{"test", NULL, cmd_test, NULL},
-	{"rebuild", NULL, cmd_rebuild, NULL},
-	{"backup", NULL, NULL, backup_cmd},
+	{"storage", "create-bucket", cmd_create_bucket, NULL, NULL, 0, NULL},
+	{"sandbox", "check", cmd_sandbox_check, NULL, NULL, 0, NULL},
+	{"routes", NULL, cmd_routes, NULL, NULL, 0, NULL},
+	{"serve", NULL, cmd_serve, NULL, NULL, 0, NULL},
+	{"migrate", NULL, cmd_migrate, NULL, NULL, 0, NULL},
+	{"check-config", NULL, cmd_check_config, NULL, NULL, 0, NULL},
+	{"env-example", NULL, cmd_env_example, NULL, NULL, 0, NULL},
+	{"user", "add", NULL, user_add, needs_user_add, 0,
+	 "user add --name N --email E [--role uploader|reviewer|admin] [--orcid O]"},
+	{"user", "list", NULL, user_list, NULL, 0, NULL},
+	{"user", "disable", NULL, user_disable, NULL, 1, "user disable EMAIL|ID"},
+	{"users", "import", NULL, users_import, NULL, 1, "users import FILE"},
+	{"token", "create", NULL, token_create, NULL, 1, "token create EMAIL|ID [--label L]"},
+	{"token", "revoke", NULL, token_revoke, NULL, 1, "token revoke ID|TOKEN"},
+	{"jobs", "list", NULL, jobs_list_cmd, NULL, 0, NULL},
+	{"jobs", "retry", NULL, jobs_retry_cmd, NULL, 1, "jobs retry N"},
+	{"jobs", "run", NULL, jobs_run_cmd, NULL, 0, NULL},
+	{"show", NULL, NULL, show_cmd, NULL, 1, "show ID[/draft|/events|/VERSION]"},
+	{"validate", NULL, cmd_validate, NULL, NULL, 0, NULL},
+	{"test", NULL, cmd_test, NULL, NULL, 0, NULL},
+	{"rebuild", NULL, cmd_rebuild, NULL, NULL, 0, NULL},
+	{"backup", NULL, NULL, backup_cmd, NULL, 0, NULL},
 };
 
 int main(int argc, char **argv)
@@ -712,7 +751,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "backoffice: cannot initialise libcurl\n");
 		rc = 1;
 	} else {
-		rc = cmd->run ? cmd->run(&cli) : with_db(&cli, cmd->db_fn);
+		rc = cmd->run ? cmd->run(&cli) : check_needs(&cli, cmd) ? EXIT_USAGE : with_db(&cli, cmd->db_fn);
 		curl_global_cleanup();
 	}
 	free(cli.args);

@@ -66,16 +66,25 @@
   sugg.addEventListener('click', () => { idIn.value = sugg.dataset.id; checkId(); idIn.focus(); });
   if (idIn.value) checkId();
 
+  // A refusal for a person: each problem once (errors[] is the validation's errors, so the
+  // summary is read only when there is no errors[]), in words for the page rather than the
+  // API's ("'errors' lists them all"), and no progress bar at 100 % beside it.
   function showProblem(p) {
-    const items = (p.errors || []).map((e) => BO.problemItem(e, 'error'));
-    if (p.validation) {
-      for (const d of p.validation.details || []) for (const e of d.errors || []) items.push(BO.problemItem(e, 'error'));
+    let problems = p.errors || [];
+    if (!problems.length && p.validation) {
+      for (const d of p.validation.details || []) problems = problems.concat(d.errors || []);
     }
-    msg.replaceChildren(el('p', {}, p.detail || p.title || 'upload refused'),
-      items.length ? el('ul', { class: 'problems', id: 'problems' }, items) : null,
-      p.suggestion ? el('p', {}, 'Suggested id: ', el('code', {}, p.suggestion)) : null);
+    const items = problems.map((e) => BO.problemItem(e, 'error'));
+    const n = items.length;
+    const text = n ? 'The package was refused: ' + n + (n === 1 ? ' problem' : ' problems') +
+      ' to fix in its RDF, then upload it again.' : (p.detail || p.title || 'The upload was refused.');
+    // replaceChildren would write a null child as the text "null"
+    msg.replaceChildren(...[el('p', {}, text),
+      n ? el('ul', { class: 'problems', id: 'problems' }, items) : null,
+      p.suggestion ? el('p', {}, 'Suggested id: ', el('code', {}, p.suggestion)) : null].filter(Boolean));
     msg.className = 'notice bad';
     msg.hidden = false;
+    box.hidden = true;
   }
 
   form.addEventListener('submit', (ev) => {
@@ -94,6 +103,16 @@
     barText.textContent = '0 %';
     msg.hidden = true;
     $('upload-btn').disabled = true;
+    const cancel = $('cancel-btn');
+    cancel.hidden = false;
+    cancel.onclick = () => xhr.abort();
+    xhr.addEventListener('loadend', () => { cancel.hidden = true; cancel.onclick = null; });
+    xhr.addEventListener('abort', () => {
+      $('upload-btn').disabled = false;
+      box.hidden = true;
+      announce(msg, 'Upload cancelled: nothing was kept. Choose the file again or upload another.', 'bad');
+      $('upload-btn').focus();
+    });
     xhr.upload.addEventListener('progress', (e) => {
       if (!e.lengthComputable) { barText.textContent = bytes(e.loaded) + ' sent'; return; }
       const pct = Math.floor((e.loaded / e.total) * 100);

@@ -122,6 +122,10 @@ static const struct option_row options[] = {
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 
+/* The env file of deploy/backoffice.service, read by the server and the CLI alike. */
+#define CONFIG_FILE_DEFAULT "/etc/backoffice/backoffice.env"
+#define CONFIG_LINE_MAX 8192
+
 static void env_name(const struct option_row *o, char *buf, size_t len)
 {
 	snprintf(buf, len, "BO_%s", o->name);
@@ -295,6 +299,102 @@ static int derive(struct config *cfg, struct bo_error *err)
 	return 0;
 }
 
+static const struct option_row *find_env(const char *name, size_t len)
+{
+	char env[96];
+	for (size_t i = 0; i < NOPTS; i++) {
+		env_name(&options[i], env, sizeof(env));
+		if (strlen(env) == len && !strncmp(env, name, len))
+			return &options[i];
+	}
+	return NULL;
+}
+
+/* One line of an env file: "BO_KEY=value", optionally after "export " and with the value in
+ * matching quotes (what systemd's EnvironmentFile= reads too). Blank lines and comments
+ * say nothing; keys without the BO_ prefix belong to others and are passed over; an
+ * unknown BO_ key is an error, as a misspelt option would silently do nothing. */
+static int env_line(struct config *cfg, char *line, const char *where, struct bo_error *err)
+{
+	char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strlen(p);
+	while (n && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+		p[--n] = '\0';
+	if (!*p || *p == '#')
+		return 0;
+	if (!strncmp(p, "export ", 7))
+		p += 7;
+	char *eq = strchr(p, '=');
+	if (!eq)
+		return bo_error_set(err, BO_EBADREQUEST, "%s: expected KEY=value", where);
+	if (strncmp(p, "BO_", 3))
+		return 0;
+	const struct option_row *o = find_env(p, (size_t)(eq - p));
+	if (!o)
+		return bo_error_set(err, BO_EBADREQUEST, "%s: unknown option %.*s (see backoffice env-example)", where,
+				    (int)(eq - p), p);
+	char *v = eq + 1;
+	n = strlen(v);
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v[n - 1] = '\0';
+		v++;
+	}
+	return set_option(cfg, o, v, where, err);
+}
+
+/* The env file the server's systemd unit reads (EnvironmentFile=) and every CLI command
+ * reads too, so an operator's `backoffice rebuild` uses the server's public URL and
+ * storage without repeating them. A missing default file is no file; a named one must
+ * exist. */
+static int load_env_file(struct config *cfg, const char *path, int named, struct bo_error *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (!named && errno == ENOENT)
+			return 0;
+		return bo_error_set(err, BO_EBADREQUEST, "cannot read the config file %s: %s", path, strerror(errno));
+	}
+	char line[CONFIG_LINE_MAX], where[600];
+	int rc = 0, no = 0;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		no++;
+		snprintf(where, sizeof(where), "%.500s:%d", path, no);
+		if (!strchr(line, '\n') && !feof(f))
+			rc = bo_error_set(err, BO_EBADREQUEST, "%s: longer than %d bytes", where, CONFIG_LINE_MAX - 2);
+		else
+			rc = env_line(cfg, line, where, err);
+	}
+	if (!rc && ferror(f))
+		rc = bo_error_set(err, BO_EBADREQUEST, "cannot read the config file %s", path);
+	fclose(f);
+	return rc;
+}
+
+/* --config FILE / --config=FILE among argv (removed from what the option loop sees), else
+ * BO_CONFIG_FILE, else the default; "" means none. *named: given, not defaulted. */
+static const char *config_file_of(int argc, char **argv, int *named, int *skip)
+{
+	*skip = -1;
+	*named = 1;
+	for (int i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "--config=", 9)) {
+			*skip = i;
+			return argv[i] + 9;
+		}
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			*skip = i;
+			return argv[i + 1];
+		}
+	}
+	const char *env = getenv("BO_CONFIG_FILE");
+	if (env)
+		return env;
+	*named = 0;
+	return CONFIG_FILE_DEFAULT;
+}
+
 int config_load(struct config **out, int argc, char **argv, char ***rest_out, int *nrest_out,
 		struct bo_error *err)
 {
@@ -306,6 +406,14 @@ int config_load(struct config **out, int argc, char **argv, char ***rest_out, in
 		return bo_error_set(err, BO_ENOMEM, "out of memory");
 	for (size_t i = 0; i < NOPTS; i++) {
 		rc = set_option(cfg, &options[i], options[i].def, "default", err);
+		if (rc)
+			goto fail;
+	}
+	/* defaults, then the env file, then the environment, then flags: the later wins */
+	int named = 0, skip = -1;
+	const char *file = config_file_of(argc, argv, &named, &skip);
+	if (*file) {
+		rc = load_env_file(cfg, file, named, err);
 		if (rc)
 			goto fail;
 	}
@@ -328,6 +436,11 @@ int config_load(struct config **out, int argc, char **argv, char ***rest_out, in
 	}
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
+		if (i == skip) { /* --config, read above */
+			if (!strcmp(a, "--config"))
+				i++;
+			continue;
+		}
 		if (strncmp(a, "--", 2) || !a[2]) {
 			if (!rest) {
 				rc = bo_error_set(err, BO_EBADREQUEST, "unexpected argument '%s'", a);
@@ -406,7 +519,10 @@ void config_print(const struct config *cfg, FILE *f)
 void config_usage(FILE *f)
 {
 	char env[96], flag[96];
-	fprintf(f, "Options (defaults < environment < flags):\n");
+	fprintf(f, "Options (defaults < env file < environment < flags). The env file (BO_KEY=value lines, the\n"
+		   "server unit's EnvironmentFile) is --config FILE, else $BO_CONFIG_FILE, else %s when it\n"
+		   "exists; --config '' reads none.\n",
+		CONFIG_FILE_DEFAULT);
 	for (size_t i = 0; i < NOPTS; i++) {
 		env_name(&options[i], env, sizeof(env));
 		flag_name(&options[i], flag, sizeof(flag));

@@ -40,6 +40,12 @@ int collection_enqueue_rebuild(sqlite3 *c, const char *reason, struct bo_error *
  * BO_ENOMEM. */
 int collection_rebuild(struct app *a, const char *reason, struct bo_error *err);
 
+/* Whether a rebuild would keep the collection's URLs: BO_ECONFLICT (the detail names both)
+ * when the stored collection.json was built with another url_root than this
+ * configuration's files_url gives, as when a CLI run lacks the server's BO_PUBLIC_URL;
+ * 0 when they agree or nothing was built yet. BO_ESTORAGE, BO_ENOMEM. */
+int collection_check_url_root(struct app *a, struct bo_error *err);
+
 /* The `rebuild` job handler (ctx is the struct app). */
 int collection_job_run(void *ctx, const struct job *job, struct bo_error *err);
 

@@ -398,3 +398,29 @@ int collection_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	free(msg.p);
 	return rc;
 }
+
+int collection_check_url_root(struct app *a, struct bo_error *err)
+{
+	char *text = NULL, want[4096];
+	size_t len = 0;
+	snprintf(want, sizeof(want), "%s/", a->cfg->files_url);
+	int rc = storage_get_buffer(a->storage, "collection.json", (size_t)1 << 30, &text, &len, err);
+	if (rc == BO_ENOTFOUND) {
+		bo_error_cleanup(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	cJSON *doc = cJSON_ParseWithLength(text, len);
+	free(text);
+	const char *have =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "config"), "url_root"));
+	if (have && strcmp(have, want))
+		rc = bo_error_set(err, BO_ECONFLICT,
+				  "collection.json was built with url_root %.900s, and this configuration would rewrite every "
+				  "URL to %.900s: give the server's configuration (the env file, BO_PUBLIC_URL, BO_FILES_URL), "
+				  "or --new-url to change them on purpose",
+				  have, want);
+	cJSON_Delete(doc);
+	return rc;
+}

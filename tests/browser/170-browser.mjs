@@ -15,7 +15,7 @@ const env = (k) => {
   return v;
 };
 const BASE = env('BASE'), MAILDIR = env('MAILDIR'), ART = env('ARTIFACTS');
-const GOOD_ZIP = env('GOOD_ZIP'), BAD_ZIP = env('BAD_ZIP'), PW = env('PLAYWRIGHT_CORE');
+const GOOD_ZIP = env('GOOD_ZIP'), BAD_ZIP = env('BAD_ZIP'), REFUSED_ZIP = env('REFUSED_ZIP'), PW = env('PLAYWRIGHT_CORE');
 const UP_EMAIL = env('UP_EMAIL'), REV_EMAIL = env('REV_EMAIL');
 const { chromium } = createRequire(import.meta.url)(PW);
 fs.mkdirSync(ART, { recursive: true });
@@ -276,6 +276,22 @@ try {
     'the state line does not say what to fix: ' + stateLine);
   await shot(up, 'status-invalid');
   results.invalid = BAD;
+
+  // --- a package refused at once (two RDF problems): the box lists each problem once, in the
+  // page's words, with no "null", and no progress bar stays at 100 % beside it
+  step = 'refusal box';
+  await up.goto(BASE + '/');
+  await up.setInputFiles('#package', REFUSED_ZIP);
+  await up.getByRole('button', { name: 'Upload', exact: true }).click();
+  await up.waitForSelector('#problems li.problem.error');
+  const box = await up.locator('#upload-msg').innerText();
+  const refused = await up.locator('#problems li.problem.error').allInnerTexts();
+  assert(!/null/.test(box), 'the refusal box says null: ' + box);
+  assert(!/'errors'/.test(box), 'API wording in the refusal box: ' + box);
+  assert(refused.length === 2 && new Set(refused).size === 2, 'problems not listed once each: ' + refused.join(' | '));
+  assert(/license/.test(refused.join(' ')) && /name/.test(refused.join(' ')), 'problems: ' + refused.join(' | '));
+  assert(await up.locator('#progress-box').isHidden(), 'the progress bar stays beside a refusal');
+  await shot(up, 'upload-refused');
 
   // --- phone width: the pages fit
   step = 'phone width';

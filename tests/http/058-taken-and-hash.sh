@@ -36,7 +36,7 @@ zip_dir "$H" "$T/h.zip"
 req POST /api/v1/uploads -H "$(auth "$ALICE")" -H 'Content-Type: application/zip' --data-binary @"$T/h.zip"
 if [ "$STATUS" = 202 ]; then
   HID=$(jqb .id)
-  wait_state "$HID" "awaiting review" 60
+  wait_state "$HID" "changes requested" 60  # a failed verdict goes back to its uploader
   req GET "/api/v1/resources/$HID/draft"
   expect_jq '.validation.status == "failed"'
   V=$(jq -c '[.validation.details[].errors[]] | map(select(.type == "sha256_mismatch"))' "$T/body")

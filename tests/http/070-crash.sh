@@ -8,7 +8,8 @@ setup_env
 export BO_JOB_RUNNERS=1 BO_JOB_LEASE_SECONDS=5
 start_server
 UP=$(new_user sci@example.org uploader)
-PKG=$CORPUS/packages/spec-bioimage-io__unet2d_multi_tensor
+PKG=$T/multi
+multi_pkg "$PKG"
 zip_dir "$PKG" "$T/pkg.zip"
 
 # ten uploads at once; with one runner the stage jobs queue up behind each other

@@ -181,7 +181,7 @@ zip_dir "$B" "$T/b.zip"
 req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @"$T/b.zip"
 expect_status 202
 BID=$(jqb .id)
-wait_state "$BID" "awaiting review" 60
+wait_state "$BID" "changes requested" 60
 draft "$BID"; expect_jq '.validation.status == "failed" and .tests == []'
 rerun "$BID" "$REV"; expect_problem 409 state-conflict
 

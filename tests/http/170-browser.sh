@@ -76,7 +76,14 @@ mkdir -p "$BAD" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_nuclei_broad
 rm -f "$BAD/unet2d.py"
 zip_dir "$BAD" "$T/bad.zip"
 
-BASE=$BASE MAILDIR=$MB ARTIFACTS=$ART GOOD_ZIP=$T/good.zip BAD_ZIP=$T/bad.zip PLAYWRIGHT_CORE=$PW \
+# refused at once: two problems of the RDF itself (a missing name, a license that is not SPDX)
+REFUSED=$T/refused
+mkdir -p "$REFUSED"
+printf 'type: dataset\nformat_version: 0.2.4\ndescription: d\nauthors: [{name: A, email: up@example.org}]\nlicense: BSD2\n' \
+  >"$REFUSED/rdf.yaml"
+zip_dir "$REFUSED" "$T/refused.zip"
+
+BASE=$BASE MAILDIR=$MB ARTIFACTS=$ART GOOD_ZIP=$T/good.zip BAD_ZIP=$T/bad.zip REFUSED_ZIP=$T/refused.zip PLAYWRIGHT_CORE=$PW \
   CHROMIUM=$CHROMIUM UP_EMAIL=new.scientist@example.org REV_EMAIL=rev@example.org HOME=$T \
   "$NODE" "$BO_SOURCE_DIR/tests/browser/170-browser.mjs" >"$T/browser.log" 2>&1 &
 NODE_PID=$!
@@ -85,7 +92,7 @@ wait "$NODE_PID" || { cat "$T/browser.log"; fail "the browser test failed (scree
 cat "$T/browser.log"
 for s in upload-signed-out signin-uploader upload-id-check upload-in-progress upload-100 status-awaiting-review signin-reviewer \
   review-queue review-draft review-changes-requested status-changes-requested upload-revision-100 \
-  review-accepted status-published collection upload-invalid-100 status-invalid phone-status phone-collection phone-upload; do
+  review-accepted status-published collection upload-invalid-100 status-invalid upload-refused phone-status phone-collection phone-upload; do
   [ -s "$ART/$s.png" ] || fail "no screenshot $s.png"
 done
 ID=$(jq -r .id "$ART/result.json")

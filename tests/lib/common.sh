@@ -122,6 +122,14 @@ nuclei_pkg() {
   grep -q 'https://example.org/unet2d.py' "$1/bioimageio.yaml" || fail "nuclei_pkg: architecture not replaced"
 }
 
+# multi_pkg DIR: the corpus unet2d_multi_tensor package made to pass static validation the
+# same way (its architecture file is not in the corpus copy either)
+multi_pkg() {
+  mkdir -p "$1" && cp -r "$CORPUS/packages/spec-bioimage-io__unet2d_multi_tensor/." "$1/" && chmod -R u+w "$1"
+  sed -i 's|source: multi_tensor_unet.py|source: https://example.org/multi_tensor_unet.py|' "$1/bioimageio.yaml"
+  grep -q 'https://example.org/multi_tensor_unet.py' "$1/bioimageio.yaml" || fail "multi_pkg: architecture not replaced"
+}
+
 # zip_dir DIR OUT.zip: zips a folder's contents (top level = the folder's files)
 zip_dir() { (cd "$1" && zip -q -r -X "$2" .); }
 

@@ -157,6 +157,66 @@ static void test_config__env_over_defaults(void)
 	env_end();
 }
 
+/* The env file (the server unit's EnvironmentFile, which the CLI reads too): between the
+ * defaults and the environment, quotes and comments as systemd reads them, others' keys
+ * passed over, a misspelt BO_ key refused with its line, a named file that is missing
+ * refused, --config read and not taken for an option. */
+static void test_config__env_file(void)
+{
+	env_begin();
+	FILE *f = fopen("bo.env", "w");
+	require(f, "env file");
+	fputs("# the server's settings\n\nBO_PORT=9100\nexport BO_DATA_DIR=\"/srv/from file\"\n"
+	      "BO_PUBLIC_URL='https://bo.example.org'\nPATH_LIKE=ignored\n  BO_LOG_LEVEL=warn  \n",
+	      f);
+	fclose(f);
+	setenv("BO_CONFIG_FILE", "bo.env", 1);
+	setenv("BO_LOG_LEVEL", "debug", 1); /* the environment wins over the file */
+	struct config *cfg = NULL;
+	struct bo_error err = BO_ERROR_INIT;
+	int rc = load(&cfg, &err, NULL);
+	check(rc == 0, "load: %s", err.detail);
+	if (cfg) {
+		check(cfg->port == 9100, "port %lld", (long long)cfg->port);
+		check(streq(cfg->data_dir, "/srv/from file"), "data_dir %s", cfg->data_dir);
+		check(streq(cfg->public_url, "https://bo.example.org"), "public_url %s", cfg->public_url);
+		check(streq(cfg->log_level, "debug"), "the environment did not win: %s", cfg->log_level);
+	}
+	config_free(cfg);
+	/* a flag wins over both; --config names another file and is no option of its own */
+	f = fopen("other.env", "w");
+	require(f, "other env file");
+	fputs("BO_PORT=9200\n", f);
+	fclose(f);
+	static const char *const flags[] = {"--config", "other.env", "--job-runners=3", NULL};
+	rc = load(&cfg, &err, flags);
+	check(rc == 0, "load --config: %s", err.detail);
+	if (cfg)
+		check(cfg->port == 9200 && cfg->job_runners == 3, "--config other.env: port %lld", (long long)cfg->port);
+	config_free(cfg);
+	static const char *const none[] = {"--config=", NULL};
+	rc = load(&cfg, &err, none);
+	check(rc == 0 && cfg && cfg->port != 9100 && cfg->port != 9200, "--config= still read a file");
+	config_free(cfg);
+	/* a misspelt key: refused, naming the file and line */
+	f = fopen("bad.env", "w");
+	require(f, "bad env file");
+	fputs("BO_PORT=9300\nBO_PUBLIC_ULR=https://typo.example.org\n", f);
+	fclose(f);
+	setenv("BO_CONFIG_FILE", "bad.env", 1);
+	rc = load(&cfg, &err, NULL);
+	check(rc == BO_EBADREQUEST && strstr(err.detail, "bad.env:2") && strstr(err.detail, "BO_PUBLIC_ULR"),
+	      "a misspelt key: rc %d %s", rc, err.detail);
+	bo_error_cleanup(&err);
+	config_free(cfg);
+	setenv("BO_CONFIG_FILE", "no-such.env", 1);
+	rc = load(&cfg, &err, NULL);
+	check(rc == BO_EBADREQUEST && strstr(err.detail, "no-such.env"), "a named missing file: rc %d %s", rc, err.detail);
+	bo_error_cleanup(&err);
+	config_free(cfg);
+	env_end();
+}
+
 static void test_config__flags_over_env(void)
 {
 	env_begin();
@@ -474,6 +534,7 @@ static void test_config__usage_lists_every_flag(void)
 static struct check_test tests[] = {
 	TEST(test_config__defaults),
 	TEST(test_config__env_over_defaults),
+	TEST(test_config__env_file),
 	TEST(test_config__flags_over_env),
 	TEST(test_config__sizes),
 	TEST(test_config__negative_values),
