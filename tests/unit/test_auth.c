@@ -1,6 +1,7 @@
 /* Unit tests for auth: token format and hashing, authentication outcomes, roles, users.
  * The reviewers import and the maintainer check are test_reviewers.c and test_maintainers.c. */
 #include "check.h"
+#include "auth_check.h"
 
 #include "domain/auth.h"
 #include "infra/db.h"
@@ -8,60 +9,6 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
-
-struct fixture {
-	db *d;
-	sqlite3 *c;
-};
-
-static int fixture_open(struct fixture *fx)
-{
-	struct bo_error err = BO_ERROR_INIT;
-	memset(fx, 0, sizeof(*fx));
-	int rc = db_open(&fx->d, "t.db", check_src("migrations"), &err);
-	if (!rc)
-		rc = db_acquire(fx->d, &fx->c, &err);
-	check(rc == 0, "fixture: %s", err.detail);
-	bo_error_cleanup(&err);
-	return rc;
-}
-
-static void fixture_close(struct fixture *fx)
-{
-	if (fx->c)
-		db_release(fx->d, fx->c);
-	db_close(fx->d);
-}
-
-static char *slurp(const char *path, size_t *len_out)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		buf[n] = '\0';
-		*len_out = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
-static int64_t add_user(sqlite3 *c, const char *name, const char *email, enum auth_role role)
-{
-	struct bo_error err = BO_ERROR_INIT;
-	int64_t id = 0;
-	int rc = auth_user_add(c, name, email, role, NULL, &id, &err);
-	check(rc == 0 && id > 0, "add %s: %s", email, err.detail);
-	bo_error_cleanup(&err);
-	return id;
-}
 
 static void new_token(sqlite3 *c, int64_t user, char tok[64], int64_t *tid)
 {

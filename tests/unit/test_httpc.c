@@ -4,6 +4,7 @@
  * per-attempt hook, refused addresses, a header list that ran out of memory never sent;
  * and the retry delays. */
 #include "check.h"
+#include "net_check.h"
 
 #include "common/error.h"
 #include "infra/httpc.h"
@@ -21,37 +22,6 @@
 
 static pid_t server_pid;
 static int server_port;
-
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int port = -1;
-	if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
-}
-
-static int port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int ok = s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (s >= 0)
-		close(s);
-	return ok;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 static double now_s(void)
 {

@@ -3,6 +3,7 @@
  * subjects decode back, SMTP delivery to a real aiosmtpd (started here) and a refused
  * connection, and who gets which mail on which transition. */
 #include "check.h"
+#include "net_check.h"
 
 #include "app.h"
 #include "infra/config.h"
@@ -133,37 +134,6 @@ static int decode_2047(const char *h, char *out, size_t n)
 	}
 	out[o] = '\0';
 	return 0;
-}
-
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int port = -1;
-	if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
-}
-
-static int port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int ok = s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (s >= 0)
-		close(s);
-	return ok;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
 }
 
 /* Starts aiosmtpd's Maildir handler on port writing into dir; the pid, or -1. */

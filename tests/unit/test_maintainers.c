@@ -1,45 +1,12 @@
 /* Unit tests for maintainers: who may act as maintainer of a concept (creator, draft
  * uploader, emails in the latest published RDF or else the draft's, reviewers), and who not. */
 #include "check.h"
+#include "auth_check.h"
 
 #include "domain/auth.h"
 #include "infra/db.h"
 #include "common/error.h"
 #include "domain/maintainers.h"
-
-struct fixture {
-	db *d;
-	sqlite3 *c;
-};
-
-static int fixture_open(struct fixture *fx)
-{
-	struct bo_error err = BO_ERROR_INIT;
-	memset(fx, 0, sizeof(*fx));
-	int rc = db_open(&fx->d, "t.db", check_src("migrations"), &err);
-	if (!rc)
-		rc = db_acquire(fx->d, &fx->c, &err);
-	check(rc == 0, "fixture: %s", err.detail);
-	bo_error_cleanup(&err);
-	return rc;
-}
-
-static void fixture_close(struct fixture *fx)
-{
-	if (fx->c)
-		db_release(fx->d, fx->c);
-	db_close(fx->d);
-}
-
-static int64_t add_user(sqlite3 *c, const char *name, const char *email, enum auth_role role)
-{
-	struct bo_error err = BO_ERROR_INIT;
-	int64_t id = 0;
-	int rc = auth_user_add(c, name, email, role, NULL, &id, &err);
-	check(rc == 0 && id > 0, "add %s: %s", email, err.detail);
-	bo_error_cleanup(&err);
-	return id;
-}
 
 static void exec_ok(sqlite3 *c, const char *sql)
 {
