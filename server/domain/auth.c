@@ -193,8 +193,18 @@ int auth_parse_bearer(const char *header, char tok[AUTH_TOKEN_LEN + 1], struct b
 		header++;
 	if (!header || !*header)
 		return bo_error_set(err, BO_EUNAUTHORIZED, "missing bearer token");
-	if (strncasecmp(header, "Bearer", 6) || (header[6] != ' ' && header[6] != '\t'))
-		return invalid_token(err);
+	if (!strncasecmp(header, "Bearer", 6) && !header[6])
+		return invalid_token(err); /* the scheme without a token */
+	if (strncasecmp(header, "Bearer", 6) || (header[6] != ' ' && header[6] != '\t')) {
+		/* the shape of the header, not the token, is wrong: say so (nothing to probe) */
+		size_t n = strnlen(header, AUTH_TOKEN_LEN + 64);
+		while (n > 0 && (header[n - 1] == ' ' || header[n - 1] == '\t'))
+			n--;
+		if (token_shape(header, n))
+			return bo_error_set(err, BO_EUNAUTHORIZED,
+					    "the token needs its scheme: send 'Authorization: Bearer <token>'");
+		return bo_error_set(err, BO_EUNAUTHORIZED, "the Authorization header must be 'Bearer <token>'");
+	}
 	const char *t = header + 7;
 	while (*t == ' ' || *t == '\t')
 		t++;

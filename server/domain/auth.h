@@ -53,8 +53,9 @@ int auth_role_parse(const char *s, enum auth_role *out);
 
 /* The token of an Authorization header value ("Bearer bo_…": the scheme case-insensitive,
  * blanks around ignored) into tok (AUTH_TOKEN_LEN + 1 bytes). NULL/empty → BO_EUNAUTHORIZED
- * "missing bearer token"; another scheme or a token of the wrong shape → BO_EUNAUTHORIZED
- * "invalid or revoked token" (the same words as an unknown token: nothing to probe). The one
+ * "missing bearer token"; another scheme (or a bare token) → BO_EUNAUTHORIZED saying the
+ * header must be "Bearer <token>"; a token of the wrong shape → BO_EUNAUTHORIZED "invalid
+ * or revoked token" (the same words as an unknown token: nothing to probe). The one
  * parser of the header, for authentication and for sign-out. */
 int auth_parse_bearer(const char *header, char tok[AUTH_TOKEN_LEN + 1], struct bo_error *err);
 

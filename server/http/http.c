@@ -325,6 +325,8 @@ static const char *shown_path(const char *path)
 	return path;
 }
 
+static size_t path_methods(const http_req *r, char *methods, size_t cap);
+
 static void reply_problem(http_req *r)
 {
 	if (!r->err.code)
@@ -348,6 +350,13 @@ static void reply_problem(http_req *r)
 	}
 	if (resp) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+		/* RFC 9110: a 401 says how to authenticate, a 405 which methods the path has */
+		if (status == 401)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						"Bearer realm=\"bioimage.io backoffice\"");
+		char methods[160];
+		if (status == 405 && path_methods(r, methods, sizeof(methods)))
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, methods);
 		if (status == 503 || status == 429) {
 			char ra[16];
 			snprintf(ra, sizeof(ra), "%d", r->err.retry_after > 0 ? r->err.retry_after : 5);
@@ -659,7 +668,7 @@ static int finish_body(http_req *r)
 		r->pp = NULL;
 		if (!r->err.code && !r->form.saw_package)
 			return bo_error_set(&r->err, BO_EBADREQUEST,
-					    "multipart form has no file field named 'package'");
+					    "multipart form has no file field named 'package': with curl, -F package=@pkg.zip");
 		r->upload.form_id = form_id(&r->form);
 	}
 	if (r->fd >= 0 && r->file_path) {
@@ -682,22 +691,31 @@ static int finish_body(http_req *r)
 	return r->err.code;
 }
 
-/* A CORS preflight: 204 with the methods the path has (HEAD with GET), or 404. */
-static enum MHD_Result send_preflight(http_req *r)
+/* The methods the path has ("GET, HEAD, POST"; HEAD with GET) into methods; their length,
+ * 0 when no route matches the path. */
+static size_t path_methods(const http_req *r, char *methods, size_t cap)
 {
-	char methods[160] = "";
 	size_t n = 0;
+	methods[0] = '\0';
 	for (size_t t = 0; t < r->srv->ntables; t++) {
 		for (size_t i = 0; i < r->srv->tables[t]->count; i++) {
 			const struct route *rt = &r->srv->tables[t]->routes[i];
 			if (!match_pattern(rt->pattern, r->path, NULL) || strstr(methods, rt->method))
 				continue;
-			int w = snprintf(methods + n, sizeof(methods) - n, "%s%s%s", n ? ", " : "", rt->method,
+			int w = snprintf(methods + n, cap - n, "%s%s%s", n ? ", " : "", rt->method,
 					 !strcmp(rt->method, "GET") ? ", HEAD" : "");
-			if (w > 0 && (size_t)w < sizeof(methods) - n)
+			if (w > 0 && (size_t)w < cap - n)
 				n += (size_t)w;
 		}
 	}
+	return n;
+}
+
+/* A CORS preflight: 204 with the methods the path has (HEAD with GET), or 404. */
+static enum MHD_Result send_preflight(http_req *r)
+{
+	char methods[160];
+	size_t n = path_methods(r, methods, sizeof(methods));
 	if (!n) {
 		bo_error_set(&r->err, BO_ENOTFOUND, "no such endpoint: %s", shown_path(r->path));
 		return send_problem(r);

@@ -166,7 +166,44 @@ static int get_file(http_req *r)
 	return http_reply_fd(r, 200, type, fd, size);
 }
 
+/* GET /problems/{type}: what a problem type means, so the `type` URI of every
+ * problem+json body leads somewhere: a page for a browser, {type, title, status} for an
+ * API client. Only the slugs of our table match; nothing of the request is echoed. */
+static int get_problem(http_req *r)
+{
+	const char *slug = http_param(r, "type");
+	int code = 0;
+	for (int c = BO__FIRST + 1; c < BO__LAST && !code; c++)
+		if (!strcmp(bo_error_slug(c), slug))
+			code = c;
+	if (!code)
+		return bo_error_set(http_err(r), BO_ENOTFOUND, "no such problem type");
+	const char *accept = http_header(r, "Accept");
+	if (accept && strstr(accept, "text/html")) {
+		char page[2048];
+		int n = snprintf(page, sizeof(page),
+				 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title>"
+				 "<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main>"
+				 "<h1>%s</h1><p>HTTP status %d. Answers of this type are <code>application/problem+json</code>; "
+				 "their <code>detail</code> says what happened and what to change, <code>errors</code> (when "
+				 "present) lists every problem with its place, and <code>request_id</code> finds the answer in "
+				 "the server's log.</p><p><a href=\"/\">bioimage.io backoffice</a></p></main></body></html>",
+				 bo_error_title(code), bo_error_title(code), bo_error_status(code));
+		return http_reply_data(r, 200, "text/html; charset=utf-8", page, (size_t)n);
+	}
+	cJSON *o = cJSON_CreateObject();
+	char type[96];
+	snprintf(type, sizeof(type), "/problems/%s", slug);
+	if (!o || !cJSON_AddStringToObject(o, "type", type) || !cJSON_AddStringToObject(o, "title", bo_error_title(code)) ||
+	    !cJSON_AddNumberToObject(o, "status", bo_error_status(code))) {
+		cJSON_Delete(o);
+		return bo_error_set(http_err(r), BO_ENOMEM, "out of memory");
+	}
+	return http_reply_json(r, 200, o);
+}
+
 static const struct route table[] = {
+	{"GET", "/problems/{type}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_problem, "what a problem type means (HTML or JSON)"},
 	{"GET", "/healthz", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_healthz, "liveness"},
 	{"GET", "/readyz", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_readyz, "database and storage reachable"},
 	{"GET", "/metrics", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_metrics, "Prometheus metrics"},

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static int post_upload(http_req *r)
@@ -24,6 +25,20 @@ static int post_upload(http_req *r)
 	cJSON *out = NULL;
 	int rc;
 	req.concept_id = http_query(r, "id");
+	const char *ct = http_header(r, "Content-Type");
+	int multipart = ct && !strncasecmp(ct, "multipart/form-data", 19);
+	if (ct && (!up || !up->size) &&
+	    (multipart || !strncasecmp(ct, "application/zip", 15) || !strncasecmp(ct, "application/octet-stream", 24)))
+		return bo_error_set(err, BO_EBADREQUEST,
+				    "the request holds no package: send the zip as the body (curl --data-binary @pkg.zip "
+				    "-H 'Content-Type: application/zip'), as the form field 'package' (curl -F package=@pkg.zip), "
+				    "or JSON {\"url\": \"https://…/pkg.zip\"}");
+	/* a form field sent as text, not as a file: curl -F package=x.zip without the @ */
+	if (up && multipart && !up->filename)
+		return bo_error_set(err, BO_EBADREQUEST,
+				    "the form field 'package' holds %llu bytes of text, not a file: with curl, write "
+				    "-F package=@pkg.zip (the @ sends the file)",
+				    (unsigned long long)up->size);
 	if (up) {
 		req.package_path = up->path;
 		req.size = up->size;

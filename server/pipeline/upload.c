@@ -335,9 +335,9 @@ static int next_revision(struct app *a, sqlite3 *c, const struct upload_request 
 			return rc;
 		if (rc == 0)
 			return bo_error_set(err, BO_EIDTAKEN,
-					    "'%s' belongs to another concept's maintainers; remove 'id' from the RDF to get a new "
-					    "id, or ask a maintainer to add your email to its authors",
-					    id);
+					    "'%s' belongs to another concept's maintainers; %s to get a new id, or ask a maintainer "
+					    "to add your email to its authors",
+					    id, req->concept_id ? "upload without ?id=" : "remove 'id' from the RDF");
 		if (ex->draft_exists && ex->state == DRAFT_ACCEPTED)
 			return bo_error_set(err, BO_ECONFLICT,
 					    "'%s' was accepted and is being published; upload a new version once it is published",

@@ -27,6 +27,25 @@ req POST /api/v1/uploads -H "Authorization: Basic Zm9vOmJhcg==" -H 'Content-Type
 expect_problem 401 unauthorized
 req POST /api/v1/uploads -H "$(auth bo_notarealtoken)" -H 'Content-Type: application/zip' --data-binary x
 expect_problem 401 unauthorized
+# a 401 says how to authenticate (RFC 9110); a header without the scheme says what is wrong
+[ "$(header WWW-Authenticate)" = 'Bearer realm="bioimage.io backoffice"' ] || fail "401 without WWW-Authenticate: '$(header WWW-Authenticate)'"
+req POST /api/v1/uploads -H "Authorization: $UP" -H 'Content-Type: application/zip' --data-binary x
+expect_problem 401 unauthorized
+jqb .detail | grep -q "needs its scheme: send 'Authorization: Bearer <token>'" || fail "a bare token: $(jqb .detail)"
+req POST /api/v1/uploads -H "Authorization: Basic Zm9vOmJhcg==" -H 'Content-Type: application/zip' --data-binary x
+jqb .detail | grep -q "must be 'Bearer <token>'" || fail "another scheme: $(jqb .detail)"
+# a 405 names the methods the path has
+req DELETE /collection.json
+expect_problem 405 method-not-allowed
+[ "$(header Allow)" = "GET, HEAD" ] || fail "405 Allow: '$(header Allow)'"
+# every problem type URI leads to a page (browsers) or a description (API clients)
+req GET /problems/unauthorized -H 'Accept: text/html'
+expect_status 200
+header Content-Type | grep -q '^text/html' || fail "problem page type $(header Content-Type)"
+grep -q '<h1>Authentication required</h1>' "$T/body" || fail "problem page: $(head -c 300 "$T/body")"
+req GET /problems/method-not-allowed
+expect_jq '.type == "/problems/method-not-allowed" and .status == 405 and (.title | length > 0)'
+req GET /problems/no-such-type; expect_problem 404 not-found
 
 # 403: an uploader may not create users
 req POST /api/v1/users -H "$(auth "$UP")" -H 'Content-Type: application/json' -d '{"name":"B","email":"b@example.org"}'

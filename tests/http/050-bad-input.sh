@@ -51,6 +51,16 @@ expect_problem 415 unsupported-media-type
 # multipart without the package field
 req POST /api/v1/uploads -H "$(auth "$UP")" -F "other=@$Z/good.zip"
 expect_problem 400 bad-request
+jqb .detail | grep -q -- "-F package=@pkg.zip" || fail "no hint how to send the package: $(jqb .detail)"
+# the form field as text (curl -F package=x.zip, without the @): said so, with the fix
+req POST /api/v1/uploads -H "$(auth "$UP")" -F "package=good.zip"
+expect_problem 400 bad-request
+jqb .detail | grep -q "holds 8 bytes of text, not a file: with curl, write -F package=@pkg.zip" || fail "text field: $(jqb .detail)"
+# an empty zip body is not told to send JSON
+req POST /api/v1/uploads -H "$(auth "$UP")" -H 'Content-Type: application/zip' --data-binary @/dev/null
+expect_problem 400 bad-request
+jqb .detail | grep -q "the request holds no package" || fail "empty zip body: $(jqb .detail)"
+! jqb .detail | grep -q "JSON object" || fail "an empty zip body was told to send a JSON object"
 # the wrong role cannot upload: a disabled uploader
 # (401 and 403 paths are covered by 020-auth)
 

@@ -20,9 +20,11 @@ printf 'id: %s\ntype: dataset\nformat_version: 0.2.4\nname: hijack\ndescription:
 zip_dir "$M" "$T/m.zip"
 req POST /api/v1/uploads -H "$(auth "$MALLORY")" -H 'Content-Type: application/zip' --data-binary @"$T/m.zip"
 expect_problem 409 id-taken
-jqb .detail | grep -q "belongs to another concept's maintainers" || fail "detail: $(jqb .detail)"
+jqb .detail | grep -q "belongs to another concept's maintainers; remove 'id' from the RDF" || fail "detail: $(jqb .detail)"
 req POST "/api/v1/uploads?id=$ID" -H "$(auth "$MALLORY")" -H 'Content-Type: application/zip' --data-binary @"$T/a.zip"
 expect_problem 409 id-taken
+# the id came from the query, not the RDF: the advice says so
+jqb .detail | grep -q "belongs to another concept's maintainers; upload without ?id=" || fail "detail: $(jqb .detail)"
 req GET "/api/v1/resources/$ID/draft"; expect_status 200
 expect_jq ".revision == $REV and .rdf.name == \"mine\""
 

@@ -142,10 +142,13 @@ static void test_auth__authenticate(void)
 	/* malformed */
 	expect_auth_fails(fx.c, "Bearer", "invalid or revoked token");
 	expect_auth_fails(fx.c, "Bearer ", "invalid or revoked token");
+	/* the header's shape is wrong, not the token: said so, with the way to fix it */
 	snprintf(header, sizeof(header), "Basic %s", tok);
-	expect_auth_fails(fx.c, header, "invalid or revoked token");
+	expect_auth_fails(fx.c, header, "the Authorization header must be 'Bearer <token>'");
 	snprintf(header, sizeof(header), "Bearer%s", tok);
-	expect_auth_fails(fx.c, header, "invalid or revoked token");
+	expect_auth_fails(fx.c, header, "the Authorization header must be 'Bearer <token>'");
+	snprintf(header, sizeof(header), "%s", tok);
+	expect_auth_fails(fx.c, header, "the token needs its scheme: send 'Authorization: Bearer <token>'");
 	snprintf(header, sizeof(header), "Bearer %s", tok);
 	header[20] = '!';
 	expect_auth_fails(fx.c, header, "invalid or revoked token");
