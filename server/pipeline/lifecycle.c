@@ -221,7 +221,7 @@ int lifecycle_move(sqlite3 *c, const struct config *cfg, struct lifecycle_move *
 		rc = enter(c, cfg, transitions[t].enter, m, err);
 	/* after the row changed and in its transaction: the mails go out iff this commits */
 	if (!rc)
-		rc = notify_transition(c, cfg, m->concept_id, from, m->to, m->detail, m->actor_id, err);
+		rc = notify_transition(c, cfg, m->concept_id, from, m->to, m->note ? m->note : m->detail, m->actor_id, err);
 	if (rc)
 		return rc;
 	const char *detail = m->detail ? m->detail : "";

@@ -37,7 +37,9 @@ struct lifecycle_move {
 	const char *concept_id;
 	int revision;         /* must still be the draft's */
 	enum draft_state to;
-	const char *detail;   /* kept in drafts.state_detail (what to fix, for `error`); may be NULL */
+	const char *detail;   /* kept in drafts.state_detail (what to fix, for `error`): public; may be NULL */
+	const char *note;     /* said only in the mails of the move (a reviewer's message, which the
+				 draft's public state must not show); NULL: the mails quote detail */
 	int64_t actor_id;     /* 0 = the system */
 	const char *version;  /* entering `accepted` from review: the version it publishes as */
 	int64_t job_id;       /* out: the job the move queued (the publish job of an accept), else 0 */

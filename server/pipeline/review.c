@@ -264,8 +264,16 @@ static int request_changes(sqlite3 *c, const struct config *cfg, const struct au
 		return bo_error_set(err, BO_ECONFLICT,
 				    "the draft of '%s' is '%s'; changes can be requested only in 'awaiting review'", id,
 				    drafts_state_name(d->state));
-	int rc = lifecycle_transition(c, cfg, id, d->revision, DRAFT_CHANGES_REQUESTED, dec->message, reviewer->id,
-				      err);
+	/* the message goes to the uploader (mail) and the chat, which only maintainers and
+	 * reviewers read; the public state says only that changes were asked for */
+	struct lifecycle_move m = {.concept_id = id,
+				   .revision = d->revision,
+				   .to = DRAFT_CHANGES_REQUESTED,
+				   .detail = "a reviewer asked for changes: the message is in the chat and was mailed to the "
+					     "uploader",
+				   .note = dec->message,
+				   .actor_id = reviewer->id};
+	int rc = lifecycle_move(c, cfg, &m, err);
 	if (!rc)
 		rc = review_chat_add(c, id, reviewer->id, dec->message, NULL, err);
 	char msg[320];

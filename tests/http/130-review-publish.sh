@@ -67,6 +67,15 @@ expect_status 200; expect_jq '.state == "changes requested"'
 run_jobs
 f=$(mail_to sci@example.org "\\[bioimage.io\\] $ID: changes requested")
 grep -q "Please add a cover image of the output." "$f" || fail "the changes-requested mail lacks the message"
+# the message is the chat's, which is private: the public draft, draft.json and log.json
+# only say that changes were asked for
+curl -fsS "$BASE/api/v1/resources/$ID/draft" >"$T/pub.json"
+! grep -q "Please add a cover image" "$T/pub.json" || fail "the reviewer's message is public in the draft"
+jq -e '.state_detail | test("a reviewer asked for changes")' "$T/pub.json" >/dev/null || fail "state_detail: $(jq .state_detail "$T/pub.json")"
+for f in draft.json log.json; do
+  get_object "$ID/draft/$f" "$T/pub-$f"
+  ! grep -q "Please add a cover image" "$T/pub-$f" || fail "the reviewer's message is public in $f"
+done
 review "$ID" "$REV" '{"decision":"request_changes","message":"again"}'; expect_problem 409 state-conflict
 
 # the chat: the message is there; maintainers and reviewers take part, strangers do not

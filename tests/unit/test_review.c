@@ -168,8 +168,13 @@ static void test_review__static_failure_blocks_accept(void)
 	check(decide(&f, 0, "", 0) == BO_EBADREQUEST, "empty message");
 	check(f.err.errors && cJSON_GetArraySize(f.err.errors) == 1, "errors[] names the field");
 	check(decide(&f, 0, "Fix the license.", 0) == 0, "request changes: %s", f.err.detail);
-	check(sql_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'changes requested' AND state_detail = 'Fix the license.'") == 1,
-	      "changes requested with the message as detail");
+	/* the message is the chat's (private) and the mail's; the public state only says so */
+	check(sql_int(f.c, "SELECT count(*) FROM drafts WHERE state = 'changes requested' AND "
+			   "state_detail LIKE 'a reviewer asked for changes%' AND instr(state_detail, 'license') = 0") == 1,
+	      "changes requested, with the message kept out of the public state");
+	check(sql_int(f.c, "SELECT count(*) FROM chat WHERE text = 'Fix the license.'") == 1, "the message is in the chat");
+	check(sql_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'mail' AND payload_json LIKE '%Fix the license.%'") == 1,
+	      "the message is not in the uploader's mail");
 	check(decide(&f, 0, "again", 0) == BO_ECONFLICT, "request changes twice");
 out:
 	teardown(&f);
