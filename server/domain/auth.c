@@ -545,3 +545,20 @@ fail:
 	sqlite3_finalize(st);
 	return db_end_joined(c, own, rc, err);
 }
+
+int auth_user_name(sqlite3 *c, int64_t id, char *out, size_t n, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	out[0] = '\0';
+	int rc = db_prepare(c, &st, "SELECT name FROM users WHERE id = ?1", err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		snprintf(out, n, "%s", db_column_text(st, 0));
+	else if (step != SQLITE_DONE)
+		rc = db_fail(c, "read user", err);
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -87,6 +87,9 @@ int auth_user_add(sqlite3 *c, const char *name, const char *email, enum auth_rol
  * returned too (out->disabled says so). Returns 0, BO_ENOTFOUND, BO_EDATABASE. */
 int auth_user_get(sqlite3 *c, const char *email_or_id, struct auth_user *out, struct bo_error *err);
 
+/* The name of user id into out ("" when there is no such user). BO_EDATABASE. */
+int auth_user_name(sqlite3 *c, int64_t id, char *out, size_t n, struct bo_error *err);
+
 /* All users, by id: a JSON array of {id, name, email, orcid (null when unknown), role,
  * disabled (bool), created_at}. *out is owned by the caller (cJSON_Delete).
  * Returns 0, BO_ENOMEM, BO_EDATABASE. */

@@ -23,9 +23,7 @@ const char *routes_url(http_req *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	const struct config *cfg = http_app(r)->cfg;
-	/* files_url has no trailing slash (config) and defaults to PUBLIC_URL/files */
-	if (cfg->files_url && *cfg->files_url && !strncmp(path, "/files/", 7))
-		return arena_printf(http_arena(r), "%s/%s", cfg->files_url, path + 7);
-	return arena_printf(http_arena(r), "%s%s", cfg->public_url, path);
+	char url[sizeof(path) + 2048];
+	config_url(http_app(r)->cfg, path, url, sizeof(url));
+	return arena_strdup(http_arena(r), url);
 }

@@ -232,16 +232,20 @@ static int set_option(struct config *cfg, const struct option_row *o, const char
 	return 0;
 }
 
-static const struct option_row *find_flag(const char *arg, size_t len)
+/* The option whose name, as namer spells it (--flag or BO_ENV), is the len bytes at s. */
+static const struct option_row *find_named(void (*namer)(const struct option_row *, char *, size_t), const char *s,
+					   size_t len)
 {
-	char flag[96];
+	char name[96];
 	for (size_t i = 0; i < NOPTS; i++) {
-		flag_name(&options[i], flag, sizeof(flag));
-		if (strlen(flag) == len && !strncmp(flag, arg, len))
+		namer(&options[i], name, sizeof(name));
+		if (strlen(name) == len && !strncmp(name, s, len))
 			return &options[i];
 	}
 	return NULL;
 }
+
+static const struct option_row *find_flag(const char *arg, size_t len) { return find_named(flag_name, arg, len); }
 
 static int derive(struct config *cfg, struct bo_error *err)
 {
@@ -299,16 +303,7 @@ static int derive(struct config *cfg, struct bo_error *err)
 	return 0;
 }
 
-static const struct option_row *find_env(const char *name, size_t len)
-{
-	char env[96];
-	for (size_t i = 0; i < NOPTS; i++) {
-		env_name(&options[i], env, sizeof(env));
-		if (strlen(env) == len && !strncmp(env, name, len))
-			return &options[i];
-	}
-	return NULL;
-}
+static const struct option_row *find_env(const char *name, size_t len) { return find_named(env_name, name, len); }
 
 /* One line of an env file: "BO_KEY=value", optionally after "export " and with the value in
  * matching quotes (what systemd's EnvironmentFile= reads too). Blank lines and comments
@@ -557,4 +552,12 @@ void config_rdf_limits(const struct config *cfg, struct rdf_limits *out)
 	out->max_nodes = cfg->max_yaml_nodes;
 	out->max_scalar_bytes = cfg->max_yaml_scalar_bytes;
 	out->alias_budget = cfg->max_yaml_alias_budget;
+}
+
+void config_url(const struct config *cfg, const char *path, char *out, size_t n)
+{
+	if (cfg->files_url && *cfg->files_url && !strncmp(path, "/files/", 7))
+		snprintf(out, n, "%s/%s", cfg->files_url, path + 7);
+	else
+		snprintf(out, n, "%s%s", cfg->public_url, path);
 }

@@ -108,4 +108,9 @@ void config_print_env_example(FILE *f);
 struct rdf_limits;
 void config_rdf_limits(const struct config *cfg, struct rdf_limits *out);
 
+/* The URL of a path of ours ("/api/…", "/status/…", "/files/<key>") into out: /files/…
+ * on files_url (which has no trailing slash and defaults to PUBLIC_URL/files), the rest on
+ * public_url. The one rule for the API, the CLI and the pages. */
+void config_url(const struct config *cfg, const char *path, char *out, size_t n);
+
 #endif

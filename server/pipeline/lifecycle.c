@@ -6,6 +6,7 @@
 #include "app.h"
 #include "check/validate.h"
 #include "common/error.h"
+#include "domain/auth.h"
 #include "infra/config.h"
 #include "infra/db.h"
 #include "infra/jobs.h"
@@ -153,16 +154,11 @@ static int enter_release(sqlite3 *c, const struct config *cfg, const struct life
 			 struct bo_error *err)
 {
 	char reason[512], name[256] = "";
-	sqlite3_stmt *st = NULL;
 	if (!m->version || !m->version[0])
 		return bo_error_set(err, BO_EINTERNAL, "%s: publishing needs the version", m->concept_id);
-	if (m->actor_id && !db_prepare(c, &st, "SELECT name FROM users WHERE id = ?1", err)) {
-		sqlite3_bind_int64(st, 1, m->actor_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(name, sizeof(name), "%s", db_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	bo_error_cleanup(err);
+	/* the name only decorates the reason: a failed lookup leaves it out */
+	if (m->actor_id && auth_user_name(c, m->actor_id, name, sizeof(name), err))
+		bo_error_cleanup(err);
 	snprintf(reason, sizeof(reason), "publish %s/%s%s%s%s", m->concept_id, m->version,
 		 name[0] ? " (accepted by " : "", name, name[0] ? ")" : "");
 	int rc = collection_enqueue_rebuild(c, reason, err);

@@ -4,6 +4,7 @@
 #include "pipeline/notify.h"
 
 #include "common/error.h"
+#include "domain/auth.h"
 #include "common/log.h"
 #include "domain/drafts.h"
 #include "infra/config.h"
@@ -25,21 +26,10 @@ static int oom(struct bo_error *err) { return bo_error_set(err, BO_ENOMEM, "out 
 static int load_info(sqlite3 *c, const char *id, int64_t actor_id, struct draft_info *d, int *found,
 		     struct bo_error *err)
 {
-	sqlite3_stmt *st = NULL;
 	int rc = drafts_get(c, id, 0, &d->d, found, err);
 	if (rc || !*found || actor_id <= 0)
 		return rc;
-	rc = db_prepare(c, &st, "SELECT name FROM users WHERE id = ?1", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, actor_id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		snprintf(d->actor_name, sizeof(d->actor_name), "%s", db_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_fail(c, "read the actor for a mail", err);
-	return 0;
+	return auth_user_name(c, actor_id, d->actor_name, sizeof(d->actor_name), err);
 }
 
 /* "static validation passed; dynamic tests: 2 passed, 1 failed" for the revision, the

@@ -19,8 +19,7 @@
 
 static int oom(struct bo_error *err) { return bo_error_set(err, BO_ENOMEM, "out of memory"); }
 
-/* Adds the URL of path (printf-style) under name: /files/… on files_url when one is
- * configured (it has no trailing slash), everything else on public_url. */
+/* Adds the URL of path (printf-style) under name (config_url's rule). */
 __attribute__((format(printf, 4, 5))) static void add_url(cJSON *o, const char *name, const struct config *cfg,
 							  const char *fmt, ...)
 {
@@ -29,10 +28,7 @@ __attribute__((format(printf, 4, 5))) static void add_url(cJSON *o, const char *
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	if (cfg->files_url && *cfg->files_url && !strncmp(path, "/files/", 7))
-		snprintf(url, sizeof(url), "%s/%s", cfg->files_url, path + 7);
-	else
-		snprintf(url, sizeof(url), "%s%s", cfg->public_url, path);
+	config_url(cfg, path, url, sizeof(url));
 	cJSON_AddStringToObject(o, name, url);
 }
 

@@ -40,6 +40,15 @@ struct staged_file {
 	const char *content_type;
 };
 
+int stage_original_key(const char *id, const char *rdf_name, char *out, size_t n, const char **base)
+{
+	const char *b = strrchr(rdf_name, '/') ? strrchr(rdf_name, '/') + 1 : rdf_name;
+	if (base)
+		*base = b;
+	int w = snprintf(out, n, "%s/" STAGE_ORIGINAL_DIR "%s", id, b);
+	return *b && w > 0 && (size_t)w < n && (size_t)w <= STORAGE_KEY_MAX ? 0 : -1;
+}
+
 /* Parses the RDF entry and stamps id and id_emoji (first, in that order, as the
  * reference does). *out is the stamped tree (caller frees with cJSON_Delete). */
 static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSON **out, struct bo_error *err)
@@ -54,11 +63,11 @@ static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSO
 		goto fail;
 	/* the uploader's own bytes, which validation reads so that every line and column it
 	 * reports is one of the file they sent (rdf.yaml is re-serialised with the stamp) */
-	char key[2200];
-	const char *entry = package_name(p, idx), *base = strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry;
-	snprintf(key, sizeof(key), "%s/%s", id, "draft/original/");
-	snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s", base);
-	rc = storage_put_buffer(a->storage, key, text, len, "application/yaml", err);
+	char key[STORAGE_KEY_MAX + 1];
+	if (stage_original_key(id, package_name(p, idx), key, sizeof(key), NULL))
+		rc = bo_error_set(err, BO_EINVALIDPACKAGE, "the RDF's path in the package is too long");
+	else
+		rc = storage_put_buffer(a->storage, key, text, len, "application/yaml", err);
 	if (rc)
 		goto fail;
 	rc = rdf_parse(&doc, text, len, &a->rdf_limits, err);
@@ -494,7 +503,7 @@ static int stage_entries(struct staging *s, struct bo_error *err)
 	const char *slash = strrchr(s->d.rdf_name, '/');
 	size_t prefix_len = slash ? (size_t)(slash - s->d.rdf_name) + 1 : 0;
 	char original[700];
-	snprintf(original, sizeof(original), "%s/draft/original/", s->id);
+	snprintf(original, sizeof(original), "%s/" STAGE_ORIGINAL_DIR, s->id);
 	int rc = storage_delete_prefix(s->a->storage, s->prefix, err);
 	if (!rc)
 		rc = storage_delete_prefix(s->a->storage, original, err);

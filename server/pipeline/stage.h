@@ -6,8 +6,17 @@
 #ifndef BO_STAGE_H
 #define BO_STAGE_H
 
+#include <stddef.h>
+
 struct job;
 struct bo_error;
+
+/* Where the RDF as the uploader sent it is kept: <id>/draft/original/<its file name>
+ * (validation reads those bytes, so its lines are the uploader's). rdf_name is its path in
+ * the package. 0, or -1 when it has no file name or the key passes n or STORAGE_KEY_MAX;
+ * *base (may be NULL) is the file name. */
+#define STAGE_ORIGINAL_DIR "draft/original/"
+int stage_original_key(const char *id, const char *rdf_name, char *out, size_t n, const char **base);
 
 /* jobs_handler_fn for kind "stage"; ctx is the struct app. */
 int stage_run(void *ctx, const struct job *job, struct bo_error *err);

@@ -18,6 +18,7 @@
 #include "infra/jobs.h"
 #include "infra/storage.h"
 #include "pipeline/lifecycle.h"
+#include "pipeline/stage.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -249,15 +250,15 @@ fail:
 	return rc;
 }
 
-/* The RDF as the uploader sent it (stage keeps it under draft/original/), so every
+/* The RDF as the uploader sent it (stage_original_key), so every
  * location of the summary is one of their file; a draft staged before there was such a
  * copy has the stamped rdf.yaml only. *file names what was read. */
 static int read_rdf(struct app *a, const char *id, const char *rdf_name, char **text, size_t *len, char *file,
 		    size_t file_len, struct bo_error *err)
 {
-	char key[STORAGE_KEY_MAX + 1200];
-	const char *base = strrchr(rdf_name, '/') ? strrchr(rdf_name, '/') + 1 : rdf_name;
-	if (*base && (size_t)snprintf(key, sizeof(key), "%s/draft/original/%s", id, base) <= STORAGE_KEY_MAX) {
+	char key[STORAGE_KEY_MAX + 1];
+	const char *base = NULL;
+	if (!stage_original_key(id, rdf_name, key, sizeof(key), &base)) {
 		int rc = storage_get_buffer(a->storage, key, (size_t)a->cfg->max_yaml_bytes, text, len, err);
 		if (rc != BO_ENOTFOUND) {
 			snprintf(file, file_len, "%s", base);
