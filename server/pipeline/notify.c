@@ -236,3 +236,71 @@ out:
 	drafts_release(&info.d);
 	return rc;
 }
+
+/* Reviewers and admins who took part in concept ?1's draft (chat or events), else all of
+ * them; never ?2, the author. */
+static const char chat_reviewers_sql[] =
+	"WITH r AS (SELECT id, email FROM users WHERE role IN ('reviewer', 'admin') AND disabled = 0 AND id != ?2), "
+	"p AS (SELECT id FROM r WHERE id IN (SELECT author_id FROM chat WHERE concept_id = ?1 "
+	"UNION SELECT actor_id FROM events WHERE concept_id = ?1)) "
+	"SELECT email FROM r WHERE NOT EXISTS (SELECT 1 FROM p) OR id IN (SELECT id FROM p) ORDER BY id";
+
+int notify_chat(sqlite3 *c, const struct config *cfg, const char *concept_id, int64_t author_id,
+		int author_is_reviewer, const char *text, struct bo_error *err)
+{
+	struct draft_info info = {0};
+	const struct draft *d = &info.d;
+	sqlite3_stmt *st = NULL;
+	char subject[MAIL_SUBJECT_MAX];
+	char *body = NULL;
+	size_t len = 0;
+	int found = 0;
+	if (!cfg)
+		return 0;
+	int rc = load_info(c, concept_id, author_id, &info, &found, err);
+	if (rc || !found)
+		goto out;
+	int to_uploader = author_is_reviewer && author_id != d->uploader_id;
+	FILE *f = open_memstream(&body, &len);
+	if (!f) {
+		rc = oom(err);
+		goto out;
+	}
+	fprintf(f, "%s wrote in the chat of \"%s\" (%s, revision %d):\n\n",
+		info.actor_name[0] ? info.actor_name : "Someone", d->name[0] ? d->name : concept_id, concept_id,
+		d->revision);
+	put_quoted(f, text);
+	if (to_uploader)
+		fprintf(f, "\nAnswer on the status page: %s/status/%s\n", cfg->public_url, concept_id);
+	else
+		fprintf(f, "\nAnswer on the review page: %s/review#%s\n", cfg->public_url, concept_id);
+	fputs("\n-- \nThe BioImage Model Zoo backoffice\n", f);
+	if (fclose(f) != 0) {
+		rc = oom(err);
+		goto out;
+	}
+	snprintf(subject, sizeof(subject), "[bioimage.io] %s: new chat message", concept_id);
+	if (to_uploader) {
+		if (d->uploader_email[0])
+			rc = send_one(c, d->uploader_email, subject, body, err);
+		goto out;
+	}
+	rc = db_prepare(c, &st, chat_reviewers_sql, err);
+	if (rc)
+		goto out;
+	db_bind_text(st, 1, concept_id);
+	sqlite3_bind_int64(st, 2, author_id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = send_one(c, db_column_text(st, 0), subject, body, err);
+		if (rc)
+			goto out;
+	}
+	if (step != SQLITE_DONE)
+		rc = db_fail(c, "list reviewers for a chat mail", err);
+out:
+	sqlite3_finalize(st);
+	free(body);
+	drafts_release(&info.d);
+	return rc;
+}

@@ -28,4 +28,15 @@ struct config;
 int notify_transition(sqlite3 *c, const struct config *cfg, const char *concept_id, enum draft_state from,
 		      enum draft_state to, const char *detail, int64_t actor_id, struct bo_error *err);
 
+/* Enqueues the mails of a chat message that author_id just wrote on concept_id's draft,
+ * so that the other side learns of it without watching the page:
+ *  - written by the draft's uploader, or by anyone who is not a reviewer: to the reviewers
+ *    (and admins) who already took part (wrote in the chat or acted on the concept), or to
+ *    every reviewer when none did yet;
+ *  - written by a reviewer who is not the uploader: to the uploader.
+ * The author never gets a copy; the text is quoted in full, the author named by name. No
+ * draft or cfg NULL sends nothing. Errors as notify_transition. */
+int notify_chat(sqlite3 *c, const struct config *cfg, const char *concept_id, int64_t author_id,
+		int author_is_reviewer, const char *text, struct bo_error *err);
+
 #endif

@@ -14,6 +14,7 @@
 #include "infra/jobs.h"
 #include "pipeline/collection.h"
 #include "pipeline/lifecycle.h"
+#include "pipeline/notify.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -441,6 +442,9 @@ int review_chat_post(struct app *a, const struct auth_user *u, const char *id, c
 	rc = may_chat(c, u, id, err);
 	if (!rc)
 		rc = review_chat_add(c, id, u->id, text, &mid, err);
+	if (!rc)
+		rc = notify_chat(c, a->cfg, id, u->id, u->role == AUTH_ROLE_REVIEWER || u->role == AUTH_ROLE_ADMIN,
+				 text, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	if (rc)

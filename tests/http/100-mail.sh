@@ -1,7 +1,8 @@
 # Mail: a draft reaching `awaiting review` mails its uploader (verdict, status link) and
 # every reviewer/admin (review link) through a real SMTP server on loopback; with the
 # SMTP server down the draft still moves on, the mail job fails and is retried, and once
-# the server is back the mail arrives exactly once. Header injection is refused.
+# the server is back the mail arrives exactly once. Chat messages are mailed to the other
+# side (uploader <-> the reviewers taking part). Header injection is refused.
 . "$BO_SOURCE_DIR/tests/lib/common.sh"
 . "$BO_SOURCE_DIR/tests/lib/smtp.sh"
 setup_env
@@ -11,7 +12,7 @@ export BO_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT BO_SMTP_TIMEOUT=5
 export BO_MAIL_FROM="Zoo Test <zoo@example.org>"
 start_server
 UP=$(new_user up@example.org uploader)
-new_user rev@example.org reviewer >/dev/null
+REV=$(new_user rev@example.org reviewer)
 new_user gone@example.org reviewer >/dev/null
 "$BO_BIN" user disable gone@example.org >/dev/null
 
@@ -55,6 +56,31 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 [ "$(mail_jobs up@example.org | jq '[.[] | select(.state == "done")] | length')" = 1 ] || fail "mail job not done: $(mail_jobs up@example.org)"
+
+# --- chat: the uploader's message goes to every reviewer while none took part; a reviewer's
+# answer goes to the uploader; then the uploader's next one only to the reviewer taking part
+chat() { req POST "/api/v1/resources/$DS/draft/chat" -H "$(auth "$1")" -H 'Content-Type: application/json' -d "$2"; expect_status 201; }
+chat "$UP" '{"text":"Is the license right?\nSubject: injected"}'
+C1=$(wait_mail_to rev@example.org "\[bioimage\.io\] $DS: new chat message")
+wait_mail_to admin@localhost "\[bioimage\.io\] $DS: new chat message" >/dev/null
+grep -q "^> Is the license right?" "$C1" || { cat "$C1"; fail "the chat mail does not quote the message"; }
+grep -q "^> Subject: injected" "$C1" || { cat "$C1"; fail "the second line is not quoted in the body"; }
+[ "$(grep -c '^Subject:' "$C1")" = 1 ] || fail "the message's text reached the mail header"
+grep -q "$BASE/review#$DS" "$C1" || { cat "$C1"; fail "the reviewer's chat mail lacks the review link"; }
+[ -z "$(mails_to up@example.org "\[bioimage\.io\] $DS: new chat message")" ] || fail "the author got a copy of their message"
+chat "$REV" '{"text":"Yes, CC-BY-4.0 is fine."}'
+C2=$(wait_mail_to up@example.org "\[bioimage\.io\] $DS: new chat message")
+grep -q "^> Yes, CC-BY-4.0 is fine." "$C2" || { cat "$C2"; fail "the uploader's chat mail does not quote the reviewer"; }
+grep -q "$BASE/status/$DS" "$C2" || { cat "$C2"; fail "the uploader's chat mail lacks the status link"; }
+chat "$UP" '{"text":"Thanks!"}'
+for _ in $(seq 1 300); do
+  [ "$(mails_to rev@example.org "\[bioimage\.io\] $DS: new chat message" | wc -l)" = 2 ] && break
+  sleep 0.1
+done
+[ "$(mails_to rev@example.org "\[bioimage\.io\] $DS: new chat message" | wc -l)" = 2 ] || fail "the reviewer taking part did not get the second message"
+sleep 1
+[ "$(mails_to admin@localhost "\[bioimage\.io\] $DS: new chat message" | wc -l)" = 1 ] ||
+  fail "a reviewer not taking part got the message after one did"
 
 # --- SMTP down: the draft still reaches awaiting review; the mail job fails and is retried
 smtp_stop
