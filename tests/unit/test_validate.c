@@ -4,6 +4,8 @@
 #include "check.h"
 
 #include "common/error.h"
+#include "common/hex.h"
+#include "common/rdf.h"
 #include "common/npy.h"
 #include "check/validate.h"
 
@@ -271,6 +273,135 @@ static void test_validate__corpus_valid_with_io_fails_only_for_left_out_files(vo
 	       items, missing_total, unlisted);
 	check(items == 44 && missing_total > 20, "items %d, missing %d", items, missing_total);
 	cJSON_Delete(m);
+}
+
+/* ---- the judge: the legacy collection and bioimageio.spec's verdicts --------------- */
+
+/* The static verdict bioimageio.spec wrote into a legacy test_summary.yaml: the test
+ * "... static validation ... with update to latest format ..." where present, else the
+ * plain static validation; NULL when it has neither. */
+static const char *spec_verdict(const cJSON *summary)
+{
+	const char *plain = NULL;
+	const cJSON *t;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(summary, "tests"),
+								 "bioimageio"))
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "status"));
+		if (!name || !st || !strstr(name, "static validation"))
+			continue;
+		if (strstr(name, "with update to latest format"))
+			return st;
+		if (!plain)
+			plain = st;
+	}
+	return plain;
+}
+
+/* Every RDF of the legacy collection gets the static verdict bioimageio.spec gave those
+ * exact bytes (the summary's rdf_sha256 proves they are the ones judged). */
+static void test_validate__legacy_collection_agrees_with_bioimageio_spec(void)
+{
+	char dir[4300];
+	if (!have_corpus())
+		skip_test("no corpus at %s", corpus);
+	snprintf(dir, sizeof(dir), "%s/legacy-collection", corpus);
+	char mpath[4400];
+	snprintf(mpath, sizeof(mpath), "%s/manifest.json", dir);
+	size_t len = 0;
+	char *mtext = slurp(mpath, &len);
+	cJSON *m = mtext ? cJSON_Parse(mtext) : NULL;
+	free(mtext);
+	require(m != NULL, "%s", mpath);
+	int n = 0, agree = 0, spec_failed = 0, ours_failed = 0, other_bytes = 0;
+	struct rdf_limits lim;
+	rdf_limits_default(&lim);
+	const cJSON *item;
+	cJSON_ArrayForEach(item, m)
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "name"));
+		char rpath[4600], spath[4600], sha[65];
+		snprintf(rpath, sizeof(rpath), "%s/%s/rdf.yaml", dir, name ? name : "?");
+		snprintf(spath, sizeof(spath), "%s/%s/test_summary.yaml", dir, name ? name : "?");
+		size_t rlen = 0, slen = 0;
+		char *rtext = slurp(rpath, &rlen), *stext = slurp(spath, &slen);
+		struct bo_error err = BO_ERROR_INIT;
+		rdf_doc *sd = NULL;
+		check(rtext && stext, "%s: rdf.yaml and test_summary.yaml", name);
+		if (!rtext || !stext || rdf_parse(&sd, stext, slen, &lim, &err)) {
+			check(0, "%s: test_summary.yaml does not parse: %s", name, err.detail);
+			goto next;
+		}
+		const cJSON *summary = rdf_root(sd);
+		hex_sha256(sha, rtext, rlen);
+		/* the corpus README promises the judged bytes; one folder breaks it (noted, still
+		 * compared: its verdict is the one the collection published) */
+		if (strcmp(sha, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "rdf_sha256")) ?: "")) {
+			printf("  note: %s/rdf.yaml is not the exact file its summary judged (sha256 differs)\n", name);
+			other_bytes++;
+		}
+		const char *want = spec_verdict(summary);
+		check(want != NULL, "%s: no static verdict in its summary", name);
+		cJSON *sum = run_text(rtext, rlen, NULL);
+		const char *got = sum ? status(sum) : "-";
+		/* without IO checks a pass is "valid-format" */
+		int ours_passed = !strcmp(got, "passed") || !strcmp(got, "valid-format");
+		n++;
+		spec_failed += want && strcmp(want, "passed");
+		ours_failed += !ours_passed;
+		if (want && ours_passed == !strcmp(want, "passed")) {
+			agree++;
+		} else {
+			check(0, "%s: bioimageio.spec says %s, we say %s", name, want ? want : "-", got);
+			dump(sum);
+		}
+		cJSON_Delete(sum);
+	next:
+		rdf_free(sd);
+		bo_error_cleanup(&err);
+		free(rtext);
+		free(stext);
+	}
+	printf("  legacy collection: we agree with bioimageio.spec on %d of %d RDFs (it failed %d, we failed %d)\n",
+	       agree, n, spec_failed, ours_failed);
+	check(n == cJSON_GetArraySize(m) && n >= 132, "judged %d of %d", n, cJSON_GetArraySize(m));
+	check(other_bytes <= 1, "%d RDFs are not the bytes their summaries judged", other_bytes);
+	cJSON_Delete(m);
+}
+
+/* The rules of 0.2-era formats follow bioimageio.spec 0.4 (the spec those formats were
+ * written for): a cite entry's doi is free text (malformed: a warning), and a 0.4 model
+ * may leave out cite (a warning); model 0.5 keeps both as errors. */
+static void test_validate__old_formats_take_cite_as_their_spec_did(void)
+{
+	static const char m04[] =
+		"format_version: 0.4.9\ntype: model\nname: m\ndescription: d\nauthors: [{name: A}]\n"
+		"license: MIT\ndocumentation: README.md\ntimestamp: 2022-01-01T00:00:00\n"
+		"inputs: [{name: x, axes: bcyx, data_type: float32, shape: [1, 1, 64, 64]}]\n"
+		"outputs: [{name: y, axes: bcyx, data_type: float32, shape: [1, 1, 64, 64]}]\n"
+		"test_inputs: [in.npy]\ntest_outputs: [out.npy]\n"
+		"weights: {onnx: {source: w.onnx, sha256: '"
+		"0000000000000000000000000000000000000000000000000000000000000000'}}\n";
+	cJSON *s = run_text(m04, sizeof(m04) - 1, NULL);
+	require(s, "summary");
+	check(!strcmp(status(s), "valid-format"), "a 0.4 model without cite: %s", status(s));
+	if (strcmp(status(s), "valid-format"))
+		dump(s);
+	cJSON_Delete(s);
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "%scite: [{text: a, doi: ''}, {text: b, doi: 'https://arxiv.org/abs/1505.04597'}]\n",
+		 m04);
+	s = run_text(buf, strlen(buf), NULL);
+	require(s, "summary");
+	check(!strcmp(status(s), "valid-format"), "0.4 cite dois as free text: %s", status(s));
+	cJSON_Delete(s);
+	static const char g03[] = "format_version: 0.3.0\ntype: dataset\nname: d\ndescription: d\n"
+				  "cite: [{text: a, doi: 'https://arxiv.org/abs/1505.04597'}]\n";
+	s = run_text(g03, sizeof(g03) - 1, NULL);
+	require(s, "summary");
+	expect_error(s, "[\"cite\",0,\"doi\"]", "doi_invalid");
+	cJSON_Delete(s);
 }
 
 /* ---- the judge: rdf/invalid, one test per folder ------------------------------------ */
@@ -732,6 +863,8 @@ static void test_validate__load_errors(void)
 static struct check_test tests[] = {
 	TEST(test_validate__corpus_valid_without_io),
 	TEST(test_validate__corpus_valid_with_io_fails_only_for_left_out_files),
+	TEST(test_validate__legacy_collection_agrees_with_bioimageio_spec),
+	TEST(test_validate__old_formats_take_cite_as_their_spec_did),
 	TEST(test_validate__invalid_jdll_cellpose_yaml_error),
 	TEST(test_validate__invalid_mulux_halo),
 	TEST(test_validate__invalid_skin_lesion_license),
