@@ -6,6 +6,8 @@
 -- 0003_versions_collection_index added versions_collection (covers the collection scan).
 -- 0005_draft_json_jobs added the job kind 'draft-json' (draft.json written after the commit).
 -- 0006_archive_package added versions.archive_package_sha256 (the zip deposited on Zenodo).
+-- 0007_compatibility added tokens.scope, the compatibility reports of partner tools and the
+-- job kind 'compat-json'.
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -28,7 +30,7 @@ CREATE TABLE tokens (
   created_at    TEXT NOT NULL,
   last_used_at  TEXT,
   revoked_at    TEXT
-);
+, scope TEXT);
 CREATE INDEX tokens_user ON tokens(user_id);
 
 CREATE TABLE concepts (
@@ -127,7 +129,7 @@ CREATE INDEX chat_concept ON chat(concept_id, id);
 CREATE TABLE "jobs" (
   id           INTEGER PRIMARY KEY,
   kind         TEXT NOT NULL CHECK (kind IN ('stage', 'validate', 'test', 'publish', 'rebuild',
-                 'mail', 'archive', 'cleanup', 'draft-json')),
+                 'mail', 'archive', 'cleanup', 'draft-json', 'compat-json')),
   subject      TEXT NOT NULL,
   payload_json TEXT NOT NULL DEFAULT '{}',
   state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'dead')),
@@ -157,3 +159,16 @@ CREATE TABLE signin_links (
 );
 CREATE INDEX signin_links_email ON signin_links(email, created_unix);
 CREATE INDEX signin_links_ip ON signin_links(client_ip, created_unix);
+
+-- 0007_compatibility: partner tools' reports per (concept, version or 'draft', tool), tool
+-- being '<name>_<tool version>' (issue 17).
+CREATE TABLE compatibility (
+  concept_id   TEXT NOT NULL REFERENCES concepts(id),
+  version      TEXT NOT NULL,
+  tool         TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('passed', 'failed', 'not-applicable')),
+  report_json  TEXT NOT NULL,
+  reported_by  INTEGER REFERENCES users(id),
+  reported_at  TEXT NOT NULL,
+  PRIMARY KEY (concept_id, version, tool)
+);

@@ -17,6 +17,7 @@
 #include "infra/thumbs.h"
 #include "pipeline/archive.h"
 #include "pipeline/collection.h"
+#include "pipeline/compat_report.h"
 #include "pipeline/lifecycle.h"
 #include "pipeline/publish.h"
 #include "pipeline/stage.h"
@@ -43,6 +44,7 @@ static const struct jobs_kind job_kinds[] = {
 	{"mail", mail_run, NULL},
 	{"archive", archive_run, archive_dead},
 	{"draft-json", lifecycle_draft_json_run, NULL},
+	{"compat-json", compat_report_json_run, NULL},
 };
 
 /* Upload bodies and scratch files of a server that was killed: nobody else writes

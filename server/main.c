@@ -57,7 +57,9 @@ static void usage(FILE *f)
 		   "  user list                           users as JSON\n"
 		   "  user disable EMAIL|ID               disable a user and revoke their tokens\n"
 		   "  users import FILE                   import reviewers (reviewers.json format)\n"
-		   "  token create EMAIL|ID [--label L]   create a token (printed once)\n"
+		   "  token create EMAIL|ID [--label L] [--partner TOOL|'*']\n"
+		   "                                      create a token (printed once); --partner: one that\n"
+		   "                                      only sends TOOL's compatibility reports\n"
 		   "  token revoke ID|TOKEN               revoke a token\n"
 		   "  jobs list [--state S]               jobs as JSON, newest first\n"
 		   "  jobs retry N                        re-queue a dead or failed job\n"
@@ -165,7 +167,7 @@ static int bootstrap_admin(struct app *a, struct bo_error *err)
 	if (!rc)
 		rc = auth_user_add(c, "Administrator", ADMIN_EMAIL, AUTH_ROLE_ADMIN, NULL, &uid, err);
 	if (!rc)
-		rc = auth_token_create(c, uid, "bootstrap admin token", token, &tid, err);
+		rc = auth_token_create(c, uid, "bootstrap admin token", NULL, token, &tid, err);
 	if (rc)
 		goto fail;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -323,14 +325,20 @@ static int token_create(struct cli *cli, struct app *a, sqlite3 *c, struct bo_er
 {
 	(void)a;
 	const char *who = positional(cli, 0), *label = flag_value(cli, "--label");
+	const char *partner = flag_value(cli, "--partner");
 	struct auth_user u;
-	char token[80];
+	char token[80], scope[AUTH_SCOPE_MAX + 16] = "";
 	int64_t tid = 0;
 	if (!who)
 		return bo_error_set(err, BO_EBADREQUEST, "token create needs an email or user id");
+	/* a partner token sends compatibility reports of that tool ('*': of any tool), nothing else */
+	if (partner && strcmp(partner, "*"))
+		snprintf(scope, sizeof(scope), "partner:%.*s", AUTH_TOOL_MAX + 1, partner);
+	else if (partner)
+		snprintf(scope, sizeof(scope), "partner");
 	int rc = auth_user_get(c, who, &u, err);
 	if (!rc)
-		rc = auth_token_create(c, u.id, label ? label : "", token, &tid, err);
+		rc = auth_token_create(c, u.id, label ? label : "", scope, token, &tid, err);
 	if (!rc)
 		printf("%s\n", token);
 	return rc;
@@ -695,7 +703,7 @@ static const struct command commands[] = {
 	{"user", "list", NULL, user_list, NULL, 0, NULL},
 	{"user", "disable", NULL, user_disable, NULL, 1, "user disable EMAIL|ID"},
 	{"users", "import", NULL, users_import, NULL, 1, "users import FILE"},
-	{"token", "create", NULL, token_create, NULL, 1, "token create EMAIL|ID [--label L]"},
+	{"token", "create", NULL, token_create, NULL, 1, "token create EMAIL|ID [--label L] [--partner TOOL|'*']"},
 	{"token", "revoke", NULL, token_revoke, NULL, 1, "token revoke ID|TOKEN"},
 	{"jobs", "list", NULL, jobs_list_cmd, NULL, 0, NULL},
 	{"jobs", "retry", NULL, jobs_retry_cmd, NULL, 1, "jobs retry N"},

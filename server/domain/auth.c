@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -30,11 +31,11 @@
 
 /* ---- roles ------------------------------------------------------------------------------ */
 
-static const char *const role_names[] = {"none", "uploader", "reviewer", "admin"};
+static const char *const role_names[] = {"none", "uploader", "reviewer", "admin", "partner"};
 
 const char *auth_role_name(enum auth_role r)
 {
-	if (r < AUTH_ROLE_NONE || r > AUTH_ROLE_ADMIN)
+	if (r < AUTH_ROLE_NONE || r > AUTH_ROLE_PARTNER)
 		return role_names[0];
 	return role_names[r];
 }
@@ -55,9 +56,34 @@ int auth_require(const struct auth_user *user, enum auth_role need, struct bo_er
 	if (!user)
 		return bo_error_set(err, BO_EUNAUTHORIZED, "this needs a bearer token with the %s role",
 				    auth_role_name(need));
-	if (user->disabled || user->role < need)
+	if (user->disabled)
+		return bo_error_set(err, BO_EFORBIDDEN, "this needs the %s role", auth_role_name(need));
+	if (need == AUTH_ROLE_PARTNER) {
+		if (!strncmp(user->scope, "partner", 7) || (!user->scope[0] && user->role == AUTH_ROLE_ADMIN))
+			return 0;
+		return bo_error_set(err, BO_EFORBIDDEN, "this needs a partner token (backoffice token create EMAIL --partner TOOL)");
+	}
+	if (user->scope[0])
+		return bo_error_set(err, BO_EFORBIDDEN, "this token is a %s token: it may only send compatibility reports",
+				    user->scope);
+	if (user->role < need)
 		return bo_error_set(err, BO_EFORBIDDEN, "this needs the %s role", auth_role_name(need));
 	return 0;
+}
+
+int auth_scope_valid(const char *scope)
+{
+	if (!scope || !*scope || !strcmp(scope, "partner"))
+		return 1;
+	if (strncmp(scope, "partner:", 8))
+		return 0;
+	size_t n = strnlen(scope + 8, AUTH_TOOL_MAX + 1);
+	if (n == 0 || n > AUTH_TOOL_MAX)
+		return 0;
+	for (const char *p = scope + 8; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+			return 0;
+	return 1;
 }
 
 /* ---- field checks ----------------------------------------------------------------------- */
@@ -231,7 +257,7 @@ int auth_authenticate(sqlite3 *c, const char *header, struct auth_user *out, str
 		return rc;
 	rc = db_prepare(c, &st,
 			"SELECT t.id, t.last_used_at, t.revoked_at IS NOT NULL, "
-			"u.id, u.name, u.email, u.orcid, u.role, u.disabled "
+			"u.id, u.name, u.email, u.orcid, u.role, u.disabled, COALESCE(t.scope, '') "
 			"FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?1",
 			err);
 	if (rc)
@@ -251,6 +277,7 @@ int auth_authenticate(sqlite3 *c, const char *header, struct auth_user *out, str
 	rc = row_user(st, 3, out, err);
 	if (rc)
 		goto fail;
+	snprintf(out->scope, sizeof(out->scope), "%s", db_column_text(st, 9));
 	if (out->disabled) {
 		rc = bo_error_set(err, BO_EUNAUTHORIZED, "user is disabled");
 		goto fail;
@@ -275,8 +302,8 @@ fail:
 	return rc;
 }
 
-int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, char *token_out, int64_t *token_id_out,
-		      struct bo_error *err)
+int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, const char *scope, char *token_out,
+		      int64_t *token_id_out, struct bo_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	unsigned char raw[TOKEN_RAW_BYTES];
@@ -286,6 +313,10 @@ int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, char *toke
 		label = "";
 	if (strnlen(label, AUTH_LABEL_MAX + 1) > AUTH_LABEL_MAX)
 		return bo_error_set(err, BO_EBADREQUEST, "token label is longer than %d bytes", AUTH_LABEL_MAX);
+	if (!auth_scope_valid(scope))
+		return bo_error_set(err, BO_EBADREQUEST,
+				    "token scope must be 'partner' or 'partner:<tool>' (tool: 1..%d of A-Z a-z 0-9 . -)",
+				    AUTH_TOOL_MAX);
 	rc = db_prepare(c, &st, "SELECT disabled FROM users WHERE id = ?1", err);
 	if (rc)
 		goto fail;
@@ -316,7 +347,7 @@ int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, char *toke
 	if (rc)
 		goto fail;
 	db_now_iso(now, sizeof(now));
-	rc = db_prepare(c, &st, "INSERT INTO tokens(user_id, token_sha256, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+	rc = db_prepare(c, &st, "INSERT INTO tokens(user_id, token_sha256, label, created_at, scope) VALUES (?1, ?2, ?3, ?4, ?5)",
 			err);
 	if (rc)
 		goto fail;
@@ -324,6 +355,8 @@ int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, char *toke
 	db_bind_text(st, 2, hex);
 	db_bind_text(st, 3, label);
 	db_bind_text(st, 4, now);
+	if (scope && *scope)
+		db_bind_text(st, 5, scope);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = db_fail(c, "insert token", err);
 		goto fail;

@@ -1,6 +1,8 @@
 /* auth: users, API tokens and roles. A token ("bo_" + base64url of 32 random bytes) is shown
  * once at creation; the database keeps only its SHA-256, so a leaked database does not leak
- * working tokens. Roles are ordered: uploader < reviewer < admin. */
+ * working tokens. Roles are ordered: uploader < reviewer < admin. A token may carry a scope
+ * that narrows it: a partner token (scope "partner" or "partner:<tool name>") may only send
+ * compatibility reports, whatever its user's role. */
 #ifndef BO_AUTH_H
 #define BO_AUTH_H
 
@@ -11,7 +13,14 @@
 
 struct bo_error;
 
-enum auth_role { AUTH_ROLE_NONE = 0, AUTH_ROLE_UPLOADER = 1, AUTH_ROLE_REVIEWER = 2, AUTH_ROLE_ADMIN = 3 };
+enum auth_role { AUTH_ROLE_NONE = 0, AUTH_ROLE_UPLOADER = 1, AUTH_ROLE_REVIEWER = 2, AUTH_ROLE_ADMIN = 3,
+		 /* not a user's role and outside the order: what a route needs to take partner
+		  * reports (a partner token, or an admin's unscoped token) */
+		 AUTH_ROLE_PARTNER = 4 };
+
+/* Bytes of a token scope: "partner:" + a tool name of at most AUTH_TOOL_MAX bytes. */
+#define AUTH_TOOL_MAX 40
+#define AUTH_SCOPE_MAX 48
 
 /* A user as the handlers see it (filled by auth_authenticate / auth_user_get). */
 struct auth_user {
@@ -21,6 +30,7 @@ struct auth_user {
 	char orcid[64]; /* "" when unknown */
 	enum auth_role role;
 	int disabled;
+	char scope[AUTH_SCOPE_MAX + 1]; /* the token's scope; "" = the user's role */
 };
 
 /* Bounds on user fields (untrusted on the CLI, the admin API and the reviewers file).
@@ -70,7 +80,12 @@ int auth_parse_bearer(const char *header, char tok[AUTH_TOKEN_LEN + 1], struct b
 int auth_authenticate(sqlite3 *c, const char *authorization_header, struct auth_user *out,
 		      struct bo_error *err);
 
-/* 0 if user has at least the role need; otherwise BO_EFORBIDDEN "this needs the <need>
+/* Whether scope is one a token may carry: NULL or "" (none), "partner", or
+ * "partner:<name>" with a name of 1..AUTH_TOOL_MAX bytes of [A-Za-z0-9.-]. 1 or 0. */
+int auth_scope_valid(const char *scope);
+
+/* 0 if user has at least the role need (need AUTH_ROLE_PARTNER: a partner token or an
+ * admin's unscoped token; any other need refuses a scoped token); otherwise BO_EFORBIDDEN "this needs the <need>
  * role" (also for a disabled user), or BO_EUNAUTHORIZED for a NULL user (no token given). */
 int auth_require(const struct auth_user *user, enum auth_role need, struct bo_error *err);
 
@@ -100,12 +115,13 @@ int auth_user_list(sqlite3 *c, cJSON **out, struct bo_error *err);
  * success. Returns 0, BO_ENOTFOUND, BO_EDATABASE. */
 int auth_user_disable(sqlite3 *c, const char *email_or_id, struct bo_error *err);
 
-/* Creates a token for an enabled user; label (NULL = "") at most AUTH_LABEL_MAX bytes.
+/* Creates a token for an enabled user; label (NULL = "") at most AUTH_LABEL_MAX bytes;
+ * scope (NULL = none) as auth_scope_valid, else BO_EBADREQUEST.
  * token_out must hold >= 64 bytes; it receives the only copy of the token (AUTH_TOKEN_LEN
  * characters). *token_id_out may be NULL. Returns 0, BO_ENOTFOUND (no such user),
  * BO_ECONFLICT (user disabled), BO_EBADREQUEST (label too long), BO_EINTERNAL (no
  * randomness), BO_EDATABASE. */
-int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, char *token_out,
+int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, const char *scope, char *token_out,
 		      int64_t *token_id_out, struct bo_error *err);
 
 /* Revokes by token id ("7") or by the token string itself ("bo_…"). Revoking a revoked token

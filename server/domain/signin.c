@@ -306,7 +306,7 @@ int signin_redeem(sqlite3 *c, const struct signin_policy *p, const char *token, 
 		rc = bo_error_set(err, BO_EUNAUTHORIZED, "the user %s is disabled; ask an admin", email);
 		goto fail;
 	}
-	rc = auth_token_create(c, u.id, SIGNIN_SESSION_LABEL, session_out, NULL, err);
+	rc = auth_token_create(c, u.id, SIGNIN_SESSION_LABEL, NULL, session_out, NULL, err);
 	if (rc)
 		goto fail;
 	rc = db_commit(c, err);

@@ -72,7 +72,7 @@ static int post_token(http_req *r)
 		return rc;
 	rc = auth_user_get(c, user, &u, err);
 	if (!rc)
-		rc = auth_token_create(c, u.id, label ? label : "", token, &token_id, err);
+		rc = auth_token_create(c, u.id, label ? label : "", NULL, token, &token_id, err);
 	db_release(a->db, c);
 	if (rc)
 		return rc;

@@ -6,6 +6,7 @@
  * lets the next re-render only the concepts whose rows changed. Writing the files is
  * collection_write.c's, serving them collection_cache.c's. */
 #include "pipeline/collection.h"
+#include "domain/compat.h"
 #include "pipeline/collection_internal.h"
 
 #include "app.h"
@@ -139,6 +140,7 @@ void collection_free(collection *co)
 
 struct vrow {
 	char *version, *state, *sha, *created, *doi;
+	char *compat; /* its partner reports as "tool status at,…" ("" when none): the signature's */
 };
 
 struct concept {
@@ -160,6 +162,7 @@ static void concept_clear(struct concept *k)
 		free(k->v[i].sha);
 		free(k->v[i].created);
 		free(k->v[i].doi);
+		free(k->v[i].compat);
 	}
 	free(k->v);
 	memset(k, 0, sizeof(*k));
@@ -178,7 +181,7 @@ struct build {
 	struct app *a;
 	sqlite3 *c;
 	const char *files_url; /* no trailing slash */
-	sqlite3_stmt *rdf_st, *user_st;
+	sqlite3_stmt *rdf_st, *user_st, *compat_st;
 	struct bo_error *err;
 };
 
@@ -355,8 +358,87 @@ static cJSON *badges_of(const struct build *b, const struct concept *k, const ch
 	return out;
 }
 
+static int arr_find(const cJSON *arr, const char *s)
+{
+	int i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, s))
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+static void arr_drop(cJSON *arr, const char *s)
+{
+	int i;
+	while ((i = arr_find(arr, s)) >= 0)
+		cJSON_DeleteItemFromArray(arr, i);
+}
+
+static int arr_add(cJSON *arr, const char *s)
+{
+	return arr_find(arr, s) >= 0 || cJSON_AddItemToArray(arr, cJSON_CreateString(s)) ? 0 : -1;
+}
+
+/* The partner reports of id/version turned into tags and links by the reference's rule
+ * (create_collection_entries): the plain tag "<name>-compatible" of every reporting tool is
+ * dropped first, so a manual tag cannot fake it; then a passed report adds its links and
+ * the tags "<name>_<v>-compatible" and "<name>-compatible", any other status drops
+ * "<name>_<v>-compatible". Tags stay sorted and unique (the reference keeps a set). */
+static int apply_compat(struct build *b, const char *id, const char *version, cJSON *e)
+{
+	cJSON *reports = NULL;
+	char tag[128];
+	int rc = compat_list(b->c, &b->compat_st, id, version, &reports, b->err);
+	if (rc)
+		return rc;
+	cJSON *tags = cJSON_GetObjectItemCaseSensitive(e, "tags"), *links = cJSON_GetObjectItemCaseSensitive(e, "links");
+	const cJSON *r;
+	int bad = !tags || !links;
+	cJSON_ArrayForEach(r, reports)
+	{
+		const char *tool = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "tool"));
+		snprintf(tag, sizeof(tag), "%.*s-compatible", tool ? (int)strcspn(tool, "_") : 0, tool ? tool : "");
+		arr_drop(tags, tag);
+	}
+	cJSON_ArrayForEach(r, reports)
+	{
+		const char *tool = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "tool"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "status"));
+		if (!tool || !st || bad)
+			continue;
+		snprintf(tag, sizeof(tag), "%s-compatible", tool);
+		if (strcmp(st, "passed")) {
+			arr_drop(tags, tag);
+			continue;
+		}
+		const cJSON *l;
+		cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "report"), "links"))
+			if (cJSON_IsString(l))
+				bad |= arr_add(links, l->valuestring);
+		bad |= arr_add(tags, tag);
+		snprintf(tag, sizeof(tag), "%.*s-compatible", (int)strcspn(tool, "_"), tool);
+		bad |= arr_add(tags, tag);
+	}
+	cJSON_Delete(reports);
+	if (!bad) {
+		/* sorted_tags reads rdf.tags: hand it ours */
+		cJSON *holder = cJSON_CreateObject();
+		cJSON *sorted = holder && cJSON_AddItemReferenceToObject(holder, "tags", tags) ? sorted_tags(holder) : NULL;
+		cJSON_Delete(holder);
+		bad = !sorted || !cJSON_ReplaceItemInObjectCaseSensitive(e, "tags", sorted);
+		if (bad)
+			cJSON_Delete(sorted);
+	}
+	return bad ? bo_error_set(b->err, BO_ENOMEM, "out of memory adding the compatibility of %s", id) : 0;
+}
+
 static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON *rdf, const char *version,
-			  const char *created, const char *version_doi, const char *rdf_sha256, cJSON *versions)
+			  const char *created, const char *version_doi, const char *rdf_sha256, cJSON *versions,
+			  int compat)
 {
 	cJSON *e = cJSON_CreateObject();
 	cJSON *covers = cJSON_CreateArray();
@@ -411,6 +493,8 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 		cJSON_AddNullToObject(e, "license"); /* required there, but may be null */
 	cJSON_AddItemToObject(e, "links", array_or_empty(rdf, "links"));
 	cJSON_AddItemToObject(e, "tags", sorted_tags(rdf));
+	if (compat && apply_compat(b, k->id, version, e))
+		goto fail;
 	/* a nickname only where a legacy RDF has one other than its id; the icon is then its
 	 * own, else the id's emoji (the reference's rule) */
 	const cJSON *bio = get(get(rdf, "config"), "bioimageio");
@@ -495,7 +579,7 @@ static int render_entry(struct build *b, const struct concept *k, char **out)
 		if (!rdf)
 			return bo_error_set(b->err, BO_ENOMEM, "out of memory");
 	}
-	e = entry_build(b, k, rdf, lv->version, lv->created, lv->doi, lv->sha, version_list(k));
+	e = entry_build(b, k, rdf, lv->version, lv->created, lv->doi, lv->sha, version_list(k), lv->compat[0] != '\0');
 	cJSON_Delete(rdf);
 	if (e)
 		*out = cJSON_PrintUnformatted(e);
@@ -543,6 +627,7 @@ static char *signature(const struct concept *k)
 		buf_json_str(&s, k->v[i].sha);
 		buf_json_str(&s, k->v[i].created);
 		buf_json_str_or_null(&s, k->v[i].doi);
+		buf_json_str(&s, k->v[i].compat);
 	}
 	if (s.failed) {
 		free(s.p);
@@ -814,7 +899,7 @@ static int draft_entry(struct draft_files *df, const struct concept *k, const st
 		cJSON_Delete(versions);
 		versions = cJSON_CreateArray();
 	}
-	cJSON *e = rdf ? entry_build(b, k, rdf, "draft", r->created_at, NULL, r->rdf_sha256, versions) : NULL;
+	cJSON *e = rdf ? entry_build(b, k, rdf, "draft", r->created_at, NULL, r->rdf_sha256, versions, 1) : NULL;
 	cJSON_Delete(rdf);
 	cJSON *status = lifecycle_status_json(b->a, k->id, r->state, r->state_detail, r->updated_at);
 	if (!e || !status || !cJSON_AddItemToObject(e, "status", status)) {
@@ -1139,7 +1224,9 @@ static int build_all(struct build *b, struct collection__outputs *o, struct coll
 		return bo_error_set(b->err, BO_ENOMEM, "out of memory");
 	rc = db_prepare(b->c, &st,
 			"SELECT v.concept_id, c.type, c.created_at, c.concept_doi, COALESCE(c.created_by, 0), v.version, "
-			"v.state, v.rdf_sha256, v.created_at, v.doi "
+			"v.state, v.rdf_sha256, v.created_at, v.doi, "
+			"(SELECT group_concat(x.tool || ' ' || x.status || ' ' || x.reported_at, ',') FROM compatibility x "
+			"WHERE x.concept_id = v.concept_id AND x.version = v.version) "
 			"FROM versions v JOIN concepts c ON c.id = v.concept_id WHERE v.state IN ('published', 'yanked') "
 			"ORDER BY v.concept_id",
 			b->err);
@@ -1177,8 +1264,9 @@ static int build_all(struct build *b, struct collection__outputs *o, struct coll
 		v->sha = xstrdup(db_column_text(st, 7));
 		v->created = xstrdup(db_column_text(st, 8));
 		v->doi = xstrdup(db_column_text(st, 9));
+		v->compat = xstrdup(db_column_text(st, 10));
 		if (!k.id || !k.type || !k.created || !k.concept_doi || !v->version || !v->state || !v->sha ||
-		    !v->created || !v->doi)
+		    !v->created || !v->doi || !v->compat)
 			goto oom;
 	}
 	if (step != SQLITE_DONE) {
@@ -1234,6 +1322,7 @@ int collection__build(struct app *a, struct collection__outputs *o, struct bo_er
 	index_reserve(&o->entries, co->sizes[NFILES] + co->sizes[NFILES] / 16 + 4096);
 	rc = build_all(&b, o, co->memo, co->nmemo, co->warm);
 	sqlite3_finalize(b.rdf_st);
+	sqlite3_finalize(b.compat_st);
 	sqlite3_finalize(b.user_st);
 	b.rdf_st = b.user_st = NULL;
 	if (rc)

@@ -7,6 +7,7 @@
 #include "check/validate.h"
 #include "common/error.h"
 #include "domain/auth.h"
+#include "domain/compat.h"
 #include "infra/config.h"
 #include "infra/db.h"
 #include "infra/jobs.h"
@@ -242,6 +243,9 @@ int lifecycle_begin_revision(sqlite3 *c, const struct draft_revision *r, const c
 			     struct bo_error *err)
 {
 	int rc = drafts_put_revision(c, r, err);
+	/* partner reports judged the previous revision's files */
+	if (!rc)
+		rc = compat_clear_draft(c, r->concept_id, err);
 	if (!rc)
 		rc = lifecycle_event(c, r->concept_id, "draft", r->uploader_id, "upload", message, NULL, err);
 	if (!rc)

@@ -2,8 +2,10 @@
  * runs come from drafts; files, versions and events are read here. */
 #include "pipeline/resource_view.h"
 
+
 #include "app.h"
 #include "common/error.h"
+#include "domain/compat.h"
 #include "domain/drafts.h"
 #include "domain/ids.h"
 #include "infra/config.h"
@@ -92,6 +94,18 @@ static int add_files(const struct app *a, sqlite3 *c, const char *id, const char
 
 /* validation (the static summary or null) and tests [{weight_format, status, summary,
  * tool, tool_version}] of the revision. */
+/* "compatibility": the partner tools' reports [{tool, status, reported_at, report}]. */
+static int add_compat(sqlite3 *c, const char *id, const char *version, cJSON *out, struct bo_error *err)
+{
+	cJSON *arr = NULL;
+	int rc = compat_list(c, NULL, id, version, &arr, err);
+	if (!rc && !cJSON_AddItemToObject(out, "compatibility", arr)) {
+		cJSON_Delete(arr);
+		rc = oom(err);
+	}
+	return rc;
+}
+
 static int add_runs(sqlite3 *c, const char *id, int revision, cJSON *out, struct bo_error *err)
 {
 	struct draft_runs runs = {0};
@@ -172,6 +186,8 @@ int resource_view_draft(const struct app *a, sqlite3 *c, const char *id, cJSON *
 	rc = add_files(a, c, id, "draft", o, err);
 	if (!rc)
 		rc = add_runs(c, id, d.revision, o, err);
+	if (!rc)
+		rc = add_compat(c, id, "draft", o, err);
 	if (rc)
 		goto fail;
 	cJSON *links = cJSON_AddObjectToObject(o, "links");
@@ -318,6 +334,8 @@ int resource_view_version(const struct app *a, sqlite3 *c, const char *id, const
 	sqlite3_finalize(st);
 	st = NULL;
 	rc = add_files(a, c, id, version, o, err);
+	if (!rc)
+		rc = add_compat(c, id, version, o, err);
 	if (rc)
 		goto fail;
 	cJSON *links = cJSON_AddObjectToObject(o, "links");

@@ -13,7 +13,7 @@
 static void new_token(sqlite3 *c, int64_t user, char tok[64], int64_t *tid)
 {
 	struct bo_error err = BO_ERROR_INIT;
-	int rc = auth_token_create(c, user, "test", tok, tid, &err);
+	int rc = auth_token_create(c, user, "test", NULL, tok, tid, &err);
 	check(rc == 0, "token: %s", err.detail);
 	bo_error_cleanup(&err);
 }
@@ -72,13 +72,58 @@ static void test_auth__token_format(void)
 
 	struct bo_error err = BO_ERROR_INIT;
 	char t[64];
-	check(auth_token_create(fx.c, 999, NULL, t, NULL, &err) == BO_ENOTFOUND, "unknown user");
+	check(auth_token_create(fx.c, 999, NULL, NULL, t, NULL, &err) == BO_ENOTFOUND, "unknown user");
 	bo_error_cleanup(&err);
 	char label[300];
 	memset(label, 'x', sizeof(label) - 1);
 	label[sizeof(label) - 1] = '\0';
-	check(auth_token_create(fx.c, u, label, t, NULL, &err) == BO_EBADREQUEST, "long label");
+	check(auth_token_create(fx.c, u, label, NULL, t, NULL, &err) == BO_EBADREQUEST, "long label");
 	bo_error_cleanup(&err);
+	fixture_close(&fx);
+}
+
+/* A partner token sends compatibility reports and nothing else, whatever its user's role;
+ * an admin's unscoped token may send them too; a bad scope is refused at creation. */
+static void test_auth__partner_scope(void)
+{
+	struct fixture fx;
+	struct bo_error err = BO_ERROR_INIT;
+	struct auth_user u;
+	char t[64], hdr[80];
+	require(fixture_open(&fx) == 0, "fixture");
+	int64_t rev = add_user(fx.c, "Pat", "pat@example.org", AUTH_ROLE_REVIEWER);
+	int64_t adm = add_user(fx.c, "Ann", "ann@example.org", AUTH_ROLE_ADMIN);
+	int64_t up = add_user(fx.c, "Ulf", "ulf@example.org", AUTH_ROLE_UPLOADER);
+	static const char *const bad_scopes[] = {"admin", "partner:", "partner:a b", "partner:x_y", "Partner",
+						 "partner:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	for (size_t i = 0; i < sizeof(bad_scopes) / sizeof(bad_scopes[0]); i++) {
+		check(auth_token_create(fx.c, rev, "", bad_scopes[i], t, NULL, &err) == BO_EBADREQUEST, "scope '%s'",
+		      bad_scopes[i]);
+		bo_error_cleanup(&err);
+	}
+	require(auth_token_create(fx.c, rev, "ilastik CI", "partner:ilastik", t, NULL, &err) == 0, "%s", err.detail);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", t);
+	require(auth_authenticate(fx.c, hdr, &u, &err) == 0, "%s", err.detail);
+	check(!strcmp(u.scope, "partner:ilastik") && u.role == AUTH_ROLE_REVIEWER, "scope '%s' role %d", u.scope, u.role);
+	check(auth_require(&u, AUTH_ROLE_PARTNER, &err) == 0, "partner route: %s", err.detail);
+	for (int need = AUTH_ROLE_UPLOADER; need <= AUTH_ROLE_ADMIN; need++) {
+		check(auth_require(&u, (enum auth_role)need, &err) == BO_EFORBIDDEN, "a partner token passed need %d", need);
+		check(strstr(err.detail, "only send compatibility reports") != NULL, "detail %s", err.detail);
+		bo_error_cleanup(&err);
+	}
+	/* unscoped: an admin may send reports, an uploader or reviewer may not */
+	int64_t who[] = {adm, rev, up};
+	for (int i = 0; i < 3; i++) {
+		require(auth_token_create(fx.c, who[i], "", NULL, t, NULL, &err) == 0, "%s", err.detail);
+		snprintf(hdr, sizeof(hdr), "Bearer %s", t);
+		require(auth_authenticate(fx.c, hdr, &u, &err) == 0, "%s", err.detail);
+		check(u.scope[0] == '\0', "unscoped token has scope '%s'", u.scope);
+		check(auth_require(&u, AUTH_ROLE_PARTNER, &err) == (i == 0 ? 0 : BO_EFORBIDDEN), "user %d on a partner route",
+		      i);
+		bo_error_cleanup(&err);
+	}
+	check(!strcmp(auth_role_name(AUTH_ROLE_PARTNER), "partner"), "name");
+	check(auth_role_parse("partner", &(enum auth_role){0}) == BO_EBADREQUEST, "partner is not a user's role");
 	fixture_close(&fx);
 }
 
@@ -210,7 +255,7 @@ static void test_auth__disabled_user(void)
 	require(auth_user_get(fx.c, "bo@example.org", &u, &err) == 0, "get");
 	check(u.disabled == 1, "disabled flag");
 	char t[64];
-	check(auth_token_create(fx.c, id, "", t, NULL, &err) == BO_ECONFLICT, "no tokens for disabled users");
+	check(auth_token_create(fx.c, id, "", NULL, t, NULL, &err) == BO_ECONFLICT, "no tokens for disabled users");
 	bo_error_cleanup(&err);
 	check(auth_user_disable(fx.c, "nobody@example.org", &err) == BO_ENOTFOUND, "unknown user");
 	bo_error_cleanup(&err);
@@ -398,6 +443,7 @@ static struct check_test tests[] = {
 	TEST(test_auth__disabled_user),
 	TEST(test_auth__last_used_throttled),
 	TEST(test_auth__roles),
+	TEST(test_auth__partner_scope),
 	TEST(test_auth__user_add),
 	TEST(test_auth__user_list),
 };

@@ -139,7 +139,7 @@ static void test_signin__link_mailed_hashed_and_redeemed(void)
 
 	/* the same user's CLI token, which sign-out must leave alone */
 	char cli[64], clihdr[160];
-	rc = auth_token_create(fx.c, u.id, "cli", cli, NULL, &err);
+	rc = auth_token_create(fx.c, u.id, "cli", NULL, cli, NULL, &err);
 	require(rc == 0, "cli token: %s", err.detail);
 	snprintf(clihdr, sizeof(clihdr), "Bearer %s", cli);
 	/* sign-out revokes the session token, and only it */
