@@ -105,7 +105,7 @@ const BO = (() => {
     const box = document.getElementById('account');
     if (!nav || !box) return;
     const u = await me();
-    const links = [['/', 'Upload'], ['/collection', 'Collection']];
+    const links = [['/', 'Upload'], ...(u ? [['/my', 'My uploads']] : []), ['/collection', 'Collection']];
     if (u && (u.role === 'reviewer' || u.role === 'admin')) links.push(['/review', 'Review']);
     nav.replaceChildren(...links.map(([href, label]) =>
       el('a', { href, 'aria-current': location.pathname === href ? 'page' : null }, label)));

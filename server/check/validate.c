@@ -148,6 +148,12 @@ static int io_details(struct vctx *c, struct sink *s, cJSON *details, const cJSO
 	if (io->rc)
 		return io->rc;
 	detail_from(details, "referenced files", s);
+	if (opt->names_only) {
+		if (m)
+			detail_skipped(details, "test tensors", "only the file names were sent");
+		detail_skipped(details, "documentation", "only the file names were sent");
+		return 0;
+	}
 	if (m) {
 		validate__locate_test_tensors(c, s, root, m);
 		validate__check_test_tensors(c, s, m, io);
@@ -175,7 +181,8 @@ static int fill_summary(cJSON *sum, cJSON *details, const rdf_doc *doc, const ch
 	cJSON_AddStringToObject(sum, "id", doc ? str_or(rdf_root(doc), "id", "") : "");
 	cJSON_AddStringToObject(sum, "type", type);
 	cJSON_AddStringToObject(sum, "format_version", fv);
-	cJSON_AddStringToObject(sum, "status", failed ? "failed" : opt->files ? "passed" : "valid-format");
+	cJSON_AddStringToObject(sum, "status",
+				failed ? "failed" : opt->files && !opt->names_only ? "passed" : "valid-format");
 	cJSON_AddItemToObject(sum, "details", details);
 	cJSON *env = cJSON_AddObjectToObject(sum, "env");
 	cJSON_AddStringToObject(env, "backoffice", BO_VERSION);
@@ -203,6 +210,7 @@ int validate_text(const validator *v, const char *text, size_t len,
 		goto fail;
 	}
 	io.f = opt->files;
+	io.names_only = opt->names_only;
 	io.err = err;
 	io.cache = cJSON_CreateObject();
 	c.v = v;
@@ -249,7 +257,7 @@ int validate_text(const validator *v, const char *text, size_t len,
 		}
 		m->v05 = !strcmp(c.rs->minor, "0.5");
 		validate__check_model(&c, &s, root, m);
-		if (!opt->files)
+		if (!opt->files || opt->names_only)
 			validate__locate_test_tensors(&c, &s, root, m);
 		detail_from(details, "tensors and axes", &s);
 	}

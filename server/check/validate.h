@@ -43,6 +43,10 @@ struct validate_options {
 	const char *source_name;
 	/* YAML limits; NULL = limits.h defaults. */
 	const struct rdf_limits *limits;
+	/* With files: only files->stat is called (the upload page sends the zip's names, not its
+	 * bytes): referenced files must be present; sha256, test tensors and documentation
+	 * are skipped, and the summary is at best "valid-format". */
+	int names_only;
 };
 
 typedef struct validator validator;

@@ -172,6 +172,7 @@ struct io {
 	const struct validate_files *f;
 	cJSON *cache; /* path -> {"size": n} or {"missing": true}, plus "sha256" once computed */
 	int rc;       /* a callback failure: the validation cannot finish */
+	int names_only; /* presence only: no sha256 (validate_options.names_only) */
 	struct bo_error *err;
 };
 

@@ -8,6 +8,7 @@
 
 struct auth_user;
 struct bo_error;
+struct cJSON;
 
 /* Whether user may act as maintainer of concept_id: any reviewer/admin; the concept's creator
  * (concepts.created_by); the uploader of its draft; any authors[].email / maintainers[].email
@@ -16,5 +17,14 @@ struct bo_error;
  * unknown concept, give 0. Returns 1/0, or BO_EDATABASE (BO_ENOMEM) on failure. */
 int maintainers_includes(sqlite3 *c, const struct auth_user *user, const char *concept_id,
 			 struct bo_error *err);
+
+/* What user uploads and maintains, for their "My uploads" page: into mine (an object) adds
+ * "drafts": [{id, name, type, state, revision, updated_at}] (drafts they uploaded, newest
+ * first) and "resources": [{id, name, type, latest_version, doi, concept_doi, published_at}]
+ * (published concepts they maintain by the rule of maintainers_includes without its
+ * reviewer/admin clause, so a reviewer sees their own and not everyone's), each list at most
+ * limit items from offset. BO_EDATABASE or BO_ENOMEM on failure. */
+int maintainers_list_mine(sqlite3 *c, const struct auth_user *user, int limit, int offset, struct cJSON *mine,
+			  struct bo_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include "app.h"
 #include "common/error.h"
 #include "domain/ids.h"
+#include "domain/maintainers.h"
 #include "infra/db.h"
 
 #include <cjson/cJSON.h>
@@ -18,16 +19,23 @@ static int get_id(http_req *r)
 	struct bo_error perr = BO_ERROR_INIT;
 	int valid = ids_parse(a->ids, id, &info, &perr) == 0;
 	sqlite3 *c = NULL;
+	/* a signed-in caller learns whether the upload would be a revision they may make; a
+	 * token that does not authenticate only loses that answer (the route is public) */
+	int signed_in = http_header(r, "Authorization") && http_authenticate(r) == 0;
+	if (!signed_in)
+		bo_error_cleanup(err);
 	int rc = db_acquire(a->db, &c, err);
 	if (rc) {
 		bo_error_cleanup(&perr);
 		return rc;
 	}
-	int taken = ids_is_taken(c, id, err);
+	int taken = ids_is_taken(c, id, err), mine = 0;
+	if (taken == 1 && signed_in)
+		mine = maintainers_includes(c, http_user(r), id, err);
 	db_release(a->db, c);
-	if (taken < 0) {
+	if (taken < 0 || mine < 0) {
 		bo_error_cleanup(&perr);
-		return taken;
+		return taken < 0 ? taken : mine;
 	}
 	cJSON *o = cJSON_CreateObject();
 	if (o) {
@@ -42,6 +50,8 @@ static int get_id(http_req *r)
 			cJSON_AddStringToObject(o, "reason", perr.detail);
 		}
 		cJSON_AddBoolToObject(o, "taken", taken);
+		if (taken && signed_in)
+			cJSON_AddBoolToObject(o, "you_maintain", mine);
 	}
 	bo_error_cleanup(&perr);
 	return http_reply_json(r, 200, o);
@@ -78,7 +88,7 @@ static int get_suggest(http_req *r)
 
 static const struct route table[] = {
 	{"GET", "/api/v1/ids/suggest", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_suggest, "a free id for ?type="},
-	{"GET", "/api/v1/ids/{id}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_id, "{valid, type, emoji, taken}"},
+	{"GET", "/api/v1/ids/{id}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_id, "{valid, type, emoji, taken, you_maintain (signed in, taken)}"},
 };
 
 const struct route_table routes_ids = {table, sizeof(table) / sizeof(table[0])};

@@ -66,7 +66,8 @@ static int asset_path_ok(const char *p)
 	return !seg_start;
 }
 
-/* Images may come from the S3 endpoint (the /files/ route redirects there). */
+/* Images may come from the S3 endpoint (the /files/ route redirects there), and from blob:
+ * URLs the upload page makes of the covers it reads out of the chosen zip. */
 static int security_headers(http_req *r, int page)
 {
 	const struct config *cfg = http_app(r)->cfg;
@@ -74,7 +75,7 @@ static int security_headers(http_req *r, int page)
 	if (cfg->storage && !strcmp(cfg->storage, "s3") && cfg->s3_endpoint && cfg->s3_endpoint[0])
 		img_extra = arena_printf(http_arena(r), " %s", cfg->s3_endpoint);
 	const char *csp = arena_printf(http_arena(r),
-				       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:%s; "
+				       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:%s; "
 				       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
 				       "frame-ancestors 'none'",
 				       img_extra ? img_extra : "");
@@ -157,6 +158,11 @@ static int get_signin_page(http_req *r)
 	return serve_file(r, "signin.html", 1);
 }
 
+static int get_my_page(http_req *r)
+{
+	return serve_file(r, "my.html", 1);
+}
+
 static int get_asset(http_req *r)
 {
 	const char *p = http_param(r, "path");
@@ -172,6 +178,7 @@ static const struct route table[] = {
 	{"GET", "/review", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_review_page, "web page: the review queue and drafts"},
 	{"GET", "/status/{id}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_status_page, "web page: a draft's status"},
 	{"GET", "/collection", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_collection_page, "web page: the published collection"},
+	{"GET", "/my", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_my_page, "web page: my uploads (drafts and resources I maintain)"},
 	{"GET", "/signin/{token}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_signin_page,
 	 "web page: exchanges a sign-in link for a session"},
 	{"GET", "/static/{*path}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_asset, "the pages' scripts, styles and images (ETag)"},

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "common/error.h"
 #include "domain/drafts.h"
+#include "domain/maintainers.h"
 #include "infra/db.h"
 #include "pipeline/resource_view.h"
 
@@ -87,6 +88,35 @@ static int get_version(http_req *r)
 	return rc ? rc : http_reply_json(r, 200, o);
 }
 
+/* The signed-in user's drafts and the published resources they maintain (My uploads). */
+static int get_my_resources(http_req *r)
+{
+	struct app *a = http_app(r);
+	struct bo_error *err = http_err(r);
+	int limit = 0, offset = 0;
+	sqlite3 *c = NULL;
+	int rc = parse_limit(r, "limit", LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, &limit);
+	if (!rc)
+		rc = parse_limit(r, "offset", 0, 1 << 30, &offset);
+	if (rc)
+		return rc;
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !cJSON_AddNumberToObject(o, "limit", limit) || !cJSON_AddNumberToObject(o, "offset", offset)) {
+		cJSON_Delete(o);
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	}
+	rc = db_acquire(a->db, &c, err);
+	if (!rc) {
+		rc = maintainers_list_mine(c, http_user(r), limit, offset, o, err);
+		db_release(a->db, c);
+	}
+	if (rc) {
+		cJSON_Delete(o);
+		return rc;
+	}
+	return http_reply_json(r, 200, o);
+}
+
 static const struct route table[] = {
 	{"GET", "/api/v1/resources", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_resources,
 	 "concepts with their draft state and latest version (?type=&state=&q=&limit=&offset=)"},
@@ -96,6 +126,8 @@ static const struct route table[] = {
 	{"GET", "/api/v1/resources/{id}/draft/events", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_events, "the draft's log"},
 	{"GET", "/api/v1/resources/{id}/versions/{version}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_version,
 	 "a published version: rdf, files, DOI, yanked"},
+	{"GET", "/api/v1/me/resources", HTTP_BODY_NONE, AUTH_ROLE_UPLOADER, get_my_resources,
+	 "the caller's drafts and the published resources they maintain (?limit=&offset=)"},
 };
 
 const struct route_table routes_resources = {table, sizeof(table) / sizeof(table[0])};

@@ -6,6 +6,8 @@
 #include "app.h"
 #include "common/error.h"
 #include "infra/metrics.h"
+#include "common/arena.h"
+#include "pipeline/precheck.h"
 #include "pipeline/upload.h"
 
 #include <cjson/cJSON.h>
@@ -85,9 +87,50 @@ static int post_upload(http_req *r)
 	return http_reply_json(r, 202, out);
 }
 
+/* POST /api/v1/validate {rdf, rdf_file, files}: the upload page's check before sending
+ * (precheck.h); 200 with the preview when it passes, the upload's 422 when it fails. */
+static int post_validate(http_req *r)
+{
+	struct app *a = http_app(r);
+	struct bo_error *err = http_err(r);
+	cJSON *body = http_json(r), *out = NULL;
+	if (!body)
+		return err->code ? err->code : bo_error_set(err, BO_EBADREQUEST, "empty body");
+	const cJSON *rdf = cJSON_GetObjectItemCaseSensitive(body, "rdf");
+	const cJSON *file = cJSON_GetObjectItemCaseSensitive(body, "rdf_file");
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(body, "files"), *f;
+	if (!cJSON_IsObject(body) || !cJSON_IsString(rdf) || !cJSON_IsString(file) || !cJSON_IsArray(files))
+		return bo_error_set(err, BO_EBADREQUEST,
+				    "send {\"rdf\": \"<the RDF's text>\", \"rdf_file\": \"<its name in the zip>\", "
+				    "\"files\": [\"<every entry name of the zip>\", …]}");
+	int n = cJSON_GetArraySize(files);
+	if (n > a->package_limits.max_entries)
+		return bo_error_set(err, BO_ETOOLARGE, "'files' lists %d names; the limit is %lld (max_zip_entries)", n,
+				    (long long)a->package_limits.max_entries);
+	const char **names = arena_alloc(http_arena(r), (size_t)(n ? n : 1) * sizeof(*names));
+	if (!names)
+		return bo_error_set(err, BO_ENOMEM, "out of memory");
+	int i = 0;
+	cJSON_ArrayForEach(f, files) {
+		if (!cJSON_IsString(f))
+			return bo_error_set(err, BO_EBADREQUEST, "files[%d] is not a string", i);
+		if ((int64_t)strlen(f->valuestring) > a->package_limits.max_name_bytes)
+			return bo_error_set(err, BO_EBADREQUEST, "files[%d] is longer than %lld bytes", i,
+					    (long long)a->package_limits.max_name_bytes);
+		names[i++] = f->valuestring;
+	}
+	int rc = precheck_rdf(a, rdf->valuestring, strlen(rdf->valuestring), file->valuestring, names, (size_t)n,
+			      &out, err);
+	if (rc)
+		return rc;
+	return http_reply_json(r, 200, out);
+}
+
 static const struct route table[] = {
 	{"POST", "/api/v1/uploads", HTTP_BODY_UPLOAD, AUTH_ROLE_UPLOADER, post_upload,
 	 "upload a package (zip, multipart field 'package', or {\"url\"}); ?id= for a new revision"},
+	{"POST", "/api/v1/validate", HTTP_BODY_JSON, AUTH_ROLE_UPLOADER, post_validate,
+	 "check an RDF before uploading {rdf, rdf_file, files}: the upload's static validation and its files"},
 };
 
 const struct route_table routes_uploads = {table, sizeof(table) / sizeof(table[0])};

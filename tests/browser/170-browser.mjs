@@ -219,7 +219,7 @@ try {
   await up.click('#new-revision');
   await up.waitForURL(/\?id=/);
   assert((await up.inputValue('#concept-id')) === ID, 'the id is prefilled');
-  await up.waitForFunction(() => /exists/.test(document.getElementById('id-check').textContent));
+  await up.waitForFunction(() => /New revision of .* you maintain it/.test(document.getElementById('id-check').textContent));
   const id2 = await upload(up, GOOD_ZIP, ID, 'upload-revision-100');
   assert(id2 === ID, 'revision went to ' + id2);
   await waitState(up, 'awaiting review', 180);
@@ -263,7 +263,23 @@ try {
 
   // --- an invalid package: its problems with their locations (RDF path, line, column)
   step = 'invalid package';
-  const BAD = await upload(up, BAD_ZIP, null, 'upload-invalid-100');
+  // the page's check finds the missing file before sending and keeps Upload disabled; sent
+  // anyway (as a script would), the draft fails static validation with the same problem
+  await up.goto(BASE + '/');
+  await up.setInputFiles('#package', BAD_ZIP);
+  await up.waitForSelector('#check-problems li.problem.error');
+  const pre = await up.locator('#check-problems li.problem.error').allInnerTexts();
+  assert(pre.some((p) => /bioimageio\.yaml:\d+/.test(p) && /unet2d\.py' is not in the package/.test(p)), 'pre-check: ' + pre.join(' | '));
+  assert(await up.locator('#upload-btn').isDisabled(), 'Upload enabled for a package that fails the check');
+  await shot(up, 'upload-invalid-100');
+  const BAD = await up.evaluate(async () => {
+    const fd = new FormData();
+    const f = document.getElementById('package').files[0];
+    fd.append('package', f, f.name);
+    const r = await fetch('/api/v1/uploads', { method: 'POST', body: fd, headers: { Authorization: 'Bearer ' + localStorage.getItem('bo_token') } });
+    return (await r.json()).id;
+  });
+  await up.goto(`${BASE}/status/${encodeURIComponent(BAD)}`);
   await up.waitForSelector('#problems li', { timeout: 120000 });
   const probs = await up.locator('#problems li.problem.error').allInnerTexts();
   assert(probs.some((p) => /weights\.pytorch_state_dict\.architecture\.source line \d+, column \d+: .*not in the package/.test(p)),
@@ -277,20 +293,20 @@ try {
   await shot(up, 'status-invalid');
   results.invalid = BAD;
 
-  // --- a package refused at once (two RDF problems): the box lists each problem once, in the
-  // page's words, with no "null", and no progress bar stays at 100 % beside it
+  // --- a package with two RDF problems is refused in the page before sending: the check lists
+  // each problem once, in the page's words, with no "null", and nothing is sent
   step = 'refusal box';
   await up.goto(BASE + '/');
   await up.setInputFiles('#package', REFUSED_ZIP);
-  await up.getByRole('button', { name: 'Upload', exact: true }).click();
-  await up.waitForSelector('#problems li.problem.error');
-  const box = await up.locator('#upload-msg').innerText();
-  const refused = await up.locator('#problems li.problem.error').allInnerTexts();
-  assert(!/null/.test(box), 'the refusal box says null: ' + box);
-  assert(!/'errors'/.test(box), 'API wording in the refusal box: ' + box);
+  await up.waitForSelector('#check-problems li.problem.error');
+  const box = await up.locator('#check-box').innerText();
+  const refused = await up.locator('#check-problems li.problem.error').allInnerTexts();
+  assert(!/null/.test(box), 'the check says null: ' + box);
+  assert(!/'errors'/.test(box), 'API wording in the check: ' + box);
   assert(refused.length === 2 && new Set(refused).size === 2, 'problems not listed once each: ' + refused.join(' | '));
   assert(/license/.test(refused.join(' ')) && /name/.test(refused.join(' ')), 'problems: ' + refused.join(' | '));
-  assert(await up.locator('#progress-box').isHidden(), 'the progress bar stays beside a refusal');
+  assert(await up.locator('#upload-btn').isDisabled(), 'Upload enabled for a refused package');
+  assert(await up.locator('#progress-box').isHidden(), 'a progress bar beside a refusal');
   await shot(up, 'upload-refused');
 
   // --- phone width: the pages fit

@@ -13,6 +13,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static char corpus[4096];
@@ -646,6 +647,50 @@ static void test_validate__mutation_sha256_changed(void)
 	free(text);
 }
 
+/* names_only (the upload page's check: the zip's names, not its bytes): every referenced file
+ * must be present, but no sha256 is compared and no file is read; at best "valid-format". */
+static void test_validate__names_only(void)
+{
+	NEED_CORPUS();
+	char *text = mutate("92768a2e0f2643c80b57afa5494019a5aafe5b0d92fe36ae740763adf3594a57",
+			    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+	require(text, "mutation");
+	make_package(text);
+	require(unlink("pkg/README.md") == 0, "remove README.md");
+	struct bo_error err = BO_ERROR_INIT;
+	struct validate_files files;
+	validate_files_dir(&files, "pkg");
+	struct validate_options opt = {.files = &files, .names_only = 1, .source_name = "test"};
+	cJSON *s = NULL;
+	check(validate_text(rules(), text, strlen(text), &opt, &s, &err) == 0, "validate_text: %s", err.detail);
+	bo_error_cleanup(&err);
+	expect_error(s, "[\"documentation\"]", "file_missing");
+	check(!find_error(s, "[\"inputs\",0,\"test_tensor\",\"sha256\"]", "sha256_mismatch"),
+	      "names_only compared a sha256");
+	check(!strcmp(status(s), "failed"), "status %s", status(s));
+	cJSON_Delete(s);
+	/* the README back and the weights this corpus copy leaves out, as empty files (their
+	 * bytes are never read), the architecture by URL: nothing is missing */
+	static const char *const made[] = {"pkg/README.md", "pkg/weights.onnx", "pkg/weights.pt"};
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		FILE *f = fopen(made[i], "w");
+		require(f, "write %s", made[i]);
+		fclose(f);
+	}
+	char *fixed = mutate("source: unet2d.py", "source: https://example.org/unet2d.py");
+	require(fixed, "mutation");
+	s = NULL;
+	check(validate_text(rules(), fixed, strlen(fixed), &opt, &s, &err) == 0, "validate_text: %s", err.detail);
+	bo_error_cleanup(&err);
+	check(!strcmp(status(s), "valid-format") && count_errors(s) == 0, "status %s with %d errors", status(s),
+	      count_errors(s));
+	if (count_errors(s))
+		dump(s);
+	cJSON_Delete(s);
+	free(fixed);
+	free(text);
+}
+
 static void test_validate__mutation_test_tensor_shape(void)
 {
 	NEED_CORPUS();
@@ -862,6 +907,7 @@ static void test_validate__load_errors(void)
 
 static struct check_test tests[] = {
 	TEST(test_validate__corpus_valid_without_io),
+	TEST(test_validate__names_only),
 	TEST(test_validate__corpus_valid_with_io_fails_only_for_left_out_files),
 	TEST(test_validate__legacy_collection_agrees_with_bioimageio_spec),
 	TEST(test_validate__old_formats_take_cite_as_their_spec_did),
