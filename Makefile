@@ -285,13 +285,32 @@ $(STAMP)-browser: $(STAMP)-test $(STAMP)-onnx
 	    playwright-core@$(PLAYWRIGHT_VERSION); fi
 	@touch $@
 
+# The pages' Markdown (static/markdown.js, the detail page): marked parses, DOMPurify
+# sanitises; /static/vendor/ serves their browser builds from vendor_dir (default
+# build/deps/npm/node_modules). marked 15.0.12 is the newest release whose engines accept
+# Node 18 (Debian 12's nodejs; 16 and later ask for Node 20); DOMPurify 3.5.0 has no
+# engines field and no dependencies. Same npm prefix as ONNX Runtime.
+MARKED_VERSION := 15.0.12
+DOMPURIFY_VERSION := 3.5.0
+$(STAMP)-web: Makefile
+	@mkdir -p $(ORT_DIR)
+	@command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm,deps-web); }
+	@if ! grep -q '"version": "$(MARKED_VERSION)"' $(ORT_DIR)/node_modules/marked/package.json 2>/dev/null || \
+	    ! grep -q '"version": "$(DOMPURIFY_VERSION)"' $(ORT_DIR)/node_modules/dompurify/package.json 2>/dev/null; then \
+	  npm install --prefix $(ORT_DIR) --no-audit --no-fund --save-exact \
+	    marked@$(MARKED_VERSION) dompurify@$(DOMPURIFY_VERSION); fi
+	@test -f $(ORT_DIR)/node_modules/marked/marked.min.js
+	@test -f $(ORT_DIR)/node_modules/dompurify/dist/purify.min.js
+	@touch $@
+deps-web: $(STAMP)-web
+
 # --- the two commands of the README
-run: deps deps-onnx
+run: deps deps-onnx deps-web
 	$(MAKE) all
 	@mkdir -p var
 	$(BUILD)/backoffice serve
 
-test: deps-test deps-onnx deps-browser lint
+test: deps-test deps-onnx deps-browser deps-web lint
 	$(MAKE) BUILD=build/san SANITIZE=address,undefined OPT="-O1 -g" build/san/backoffice \
 	  build/san/backoffice-worker build/san/backoffice-torch.so unit
 	BUILD=build/san tests/run

@@ -40,6 +40,22 @@ int buf_addn(struct buf *b, const void *s, size_t n)
 
 int buf_add(struct buf *b, const char *s) { return buf_addn(b, s, strlen(s)); }
 
+int buf_add_html(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&': buf_add(b, "&amp;"); break;
+		case '<': buf_add(b, "&lt;"); break;
+		case '>': buf_add(b, "&gt;"); break;
+		case '"': buf_add(b, "&quot;"); break;
+		case '\'': buf_add(b, "&#39;"); break;
+		case '\0': break;
+		default: buf_addn(b, s + i, 1);
+		}
+	}
+	return b->failed ? -1 : 0;
+}
+
 void buf_reserve(struct buf *b, size_t n)
 {
 	if (b->failed || n < b->cap || (b->max && n > b->max + 1))

@@ -20,6 +20,10 @@ struct buf {
 int buf_addn(struct buf *b, const void *s, size_t n);
 /* Appends a C string. */
 int buf_add(struct buf *b, const char *s);
+/* Appends n bytes of text escaped for HTML element content and quoted attribute values
+ * (& < > " ' become entities, NULs are dropped): the one escape of the Zenodo
+ * description and of the server's HTML pages (problems). 0, or -1 as buf_addn. */
+int buf_add_html(struct buf *b, const char *s, size_t n);
 /* Makes room for n bytes in all, up front (a hint: failing here is not a failure). */
 void buf_reserve(struct buf *b, size_t n);
 /* Frees the bytes and empties b (max is kept). */

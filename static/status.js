@@ -24,15 +24,28 @@
     sessionStorage.removeItem('bo_uploaded');
   }
 
+  // no draft in progress: what was published — DOIs, versions with dates, where to see it
   async function published() {
     try {
       const c = await api('GET', '/api/v1/resources/' + encodeURIComponent(id));
-      const versions = (c.versions || []).map((v) => v.version || v.v || v);
+      const versions = (c.versions || []).filter((v) => v.state === 'published' || v.state === 'yanked');
+      const doi = (d, label) => el('a', { href: 'https://doi.org/' + d }, label || d);
+      const detail = '/collection/' + encodeURIComponent(id);
       root.replaceChildren(el('h2', {}, el('span', { 'aria-hidden': 'true' }, '🎉 '), id),
-        el('p', { class: 'state', id: 'state' }, 'State: ', el('strong', { id: 'state-name' }, 'published'),
-          ' — no draft in progress. Published versions: ', versions.join(', ') || 'none'),
-        el('p', {}, el('a', { href: '/collection' }, 'See it in the collection'), ' · ',
-          el('a', { href: '/?id=' + encodeURIComponent(id) }, 'Upload a new revision')));
+        el('p', { class: 'state', id: 'state' }, 'State: ', el('strong', { id: 'state-name' }, versions.length ? 'published' : 'no draft'),
+          ' — no draft in progress.'),
+        el('p', { id: 'concept-doi' }, 'Concept DOI (all versions): ',
+          c.concept_doi ? doi(c.concept_doi) : el('span', { class: 'muted' }, 'none yet (given when the first version is archived on Zenodo)')),
+        el('h3', {}, 'Versions'),
+        versions.length ? el('ul', { class: 'versions', id: 'published-versions' }, versions.map((v) => el('li', { 'data-version': v.version },
+          el('strong', {}, 'v' + v.version), ' ',
+          el('time', { datetime: v.published || v.created }, String(v.published || v.created || '').slice(0, 10)), ' ',
+          v.doi ? doi(v.doi, 'DOI ' + v.doi) : el('span', { class: 'badge muted' }, 'no DOI yet'),
+          v.state === 'yanked' ? [' ', el('span', { class: 'badge bad' }, 'yanked'), v.yank_reason ? ' ' + v.yank_reason : ''] : null)))
+          : el('p', { class: 'muted' }, 'No published version.'),
+        el('p', {}, el('a', { href: detail, id: 'detail-link' }, 'See its page in the collection'), ' · ',
+          el('a', { href: '/collection' }, 'The collection'), ' · ',
+          el('a', { href: '/?id=' + encodeURIComponent(id), id: 'new-revision' }, 'Upload a new revision')));
     } catch (e) {
       root.replaceChildren(el('p', { class: 'notice bad' }, e.status === 404 ? 'No resource ' + id + '.' : e.message));
     }

@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "common/arena.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "infra/config.h"
@@ -44,6 +45,10 @@
 
 /* what a page on another origin may read of a response, and send in a request */
 #define CORS_EXPOSE "ETag, X-Request-Id, Location, Retry-After, Content-Disposition"
+/* the problem page for browsers: our style sheet, nothing else (the pages' CSP, narrowed) */
+#define HTML_PROBLEM_CSP                                                                                          \
+	"default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "        \
+	"frame-ancestors 'none'"
 #define CORS_ALLOW_HEADERS "Authorization, Content-Type, If-None-Match, X-Request-Id"
 
 struct http_server {
@@ -332,6 +337,54 @@ static const char *shown_path(const char *path)
 
 static size_t path_methods(const http_req *r, char *methods, size_t cap);
 
+/* Whether the client asks for a page rather than data: a browser's navigation (Accept
+ * names text/html before any JSON type, or without one) for GET or HEAD. API clients
+ * (Accept: application/json, a bare wildcard, or none, as curl sends) get problem+json. */
+static int wants_html(http_req *r)
+{
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+		return 0;
+	const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	const char *html = accept ? strstr(accept, "text/html") : NULL;
+	if (!html)
+		return 0;
+	const char *json = strstr(accept, "json");
+	return !json || html < json;
+}
+
+/* The problem as a small page of our own: the title, the detail (escaped), the request
+ * id and a link home, styled by our sheet; NULL when out of memory (the caller falls back
+ * to JSON). Nothing in it runs, and the CSP says so. Caller frees. */
+static char *problem_html(const http_req *r, int status)
+{
+	struct buf b = {.max = 64 * 1024};
+	const char *title = bo_error_title(r->err.code);
+	char line[64];
+	snprintf(line, sizeof(line), "%d ", status);
+	buf_add(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
+	buf_add(&b, line);
+	buf_add_html(&b, title, strlen(title));
+	buf_add(&b, " — BioImage Model Zoo backoffice</title><link rel=\"icon\" href=\"data:,\">"
+		    "<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body>"
+		    "<header class=\"top\"><a class=\"brand\" href=\"/\"><span aria-hidden=\"true\">🦒</span> "
+		    "BioImage Model Zoo</a></header><main id=\"main\" class=\"problem-page\"><h1>");
+	buf_add_html(&b, title, strlen(title));
+	buf_add(&b, "</h1><p class=\"problem-detail\">");
+	buf_add_html(&b, r->err.detail, strlen(r->err.detail));
+	buf_add(&b, "</p><p class=\"muted\">HTTP status ");
+	buf_add(&b, line);
+	buf_add(&b, "· request id <code>");
+	buf_add_html(&b, r->request_id, strlen(r->request_id));
+	buf_add(&b, "</code></p><p><a href=\"/\">Upload</a> · <a href=\"/collection\">The collection</a></p>"
+		    "</main></body></html>\n");
+	if (b.failed) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
 static void reply_problem(http_req *r)
 {
 	if (!r->err.code)
@@ -340,7 +393,12 @@ static void reply_problem(http_req *r)
 	if (status >= 500)
 		log_rerror(r->request_id, "%s %s: %s %s", r->method, shown_path(r->path), bo_error_name(r->err.code),
 			   r->err.detail);
-	char *body = bo_error_render(&r->err, shown_path(r->path), r->request_id);
+	int html = wants_html(r);
+	char *body = html ? problem_html(r, status) : NULL;
+	if (!body)
+		html = 0;
+	if (!body)
+		body = bo_error_render(&r->err, shown_path(r->path), r->request_id);
 	struct MHD_Response *resp = NULL;
 	if (body) {
 		resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -352,9 +410,17 @@ static void reply_problem(http_req *r)
 		resp = MHD_create_response_from_buffer(sizeof(fallback) - 1, (void *)(uintptr_t)fallback,
 						       MHD_RESPMEM_PERSISTENT);
 		status = 503;
+		html = 0;
 	}
 	if (resp) {
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+		if (html) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+			MHD_add_response_header(resp, "Content-Security-Policy", HTML_PROBLEM_CSP);
+			MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
+		} else {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+		}
 		/* RFC 9110: a 401 says how to authenticate, a 405 which methods the path has */
 		if (status == 401)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,

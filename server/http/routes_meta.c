@@ -3,6 +3,7 @@
 #include "http/routes.h"
 
 #include "app.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "infra/config.h"
 #include "infra/db.h"
@@ -180,16 +181,23 @@ static int get_problem(http_req *r)
 		return bo_error_set(http_err(r), BO_ENOTFOUND, "no such problem type");
 	const char *accept = http_header(r, "Accept");
 	if (accept && strstr(accept, "text/html")) {
-		char page[2048];
-		int n = snprintf(page, sizeof(page),
-				 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title>"
-				 "<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main>"
-				 "<h1>%s</h1><p>HTTP status %d. Answers of this type are <code>application/problem+json</code>; "
-				 "their <code>detail</code> says what happened and what to change, <code>errors</code> (when "
-				 "present) lists every problem with its place, and <code>request_id</code> finds the answer in "
-				 "the server's log.</p><p><a href=\"/\">bioimage.io backoffice</a></p></main></body></html>",
-				 bo_error_title(code), bo_error_title(code), bo_error_status(code));
-		return http_reply_data(r, 200, "text/html; charset=utf-8", page, (size_t)n);
+		const char *title = bo_error_title(code);
+		char status[64];
+		struct buf b = {.max = 16 * 1024};
+		buf_add(&b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+		buf_add_html(&b, title, strlen(title));
+		buf_add(&b, "</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><h1>");
+		buf_add_html(&b, title, strlen(title));
+		snprintf(status, sizeof(status), "</h1><p>HTTP status %d. ", bo_error_status(code));
+		buf_add(&b, status);
+		buf_add(&b, "Answers of this type are <code>application/problem+json</code>; "
+			    "their <code>detail</code> says what happened and what to change, <code>errors</code> (when "
+			    "present) lists every problem with its place, and <code>request_id</code> finds the answer in "
+			    "the server's log.</p><p><a href=\"/\">bioimage.io backoffice</a></p></main></body></html>");
+		int rc = b.failed ? bo_error_set(http_err(r), BO_ENOMEM, "out of memory")
+				  : http_reply_data(r, 200, "text/html; charset=utf-8", b.p, b.len);
+		buf_free(&b);
+		return rc;
 	}
 	cJSON *o = cJSON_CreateObject();
 	char type[96];

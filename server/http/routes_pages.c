@@ -1,7 +1,9 @@
 /* routes_pages: the web pages (the .html files of static_dir) and their assets (/static/…), with a strict
  * Content-Security-Policy: everything comes from this server, no inline script or style, no
  * framing. Asset paths are checked before any file is opened: only [A-Za-z0-9._-] segments
- * that do not start with a dot, so nothing outside static_dir can be named. */
+ * that do not start with a dot, so nothing outside static_dir can be named. The pages'
+ * libraries (marked, DOMPurify) are served from vendor_dir by an allow-list of their two
+ * browser builds: /static/vendor/<file> names nothing else of node_modules. */
 #include "http/routes.h"
 
 #include "app.h"
@@ -92,14 +94,23 @@ static int security_headers(http_req *r, int page)
 	return rc ? http_err(r)->code : 0;
 }
 
-static int serve_file(http_req *r, const char *rel, int page)
+/* /static/vendor/<name> -> <vendor_dir>/<file>: the UMD builds, which define a global
+ * (marked, DOMPurify) for a plain <script> */
+static const struct vendor_file {
+	const char *name, *file;
+} vendor_files[] = {
+	{"marked.min.js", "marked/marked.min.js"},
+	{"purify.min.js", "dompurify/dist/purify.min.js"},
+};
+
+/* hint: said when the file is missing (NULL: "no asset /static/<rel>") */
+static int serve_path(http_req *r, const char *dir, const char *rel, int page, const char *hint)
 {
-	struct app *a = http_app(r);
 	struct bo_error *err = http_err(r);
 	const char *type = content_type(rel);
 	if (!type)
 		return bo_error_set(err, BO_ENOTFOUND, "no asset %s (unknown file type)", rel);
-	const char *path = arena_printf(http_arena(r), "%s/%s", a->cfg->static_dir, rel);
+	const char *path = arena_printf(http_arena(r), "%s/%s", dir, rel);
 	if (!path)
 		return bo_error_set(err, BO_ENOMEM, "out of memory");
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -109,8 +120,9 @@ static int serve_file(http_req *r, const char *rel, int page)
 		if (fd >= 0)
 			close(fd);
 		if (fd < 0 && e != ENOENT && e != ENOTDIR)
-			return bo_error_set(err, BO_EINTERNAL, "cannot read %s: %s (check static_dir)", path, strerror(e));
-		return bo_error_set(err, BO_ENOTFOUND, "no asset /static/%s", rel);
+			return bo_error_set(err, BO_EINTERNAL, "cannot read %s: %s (check static_dir and vendor_dir)", path,
+					    strerror(e));
+		return hint ? bo_error_set(err, BO_ENOTFOUND, "%s", hint) : bo_error_set(err, BO_ENOTFOUND, "no asset /static/%s", rel);
 	}
 	int rc = security_headers(r, page);
 	if (rc) {
@@ -133,6 +145,11 @@ static int serve_file(http_req *r, const char *rel, int page)
 	return http_reply_fd(r, 200, type, fd, (uint64_t)sb.st_size);
 }
 
+static int serve_file(http_req *r, const char *rel, int page)
+{
+	return serve_path(r, http_app(r)->cfg->static_dir, rel, page, NULL);
+}
+
 static int get_upload_page(http_req *r)
 {
 	return serve_file(r, "index.html", 1);
@@ -153,6 +170,11 @@ static int get_collection_page(http_req *r)
 	return serve_file(r, "collection.html", 1);
 }
 
+static int get_detail_page(http_req *r)
+{
+	return serve_file(r, "detail.html", 1);
+}
+
 static int get_signin_page(http_req *r)
 {
 	return serve_file(r, "signin.html", 1);
@@ -170,6 +192,14 @@ static int get_asset(http_req *r)
 		return bo_error_set(http_err(r), BO_ENOTFOUND,
 				    "no asset /static/%.200s (names are [A-Za-z0-9._-] segments, no leading dot)",
 				    p ? p : "");
+	if (!strncmp(p, "vendor/", 7)) {
+		for (size_t i = 0; i < sizeof(vendor_files) / sizeof(vendor_files[0]); i++)
+			if (!strcmp(p + 7, vendor_files[i].name))
+				return serve_path(r, http_app(r)->cfg->vendor_dir, vendor_files[i].file, 0,
+						  "the pages' libraries are not installed in vendor_dir (make deps-web)");
+		return bo_error_set(http_err(r), BO_ENOTFOUND, "no asset /static/%.200s (vendor/ has marked.min.js and purify.min.js)",
+				    p);
+	}
 	return serve_file(r, p, 0);
 }
 
@@ -179,6 +209,8 @@ static const struct route table[] = {
 	{"GET", "/status/{id}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_status_page, "web page: a draft's status"},
 	{"GET", "/collection", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_collection_page, "web page: the published collection"},
 	{"GET", "/my", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_my_page, "web page: my uploads (drafts and resources I maintain)"},
+	{"GET", "/collection/{id}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_detail_page,
+	 "web page: one published resource (documentation, covers, versions, citation, download)"},
 	{"GET", "/signin/{token}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_signin_page,
 	 "web page: exchanges a sign-in link for a session"},
 	{"GET", "/static/{*path}", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_asset, "the pages' scripts, styles and images (ETag)"},

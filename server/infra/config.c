@@ -43,6 +43,8 @@ static const struct option_row options[] = {
 	{"migrations_dir", S(migrations_dir), "migrations", 0, 0, NULL, "directory of NNNN_name.sql migrations"},
 	{"schema_dir", S(schema_dir), "schema", 0, 0, NULL, "directory of openapi.yaml, id_parts.json and validation rules"},
 	{"static_dir", S(static_dir), "static", 0, 0, NULL, "directory of the web pages"},
+	{"vendor_dir", S(vendor_dir), "build/deps/npm/node_modules", 0, 0, NULL,
+	 "node_modules holding the pages' libraries marked and DOMPurify (make deps-web installs them there); /static/vendor/ serves their two browser files"},
 	{"history_dir", S(history_dir), "", 0, 0, NULL, "git repository of collection.json history (default DATA_DIR/collection.git)"},
 	{"files_url", S(files_url), "", 0, 0, NULL,
 	 "base URL of stored objects in collection.json & co. (default PUBLIC_URL/files; e.g. the bucket's public URL)"},

@@ -19,6 +19,7 @@ struct config {
 	char *migrations_dir;
 	char *schema_dir;    /* schema/: openapi.yaml, id_parts.json, validation rules */
 	char *static_dir;
+	char *vendor_dir;    /* node_modules of the pages' libraries (marked, DOMPurify) */
 	char *history_dir;   /* git repository of collection.json (default DATA_DIR/collection.git) */
 	char *files_url;     /* base URL of stored objects in collection files (default PUBLIC_URL/files) */
 	char *log_level;

@@ -34,21 +34,6 @@ struct zenodo {
 
 static int oom(struct bo_error *err) { return bo_error_set(err, BO_ENOMEM, "out of memory"); }
 
-static void buf_escape(struct buf *b, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '&': buf_add(b, "&amp;"); break;
-		case '<': buf_add(b, "&lt;"); break;
-		case '>': buf_add(b, "&gt;"); break;
-		case '"': buf_add(b, "&quot;"); break;
-		case '\'': buf_add(b, "&#39;"); break;
-		case '\0': break;
-		default: buf_addn(b, s + i, 1);
-		}
-	}
-}
-
 /* ---- errors ----------------------------------------------------------------------- */
 
 static void copy_cut(char *dst, size_t n, const char *s, size_t len)
@@ -434,7 +419,7 @@ static void md_inline(struct buf *b, const char *s, const char *end, int depth)
 		const char *close;
 		if (depth < 8 && *s == '`' && (close = find(s + 1, end, "`"))) {
 			buf_add(b, "<code>");
-			buf_escape(b, s + 1, (size_t)(close - s - 1));
+			buf_add_html(b, s + 1, (size_t)(close - s - 1));
 			buf_add(b, "</code>");
 			s = close + 1;
 		} else if (depth < 8 && s + 1 < end && s[0] == '*' && s[1] == '*' && (close = find(s + 2, end, "**")) &&
@@ -453,7 +438,7 @@ static void md_inline(struct buf *b, const char *s, const char *end, int depth)
 			const char *url = close + 2, *uend = find(url, end, ")");
 			if (is_http_url(url, (size_t)(uend - url))) {
 				buf_add(b, "<a href=\"");
-				buf_escape(b, url, (size_t)(uend - url));
+				buf_add_html(b, url, (size_t)(uend - url));
 				buf_add(b, "\">");
 				md_inline(b, s + 1, close, depth + 1);
 				buf_add(b, "</a>");
@@ -462,7 +447,7 @@ static void md_inline(struct buf *b, const char *s, const char *end, int depth)
 			}
 			s = uend + 1;
 		} else {
-			buf_escape(b, s, 1);
+			buf_add_html(b, s, 1);
 			s++;
 		}
 	}
@@ -507,7 +492,7 @@ char *zenodo_markdown_html(const char *md, size_t len)
 				fence = 1;
 			}
 		} else if (fence) {
-			buf_escape(&b, p, (size_t)(le - p));
+			buf_add_html(&b, p, (size_t)(le - p));
 			buf_add(&b, "\n");
 		} else if (tl == 0) {
 			md_close(&b, &blk);
@@ -671,7 +656,7 @@ int zenodo_metadata(const struct zenodo_meta_input *in, cJSON **out, struct bo_e
 	else {
 		struct buf b = {0};
 		buf_add(&b, "<p>");
-		buf_escape(&b, desc ? desc : title, strlen(desc ? desc : title));
+		buf_add_html(&b, desc ? desc : title, strlen(desc ? desc : title));
 		buf_add(&b, "</p>");
 		html = b.failed ? (free(b.p), NULL) : b.p;
 	}

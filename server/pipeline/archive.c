@@ -8,7 +8,6 @@
 
 #include "app.h"
 #include "common/error.h"
-#include "common/hex.h"
 #include "common/log.h"
 #include "infra/config.h"
 #include "infra/db.h"
@@ -17,15 +16,14 @@
 #include "infra/storage.h"
 #include "infra/zenodo.h"
 #include "pipeline/collection.h"
+#include "pipeline/version_zip.h"
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zip.h>
 
 #define KEY_MAX 2048
 #define DOC_MAX (1u << 20)  /* documentation markdown read for the description */
@@ -359,86 +357,12 @@ static int step_draft(struct arc *r, struct bo_error *err)
  * covers that are top-level files, for people browsing the record. Nothing nested is
  * ever a record file name, so nothing can be renamed or collide. */
 #define ARCHIVE_PACKAGE "package.zip"
-/* 1980-01-01, the first DOS date: a fixed time makes a version's zip the same bytes */
-#define ARCHIVE_ZIP_TIME ((time_t)315532800)
-
 static int temp_path(struct arc *r, char *out, size_t n, struct bo_error *err)
 {
-	snprintf(out, n, "%s/archive-XXXXXX", r->a->tmp_dir);
-	int fd = mkstemp(out);
-	if (fd < 0)
-		return bo_error_set(err, BO_EINTERNAL, "cannot create a temp file in %s", r->a->tmp_dir);
-	close(fd);
-	return 0;
+	return version_zip_temp(r->a, "archive", out, n, err);
 }
 
-/* The version's files as one zip at zip_path (stored, not compressed: weights do not
- * shrink, and the bytes come out as they went in), and its SHA-256. */
-static int build_package(struct arc *r, const cJSON *paths, const char *zip_path, char sha[65], struct bo_error *err)
-{
-	int n = cJSON_GetArraySize(paths), zerr = 0, rc = 0;
-	char(*tmp)[4096] = calloc((size_t)(n ? n : 1), sizeof(*tmp));
-	zip_t *za = tmp ? zip_open(zip_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr) : NULL;
-	if (!za) {
-		free(tmp);
-		return tmp ? bo_error_set(err, BO_EINTERNAL, "cannot create the package zip %s (libzip error %d)", zip_path, zerr)
-			   : oom(err);
-	}
-	int i = 0;
-	const cJSON *f;
-	cJSON_ArrayForEach(f, paths)
-	{
-		char key[KEY_MAX];
-		snprintf(key, sizeof(key), "%s/%s/files/%s", r->id, r->version, f->valuestring);
-		rc = temp_path(r, tmp[i], sizeof(tmp[i]), err);
-		if (rc)
-			break;
-		i++;
-		rc = storage_get_file(r->a->storage, key, tmp[i - 1], err);
-		if (rc)
-			break;
-		zip_source_t *src = zip_source_file(za, tmp[i - 1], 0, -1);
-		zip_int64_t idx = src ? zip_file_add(za, f->valuestring, src, ZIP_FL_ENC_UTF_8) : -1;
-		if (idx < 0) {
-			if (src)
-				zip_source_free(src);
-			rc = bo_error_set(err, BO_EINTERNAL, "cannot add %s to the package zip: %s", f->valuestring,
-					  zip_strerror(za));
-			break;
-		}
-		zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
-		zip_file_set_mtime(za, (zip_uint64_t)idx, ARCHIVE_ZIP_TIME, 0);
-		jobs_touch(r->job);
-	}
-	if (rc) {
-		zip_discard(za);
-	} else if (zip_close(za) != 0) {
-		rc = bo_error_set(err, BO_EINTERNAL, "cannot write the package zip: %s", zip_strerror(za));
-		zip_discard(za);
-	}
-	for (int k = 0; k < i; k++)
-		unlink(tmp[k]);
-	free(tmp);
-	if (rc)
-		return rc;
-	FILE *fp = fopen(zip_path, "rb");
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char buf[1 << 16], d[32];
-	unsigned int dl = 0;
-	size_t got;
-	if (!fp || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		rc = bo_error_set(err, BO_EINTERNAL, "cannot read back the package zip");
-	while (!rc && (got = fread(buf, 1, sizeof(buf), fp)) > 0)
-		EVP_DigestUpdate(md, buf, got);
-	if (!rc && (ferror(fp) || EVP_DigestFinal_ex(md, d, &dl) != 1))
-		rc = bo_error_set(err, BO_EINTERNAL, "cannot read back the package zip");
-	if (!rc)
-		hex_encode(sha, d, 32);
-	if (fp)
-		fclose(fp);
-	EVP_MD_CTX_free(md);
-	return rc;
-}
+static void touch_job(const void *job) { jobs_touch(job); }
 
 static int upload_one(struct arc *r, const char *bucket, const char *file, struct bo_error *err)
 {
@@ -527,7 +451,7 @@ static int step_files(struct arc *r, cJSON *dep, struct bo_error *err)
 	cJSON *rdf = cJSON_Parse(r->rdf_json);
 	rc = temp_path(r, zip_path, sizeof(zip_path), err);
 	if (!rc) {
-		rc = build_package(r, paths, zip_path, sha, err);
+		rc = version_zip_build(r->a, r->id, r->version, paths, zip_path, sha, touch_job, r->job, err);
 		if (!rc)
 			rc = zenodo_upload(r->z, bucket, ARCHIVE_PACKAGE, zip_path, err);
 		unlink(zip_path);

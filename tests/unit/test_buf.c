@@ -1,4 +1,4 @@
-/* Unit tests for buf: growth, NUL bytes, the bound at its edge, sticky failure. */
+/* Unit tests for buf: growth, NUL bytes, the bound at its edge, sticky failure, the HTML escape. */
 #include "check.h"
 
 #include "common/buf.h"
@@ -31,9 +31,22 @@ static void test_buf__bound(void)
 	buf_free(&c);
 }
 
+static void test_buf__html(void)
+{
+	struct buf b = {0};
+	const char in[] = "<img src=x onerror='a()'>&\"q\"\0z";
+	check(buf_add_html(&b, in, sizeof(in) - 1) == 0, "escape");
+	check(!strcmp(b.p, "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;&quot;q&quot;z"), "escaped: %s", b.p);
+	buf_free(&b);
+	struct buf c = {.max = 6};
+	check(buf_add_html(&c, "<<", 2) == -1 && c.over, "past the bound: refused");
+	buf_free(&c);
+}
+
 static struct check_test tests[] = {
 	TEST(test_buf__grows),
 	TEST(test_buf__bound),
+	TEST(test_buf__html),
 };
 
 int main(int argc, char **argv) { return check_run(argc, argv, tests, sizeof tests / sizeof *tests); }
