@@ -291,7 +291,9 @@ static cJSON *authors_of(const cJSON *rdf)
 	return out;
 }
 
-/* {name, email} of a user row, or NULL. */
+/* {name, email} of a user row, or NULL. The one place an account's address is published:
+ * the reference's CollectionEntry requires uploader.email (tests/http/128 loads ours into
+ * its models), and the website reads it; pages and the API show names only. */
 static cJSON *user_of(struct build *b, int64_t user_id)
 {
 	cJSON *o = NULL;
