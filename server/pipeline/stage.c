@@ -139,9 +139,55 @@ static int restart_draft(struct app *a, const char *id, int revision, struct bo_
 	return rc;
 }
 
+/* Keeps what this revision is, for the reviewer's diff against other revisions (the
+ * draft's files rows are replaced by the next revision): each file's path, size and
+ * SHA-256, and the staged rdf.yaml's text (yaml may be NULL: nothing kept). A revision
+ * staged again replaces its rows. */
+static int keep_revision(sqlite3 *c, const char *id, int revision, const struct staged_file *files, size_t n,
+			 const char *yaml, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	static const char *const clear[] = {
+		"DELETE FROM revision_files WHERE concept_id = ?1 AND revision = ?2",
+		"DELETE FROM revision_rdf WHERE concept_id = ?1 AND revision = ?2",
+	};
+	int rc = 0;
+	for (size_t i = 0; !rc && i < sizeof(clear) / sizeof(clear[0]); i++) {
+		rc = db_prepare(c, &st, clear[i], err);
+		if (rc)
+			break;
+		db_bind_text(st, 1, id);
+		sqlite3_bind_int(st, 2, revision);
+		rc = db_step_done(st, err);
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		rc = db_prepare(c, &st,
+				"INSERT INTO revision_files(concept_id, revision, path, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
+				err);
+		if (rc)
+			break;
+		db_bind_text(st, 1, id);
+		sqlite3_bind_int(st, 2, revision);
+		db_bind_text(st, 3, files[i].path);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)files[i].size);
+		db_bind_text(st, 5, files[i].sha256);
+		rc = db_step_done(st, err);
+	}
+	if (!rc && yaml) {
+		rc = db_prepare(c, &st, "INSERT INTO revision_rdf(concept_id, revision, rdf_yaml) VALUES (?1, ?2, ?3)", err);
+		if (!rc) {
+			db_bind_text(st, 1, id);
+			sqlite3_bind_int(st, 2, revision);
+			db_bind_text(st, 3, yaml);
+			rc = db_step_done(st, err);
+		}
+	}
+	return rc;
+}
+
 /* warnings: array of {message, details} from the thumbnails, may be NULL */
 static int record(struct app *a, const char *id, int revision, struct staged_file *files, size_t n,
-		  const char *rdf_json, const cJSON *warnings, struct bo_error *err)
+		  const char *rdf_json, const char *yaml, const cJSON *warnings, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
 	sqlite3_stmt *st = NULL;
@@ -174,6 +220,9 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 		if (rc)
 			goto fail;
 	}
+	rc = keep_revision(c, id, revision, files, n, yaml, err);
+	if (rc)
+		goto fail;
 	rc = drafts_set_rdf(c, id, revision, rdf_json, err);
 	if (rc)
 		goto fail;
@@ -611,7 +660,7 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 		rc = stage_refuse(&s, rc, 1, err);
 		goto out;
 	}
-	rc = record(s.a, s.id, s.revision, s.files, s.nfiles, s.rdf_json, s.warnings, err);
+	rc = record(s.a, s.id, s.revision, s.files, s.nfiles, s.rdf_json, s.yaml, s.warnings, err);
 	if (rc == BO_ECONFLICT) {
 		/* a newer revision arrived while we unpacked; it has its own stage job */
 		log_info("stage: %s revision %d superseded while staging: %s", s.id, s.revision, err->detail);
