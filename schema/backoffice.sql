@@ -172,5 +172,6 @@ CREATE TABLE revision_rdf (
   concept_id TEXT NOT NULL REFERENCES concepts(id),
   revision   INTEGER NOT NULL,
   rdf_yaml   TEXT NOT NULL,
+  original   TEXT,
   PRIMARY KEY (concept_id, revision)
 );

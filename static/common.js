@@ -448,7 +448,8 @@ const BO = (() => {
       rdfKey = k;
       if (!o || !o.url) { s.rdf.replaceChildren(el('p', { class: 'muted' }, 'The uploaded RDF is not available.')); return; }
       try {
-        const res = await fetch(o.url, { headers: { Accept: 'text/plain, application/yaml' } });
+        // same origin (text_url): the storage URL may be another origin, which connect-src refuses
+        const res = await fetch(o.text_url || o.url, { headers: { Accept: 'text/plain' } });
         if (!res.ok) throw new Error('HTTP ' + res.status);
         const text = await res.text();
         if (rdfKey !== k) return;

@@ -334,3 +334,27 @@ fail:
 	drafts_release(&d);
 	return rc;
 }
+
+int draft_diff_original(sqlite3 *c, const char *id, char **out, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*out = NULL;
+	int rc = db_prepare(c, &st,
+			    "SELECT r.original FROM drafts d JOIN revision_rdf r ON r.concept_id = d.concept_id "
+			    "AND r.revision = d.revision WHERE d.concept_id = ?1 AND r.original IS NOT NULL",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		if (!(*out = strdup(db_column_text(st, 0))))
+			rc = oom(err);
+	} else if (step == SQLITE_DONE) {
+		rc = bo_error_set(err, BO_ENOTFOUND, "'%s' has no draft whose uploaded RDF was kept", id);
+	} else {
+		rc = db_fail(c, "read the uploaded RDF", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -20,4 +20,8 @@ struct cJSON;
  * BO_ENOTFOUND when the concept has no draft. */
 int draft_diff_view(const struct app *a, sqlite3 *c, const char *id, struct cJSON **out, struct bo_error *err);
 
+/* The RDF of the draft's current revision as the uploader sent it (*out: caller frees).
+ * BO_ENOTFOUND when there is no draft or its revision's text was not kept. */
+int draft_diff_original(sqlite3 *c, const char *id, char **out, struct bo_error *err);
+
 #endif

@@ -187,6 +187,8 @@ int resource_view_draft(const struct app *a, sqlite3 *c, const char *id, cJSON *
 	if (!stage_original_key(id, d.rdf_name, okey, sizeof(okey), NULL) && (orig = cJSON_AddObjectToObject(o, "rdf_original"))) {
 		cJSON_AddStringToObject(orig, "path", d.rdf_name);
 		add_url(orig, "url", a->cfg, "/files/%s", okey);
+		/* the same text from our own origin (the page's connect-src is 'self') */
+		add_url(orig, "text_url", a->cfg, "/api/v1/resources/%s/draft/rdf-original", id);
 	} else if (!orig) {
 		cJSON_AddNullToObject(o, "rdf_original");
 	}
