@@ -172,3 +172,21 @@ CREATE TABLE compatibility (
   reported_at  TEXT NOT NULL,
   PRIMARY KEY (concept_id, version, tool)
 );
+
+-- 0008_revision_files: what each revision of a draft was (issue 16): its files and its staged
+-- rdf.yaml text, written by staging, kept after publishing.
+CREATE TABLE revision_files (
+  concept_id TEXT NOT NULL REFERENCES concepts(id),
+  revision   INTEGER NOT NULL,
+  path       TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  sha256     TEXT NOT NULL,
+  PRIMARY KEY (concept_id, revision, path)
+);
+CREATE TABLE revision_rdf (
+  concept_id TEXT NOT NULL REFERENCES concepts(id),
+  revision   INTEGER NOT NULL,
+  rdf_yaml   TEXT NOT NULL,
+  original   TEXT,
+  PRIMARY KEY (concept_id, revision)
+);

@@ -4,7 +4,7 @@
 'use strict';
 
 (() => {
-  const { el, api, loadDraft, draftView, IN_PROGRESS, bytes } = BO;
+  const { el, api, loadDraft, IN_PROGRESS, bytes } = BO;
   const id = decodeURIComponent(location.pathname.replace(/^\/status\//, '').replace(/\/$/, ''));
   const root = document.getElementById('draft');
   document.title = id + ' — status — BioImage Model Zoo backoffice';
@@ -51,29 +51,32 @@
     }
   }
 
+  // Built once, then updated in place: a poll never replaces the chat form, what is typed
+  // in it, the focus or the selection (status line changes are announced by the view).
+  let view = null;
   async function refresh() {
     clearTimeout(timer);
     let data;
     try {
       data = await loadDraft(id);
     } catch (e) {
-      if (e.status === 404) return published();
-      root.replaceChildren(el('p', { class: 'notice bad' }, e.message));
+      if (e.status === 404) { view = null; last = ''; return published(); }
+      if (!view) root.replaceChildren(el('p', { class: 'notice bad' }, e.message));
       timer = setTimeout(refresh, 5000);
       return;
     }
     const key = JSON.stringify(data);
     if (key !== last) {
       last = key;
-      const active = document.activeElement && document.activeElement.id;
-      const typed = document.getElementById('chat-text');
-      const draftText = typed ? typed.value : '';
-      const extra = data.draft.state !== 'accepted' && BO.token() ?
-        el('p', {}, el('a', { href: '/?id=' + encodeURIComponent(id), id: 'new-revision' }, 'Upload a new revision')) : null;
-      root.replaceChildren(draftView(id, data, extra, refresh));
-      const t2 = document.getElementById('chat-text');
-      if (t2 && draftText) t2.value = draftText;
-      if (active && document.getElementById(active)) document.getElementById(active).focus();
+      if (!view) {
+        const extra = BO.token() ?
+          el('p', { id: 'new-revision-p' }, el('a', { href: '/?id=' + encodeURIComponent(id), id: 'new-revision' }, 'Upload a new revision')) : null;
+        view = BO.createDraftView(id, { top: extra, refresh });
+        root.replaceChildren(view.root);
+      }
+      const nr = document.getElementById('new-revision-p');
+      if (nr) nr.hidden = data.draft.state === 'accepted';
+      view.update(data);
     }
     timer = setTimeout(refresh, IN_PROGRESS.includes(data.draft.state) ? 2000 : 10000);
   }

@@ -275,6 +275,11 @@ static int64_t age_seconds(const char *iso)
 
 int drafts_list_awaiting(sqlite3 *c, cJSON *items, struct bo_error *err)
 {
+	return drafts_list_in_state(c, DRAFT_AWAITING_REVIEW, items, err);
+}
+
+int drafts_list_in_state(sqlite3 *c, enum draft_state state, cJSON *items, struct bo_error *err)
+{
 	sqlite3_stmt *st = NULL;
 	/* One statement: the static verdict and the dynamic runs come as sub-selects. */
 	int rc = db_prepare(c, &st,
@@ -286,10 +291,11 @@ int drafts_list_awaiting(sqlite3 *c, cJSON *items, struct bo_error *err)
 			    "  FROM test_runs t WHERE t.concept_id = d.concept_id AND t.kind = 'dynamic' "
 			    "  AND t.revision_or_version = CAST(d.revision AS TEXT)) "
 			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id LEFT JOIN users u ON u.id = d.uploader_id "
-			    "WHERE d.state = 'awaiting review' ORDER BY d.updated_at, d.concept_id",
+			    "WHERE d.state = ?1 ORDER BY d.updated_at, d.concept_id",
 			    err);
 	if (rc)
 		return rc;
+	db_bind_text(st, 1, drafts_state_name(state));
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *it = cJSON_CreateObject();

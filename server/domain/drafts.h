@@ -97,6 +97,8 @@ int drafts_count_in_flight(sqlite3 *c, int64_t user_id, int *n, struct bo_error 
 /* The review queue: [{id, type, name, revision, uploader {id, name}, since, validation,
  * tests [{weight_format, status}]}] appended to items, oldest first. */
 int drafts_list_awaiting(sqlite3 *c, struct cJSON *items, struct bo_error *err);
+/* The same list for the drafts in state (since: when they entered it), oldest first. */
+int drafts_list_in_state(sqlite3 *c, enum draft_state state, struct cJSON *items, struct bo_error *err);
 
 /* Concepts with their draft, newest first: [{id, type, created, draft: null | {state,
  * revision}, name, latest_version, concept_doi}] appended to out. Filters may be NULL; q

@@ -7,11 +7,13 @@
 #include "common/error.h"
 #include "domain/auth.h"
 #include "infra/db.h"
+#include "pipeline/draft_diff.h"
 #include "pipeline/review.h"
 #include "pipeline/test_job.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *field(const cJSON *o, const char *name) { return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, name)); }
@@ -21,6 +23,43 @@ static int get_queue(http_req *r)
 	cJSON *o = NULL;
 	int rc = review_queue(http_app(r), &o, http_err(r));
 	return rc ? rc : http_reply_json(r, 200, o);
+}
+
+/* Public, as the draft it compares is. */
+static int get_diff(http_req *r)
+{
+	struct app *a = http_app(r);
+	struct bo_error *err = http_err(r);
+	sqlite3 *c = NULL;
+	cJSON *o = NULL;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = draft_diff_view(a, c, http_param(r, "id"), &o, err);
+	db_release(a->db, c);
+	return rc ? rc : http_reply_json(r, 200, o);
+}
+
+/* Text, never HTML: the uploader's bytes are served as text/plain. */
+static int get_original(http_req *r)
+{
+	struct app *a = http_app(r);
+	struct bo_error *err = http_err(r);
+	sqlite3 *c = NULL;
+	char *text = NULL;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = draft_diff_original(c, http_param(r, "id"), &text, err);
+	db_release(a->db, c);
+	/* as /files/ serves uploaders' bytes: inert on our origin, where the session token is */
+	if (!rc && (http_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'") |
+		    http_add_header(r, "X-Content-Type-Options", "nosniff")))
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+	if (!rc)
+		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", text, strlen(text));
+	free(text);
+	return rc;
 }
 
 static int post_review(http_req *r)
@@ -94,7 +133,11 @@ static int post_tests(http_req *r)
 
 static const struct route table[] = {
 	{"GET", "/api/v1/review-queue", HTTP_BODY_NONE, AUTH_ROLE_REVIEWER, get_queue,
-	 "drafts awaiting review, oldest first, with age and verdicts"},
+	 "drafts awaiting review, oldest first, with age and verdicts; and those in changes requested"},
+	{"GET", "/api/v1/resources/{id}/draft/diff", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_diff,
+	 "what the draft's revision changed against the previous revision and the published version"},
+	{"GET", "/api/v1/resources/{id}/draft/rdf-original", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_original,
+	 "the RDF of the draft's revision as uploaded (text/plain)"},
 	{"POST", "/api/v1/resources/{id}/draft/review", HTTP_BODY_JSON, AUTH_ROLE_REVIEWER, post_review,
 	 "accept or request changes {decision, message, acknowledge_failed_tests}"},
 	{"POST", "/api/v1/resources/{id}/draft/tests", HTTP_BODY_JSON, AUTH_ROLE_REVIEWER, post_tests,

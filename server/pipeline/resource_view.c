@@ -11,6 +11,9 @@
 #include "infra/config.h"
 #include "infra/db.h"
 #include "pipeline/lifecycle.h"
+#include "infra/storage.h"
+#include "pipeline/review.h"
+#include "pipeline/stage.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -183,6 +186,26 @@ int resource_view_draft(const struct app *a, sqlite3 *c, const char *id, cJSON *
 		cJSON_AddNumberToObject(pkg, "size", (double)d.package_size);
 	}
 	add_json_text(o, "rdf", d.rdf_json);
+	/* the version an accept would publish, so a reviewer confirms what will be published */
+	char pv[80];
+	struct bo_error pverr = BO_ERROR_INIT;
+	if (!review_pick_version(c, id, cJSON_GetObjectItemCaseSensitive(o, "rdf"), pv, sizeof(pv), &pverr))
+		cJSON_AddStringToObject(o, "publish_version", pv);
+	else
+		cJSON_AddNullToObject(o, "publish_version");
+	bo_error_cleanup(&pverr);
+	/* the RDF as the uploader sent it (rdf.yaml is re-serialised with the id stamped), so
+	 * that the line of a validation problem can be shown in the uploader's own text */
+	char okey[STORAGE_KEY_MAX + 1];
+	cJSON *orig = NULL;
+	if (!stage_original_key(id, d.rdf_name, okey, sizeof(okey), NULL) && (orig = cJSON_AddObjectToObject(o, "rdf_original"))) {
+		cJSON_AddStringToObject(orig, "path", d.rdf_name);
+		add_url(orig, "url", a->cfg, "/files/%s", okey);
+		/* the same text from our own origin (the page's connect-src is 'self') */
+		add_url(orig, "text_url", a->cfg, "/api/v1/resources/%s/draft/rdf-original", id);
+	} else if (!orig) {
+		cJSON_AddNullToObject(o, "rdf_original");
+	}
 	rc = add_files(a, c, id, "draft", o, err);
 	if (!rc)
 		rc = add_runs(c, id, d.revision, o, err);

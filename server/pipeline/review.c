@@ -343,13 +343,17 @@ int review_queue(struct app *a, cJSON **out, struct bo_error *err)
 	sqlite3 *c = NULL;
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
-	if (!o || !items) {
+	/* drafts waiting for their uploader, so that no draft vanishes from every list */
+	cJSON *waiting = cJSON_AddArrayToObject(o, "changes_requested");
+	if (!o || !items || !waiting) {
 		cJSON_Delete(o);
 		return oom(err);
 	}
 	int rc = db_acquire(a->db, &c, err);
 	if (!rc)
 		rc = drafts_list_awaiting(c, items, err);
+	if (!rc)
+		rc = drafts_list_in_state(c, DRAFT_CHANGES_REQUESTED, waiting, err);
 	db_release(a->db, c);
 	if (rc) {
 		cJSON_Delete(o);
@@ -382,7 +386,9 @@ int review_chat_list(struct app *a, const struct auth_user *u, const char *id, c
 	sqlite3_stmt *st = NULL;
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
-	if (!o || !items) {
+	/* drafts waiting for their uploader, so that no draft vanishes from every list */
+	cJSON *waiting = cJSON_AddArrayToObject(o, "changes_requested");
+	if (!o || !items || !waiting) {
 		cJSON_Delete(o);
 		return oom(err);
 	}

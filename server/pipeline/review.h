@@ -41,7 +41,8 @@ int review_pick_version(sqlite3 *c, const char *concept_id, const struct cJSON *
 			size_t n, struct bo_error *err);
 
 /* Drafts in `awaiting review`, oldest first: {items:[{id, type, name, revision, uploader,
- * since, age_seconds, validation, tests:[{weight_format, status}]}]}. */
+ * since, age_seconds, validation, tests:[{weight_format, status}]}], changes_requested:
+ * [the same for drafts in `changes requested`, since = when changes were asked for]}. */
 int review_queue(struct app *a, struct cJSON **out, struct bo_error *err);
 
 /* The draft's chat, oldest first: {items:[{id, at, author:{id,name}, text}]}. The user must

@@ -50,8 +50,10 @@ int stage_original_key(const char *id, const char *rdf_name, char *out, size_t n
 }
 
 /* Parses the RDF entry and stamps id and id_emoji (first, in that order, as the
- * reference does). *out is the stamped tree (caller frees with cJSON_Delete). */
-static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSON **out, struct bo_error *err)
+ * reference does). *out is the stamped tree (caller frees with cJSON_Delete); *original the
+ * entry's own text (caller frees). */
+static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSON **out, char **original,
+		     struct bo_error *err)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -93,6 +95,8 @@ static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSO
 	}
 	*out = stamped;
 	stamped = NULL;
+	*original = text;
+	text = NULL;
 	rc = 0;
 fail:
 	cJSON_Delete(stamped);
@@ -139,9 +143,58 @@ static int restart_draft(struct app *a, const char *id, int revision, struct bo_
 	return rc;
 }
 
+/* Keeps what this revision is, for the reviewer's diff against other revisions (the
+ * draft's files rows are replaced by the next revision): each file's path, size and
+ * SHA-256, and the staged rdf.yaml's text (yaml may be NULL: nothing kept). A revision
+ * staged again replaces its rows. */
+static int keep_revision(sqlite3 *c, const char *id, int revision, const struct staged_file *files, size_t n,
+			 const char *yaml, const char *original, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	static const char *const clear[] = {
+		"DELETE FROM revision_files WHERE concept_id = ?1 AND revision = ?2",
+		"DELETE FROM revision_rdf WHERE concept_id = ?1 AND revision = ?2",
+	};
+	int rc = 0;
+	for (size_t i = 0; !rc && i < sizeof(clear) / sizeof(clear[0]); i++) {
+		rc = db_prepare(c, &st, clear[i], err);
+		if (rc)
+			break;
+		db_bind_text(st, 1, id);
+		sqlite3_bind_int(st, 2, revision);
+		rc = db_step_done(st, err);
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		rc = db_prepare(c, &st,
+				"INSERT INTO revision_files(concept_id, revision, path, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
+				err);
+		if (rc)
+			break;
+		db_bind_text(st, 1, id);
+		sqlite3_bind_int(st, 2, revision);
+		db_bind_text(st, 3, files[i].path);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)files[i].size);
+		db_bind_text(st, 5, files[i].sha256);
+		rc = db_step_done(st, err);
+	}
+	if (!rc && yaml) {
+		rc = db_prepare(c, &st,
+				"INSERT INTO revision_rdf(concept_id, revision, rdf_yaml, original) VALUES (?1, ?2, ?3, ?4)", err);
+		if (!rc) {
+			db_bind_text(st, 1, id);
+			sqlite3_bind_int(st, 2, revision);
+			db_bind_text(st, 3, yaml);
+			db_bind_text(st, 4, original);
+			rc = db_step_done(st, err);
+		}
+	}
+	return rc;
+}
+
 /* warnings: array of {message, details} from the thumbnails, may be NULL */
 static int record(struct app *a, const char *id, int revision, struct staged_file *files, size_t n,
-		  const char *rdf_json, const cJSON *warnings, struct bo_error *err)
+		  const char *rdf_json, const char *yaml, const char *original, const cJSON *warnings,
+		  struct bo_error *err)
 {
 	sqlite3 *c = NULL;
 	sqlite3_stmt *st = NULL;
@@ -174,6 +227,9 @@ static int record(struct app *a, const char *id, int revision, struct staged_fil
 		if (rc)
 			goto fail;
 	}
+	rc = keep_revision(c, id, revision, files, n, yaml, original, err);
+	if (rc)
+		goto fail;
 	rc = drafts_set_rdf(c, id, revision, rdf_json, err);
 	if (rc)
 		goto fail;
@@ -455,6 +511,7 @@ struct staging {
 	cJSON *rdf;      /* the stamped RDF */
 	cJSON *warnings;
 	char *yaml, *rdf_json, *scratch;
+	char *original; /* the RDF entry as uploaded */
 	char prefix[600]; /* <id>/draft/files/ */
 };
 
@@ -519,7 +576,7 @@ static int stage_entries(struct staging *s, struct bo_error *err)
 		sf->content_type = package_content_type(name);
 		if (!strcmp(name, STAGED_RDF_NAME) && !strcmp(entry, s->d.rdf_name)) {
 			/* written after the thumbnails, which it maps */
-			rc = stamp_rdf(s->a, s->p, i, s->id, &s->rdf, err);
+			rc = stamp_rdf(s->a, s->p, i, s->id, &s->rdf, &s->original, err);
 			s->rdf_file = s->nfiles - 1;
 			sf->content_type = "application/yaml";
 		} else {
@@ -611,7 +668,7 @@ int stage_run(void *ctx, const struct job *job, struct bo_error *err)
 		rc = stage_refuse(&s, rc, 1, err);
 		goto out;
 	}
-	rc = record(s.a, s.id, s.revision, s.files, s.nfiles, s.rdf_json, s.warnings, err);
+	rc = record(s.a, s.id, s.revision, s.files, s.nfiles, s.rdf_json, s.yaml, s.original, s.warnings, err);
 	if (rc == BO_ECONFLICT) {
 		/* a newer revision arrived while we unpacked; it has its own stage job */
 		log_info("stage: %s revision %d superseded while staging: %s", s.id, s.revision, err->detail);
@@ -629,6 +686,7 @@ out:
 		free(s.files[i].path);
 	free(s.files);
 	free(s.yaml);
+	free(s.original);
 	free(s.rdf_json);
 	free(s.scratch);
 	cJSON_Delete(s.rdf);

@@ -233,6 +233,7 @@ try {
   await rev.waitForFunction(() => /tick the acknowledgement/.test(document.querySelector('.actions .notice').textContent));
   await rev.check('#ack');
   await rev.getByRole('button', { name: 'Accept' }).click();
+  await rev.getByRole('button', { name: /^Publish version/ }).click(); // the confirmation in the page
   await rev.waitForFunction(() => /accepted/.test(document.getElementById('review-msg').textContent));
   await shot(rev, 'review-accepted');
   step = 'published';

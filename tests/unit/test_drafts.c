@@ -222,6 +222,19 @@ static void test_drafts__listings(void)
 	check(cJSON_GetArraySize(cJSON_GetObjectItem(second, "tests")) == 1, "tests");
 	check(cJSON_GetNumberValue(cJSON_GetObjectItem(second, "age_seconds")) > 0, "age");
 
+	/* changes requested: listed apart, and no longer in the queue */
+	sql_exec(f.c, "UPDATE drafts SET state = 'changes requested' WHERE concept_id = 'affable-shark'");
+	cJSON *waiting = cJSON_CreateArray(), *queue = cJSON_CreateArray();
+	check(drafts_list_in_state(f.c, DRAFT_CHANGES_REQUESTED, waiting, &f.err) == 0, "waiting: %s", f.err.detail);
+	check(drafts_list_awaiting(f.c, queue, &f.err) == 0, "queue again");
+	check(cJSON_GetArraySize(waiting) == 1 &&
+		      !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(waiting, 0), "id")), "affable-shark"),
+	      "changes requested: %d", cJSON_GetArraySize(waiting));
+	check(cJSON_GetArraySize(queue) == 1, "%d still awaiting review", cJSON_GetArraySize(queue));
+	cJSON_Delete(waiting);
+	cJSON_Delete(queue);
+	sql_exec(f.c, "UPDATE drafts SET state = 'awaiting review' WHERE concept_id = 'affable-shark'");
+
 	check(drafts_count_in_flight(f.c, 1, &n, &f.err) == 0 && n == 2, "in flight %d", n);
 	sql_exec(f.c, "UPDATE drafts SET state = 'error' WHERE concept_id = 'ambrosial-apple'");
 	check(drafts_count_in_flight(f.c, 1, &n, &f.err) == 0 && n == 1, "in flight after an error %d", n);
