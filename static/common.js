@@ -390,6 +390,36 @@ const BO = (() => {
     return el('section', { 'aria-labelledby': id + '-h', class: 'card', id: id + '-sec' }, el('h3', { id: id + '-h' }, title), ...kids);
   }
 
+  // Partner tools' reports [{tool, status, report: {error, badge, links}}] as a table.
+  function compatView(reports) {
+    if (!reports || !reports.length) return el('p', { class: 'muted' }, 'No partner tool has reported on this yet.');
+    return el('table', { class: 'compat' },
+      el('thead', {}, el('tr', {}, ['Tool', 'Result', 'Detail'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, reports.map((r) => {
+        const rep = r.report || {};
+        const b = rep.badge;
+        const safe = (u) => typeof u === 'string' && /^https?:\/\//.test(u) ? u : null;
+        return el('tr', { 'data-tool': r.tool },
+          el('td', {}, el('code', {}, r.tool)),
+          el('td', {}, verdict(r.status)),
+          el('td', {}, typeof rep.error === 'string' ? rep.error : '',
+            b && safe(b.url) ? [' ', el('a', { href: safe(b.url), rel: 'noopener noreferrer nofollow' }, String(b.label || r.tool))] : null));
+      })));
+  }
+
+  // The draft's documentation, rendered (markdown.js) when the page loaded it, else as text.
+  function docsView(id, text, d) {
+    const doc = String((d.rdf && d.rdf.documentation) || '').replace(/^(\.\/)+/, '');
+    const f = (d.files || []).find((x) => x.path === doc);
+    const base = new URL(f ? f.url : '/files/' + encodeURIComponent(id) + '/draft/files/' + doc, location.href).href;
+    const box = el('div', { class: 'markdown', id: 'draft-doc' });
+    if (typeof BOMarkdown !== 'undefined') {
+      try { box.append(BOMarkdown.render(text, base)); return box; } catch (_) { /* shown as text below */ }
+    }
+    box.append(el('pre', {}, text));
+    return box;
+  }
+
   // The draft view of id. opts: top (node or null: shown under the steps, e.g. a link),
   // decision (d => {key, build: () => node}: the reviewer's card after the evidence; rebuilt
   // only when key changes, keeping the text of its fields), refresh (called after a chat
@@ -403,6 +433,7 @@ const BO = (() => {
       live: el('p', { class: 'visually-hidden', id: 'state-live', role: 'status', 'aria-live': 'polite' }),
       steps: slot(), hint: slot(), summary: slot(), covers: slot(), validation: slot(), tests: slot(),
       diff: slot(), rdf: slot(), decision: slot(), messages: slot(), files: slot(), events: slot(),
+      docs: slot(), compat: slot(),
     };
     const heading = el('h2', { id: 'draft-h', tabindex: '-1' }, s.icon, ' ', s.name, ' ', el('code', {}, id));
     const chatSec = section('Chat', 'chat', s.messages);
@@ -412,8 +443,10 @@ const BO = (() => {
       s.steps, s.hint, opts.top || null,
       section('Summary', 'sum', s.summary),
       section('Covers', 'cov', s.covers),
+      section('Documentation', 'doc', s.docs),
       section('Validation', 'val', s.validation),
       section('Dynamic tests', 'dyn', s.tests),
+      section('Partner tools', 'compat', s.compat),
       section('Changes', 'diff', s.diff),
       rdfSec,
       opts.decision ? s.decision : null,
@@ -432,7 +465,7 @@ const BO = (() => {
       line.focus({ preventScroll: true });
     });
     const keys = {};
-    let chatBuilt = false, rdfKey = null, lastState = null, decisionKey = null;
+    let chatBuilt = false, rdfKey = null, docKey = null, lastState = null, decisionKey = null;
     // replaces a slot's content when its data changed
     const put = (name, data, build) => {
       const k = JSON.stringify(data === undefined ? null : data);
@@ -462,6 +495,35 @@ const BO = (() => {
       }
     }
 
+    // the documentation from our origin (GET …/draft/documentation), once per revision
+    async function loadDocs(d) {
+      const doc = d.rdf && d.rdf.documentation;
+      const k = JSON.stringify([doc, d.revision, d.files && d.files.length]);
+      if (docKey === k) return;
+      docKey = k;
+      if (!doc) { s.docs.replaceChildren(el('p', { class: 'muted' }, 'The RDF names no documentation.')); return; }
+      if (/^https?:\/\//.test(doc)) {
+        s.docs.replaceChildren(el('p', {}, 'The documentation is outside the package: ',
+          el('a', { href: doc, rel: 'noopener noreferrer nofollow' }, doc)));
+        return;
+      }
+      try {
+        const res = await fetch('/api/v1/resources/' + encodeURIComponent(id) + '/draft/documentation',
+          { headers: { Accept: 'text/markdown, text/plain' } });
+        if (!res.ok) {
+          let p = null;
+          try { p = await res.json(); } catch (_) { /* not JSON */ }
+          throw new Error((p && p.detail) || 'HTTP ' + res.status);
+        }
+        const text = await res.text();
+        if (docKey !== k) return;
+        s.docs.replaceChildren(docsView(id, text, d));
+      } catch (e) {
+        if (docKey !== k) return;
+        s.docs.replaceChildren(el('p', { class: 'muted' }, 'The documentation could not be shown: ' + e.message));
+      }
+    }
+
     function update(data) {
       const d = data.draft;
       const st = d.status || {};
@@ -479,7 +541,9 @@ const BO = (() => {
       put('validation', [d.validation, lineLinks], () => validationView(d.validation, lineLinks));
       put('tests', d.tests, () => testsView(d.tests));
       put('diff', data.diff, () => diffView(data.diff));
+      put('compat', d.compatibility, () => compatView(d.compatibility));
       loadRdf(d, errorLines(d.validation));
+      loadDocs(d);
       if (opts.decision) {
         const dec = opts.decision(d);
         if (dec.key !== decisionKey) {
@@ -521,7 +585,7 @@ const BO = (() => {
     return v.root;
   }
 
-  return { el, api, ApiError, token, setToken, me, header, announce, ago, ageText, bytes, verdict,
+  return { el, api, compatView, ApiError, token, setToken, me, header, announce, ago, ageText, bytes, verdict,
     draftView, createDraftView, loadDraft, validationView, problemItem, timeEl, refreshTimes, IN_PROGRESS, STATES };
 })();
 

@@ -56,7 +56,10 @@
       return;
     }
     try {
-      const res = await fetch(url, { headers: { Accept: 'text/markdown, text/plain' } });
+      // from our own origin (the storage URL may be another one, which connect-src refuses);
+      // relative links and images still resolve against the file's URL
+      const api = '/api/v1/resources/' + enc(id) + '/versions/' + enc(ver.version) + '/documentation';
+      const res = await fetch(api, { headers: { Accept: 'text/markdown, text/plain' } });
       if (!res.ok) throw new Error('HTTP ' + res.status);
       let text = await res.text();
       if (text.length > DOC_MAX) text = text.slice(0, DOC_MAX);
@@ -117,6 +120,7 @@
         section('tags', 'Tags', list(rdf.tags).length ? el('p', { class: 'tags' }, list(rdf.tags).map((t) =>
           el('a', { class: 'tag', href: '/collection?q=' + enc(str(t)) }, str(t)))) : el('p', { class: 'muted' }, 'No tags.'))),
       section('versions', 'Versions', el('ul', { class: 'versions' }, versions.map((v) => versionItem(v, ver.version)))),
+      list(ver.compatibility).length ? section('compatibility', 'Works in', BO.compatView(ver.compatibility)) : null,
       section('citation', 'Citation',
         list(rdf.cite).length ? el('ul', { class: 'cite' }, list(rdf.cite).map(citeItem)) : null,
         el('p', { id: 'cite-this' }, 'Cite this resource: ', name + ', BioImage Model Zoo, ',

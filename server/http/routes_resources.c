@@ -83,6 +83,33 @@ static int get_resources(http_req *r)
 	return rc ? rc : http_reply_json(r, 200, o);
 }
 
+/* The documentation of a version or of the draft as text, from our origin, for the pages'
+ * Markdown renderer (whatever the storage: an S3 redirect is another origin, which the
+ * pages' connect-src refuses). The uploader's bytes: inert here, as /files/ serves them. */
+static int get_documentation(http_req *r, const char *version)
+{
+	struct app *a = http_app(r);
+	struct bo_error *err = http_err(r);
+	sqlite3 *c = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = resource_view_documentation(a, c, http_param(r, "id"), version, &text, &len, err);
+	db_release(a->db, c);
+	if (!rc && (http_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'") |
+		    http_add_header(r, "X-Content-Type-Options", "nosniff")))
+		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
+	if (!rc)
+		rc = http_reply_data(r, 200, "text/markdown; charset=utf-8", text, len);
+	free(text);
+	return rc;
+}
+
+static int get_version_documentation(http_req *r) { return get_documentation(r, http_param(r, "version")); }
+static int get_draft_documentation(http_req *r) { return get_documentation(r, NULL); }
+
 static int get_version(http_req *r)
 {
 	struct app *a = http_app(r);
@@ -258,6 +285,10 @@ static const struct route table[] = {
 	 "a published version: rdf, files, DOI, yanked"},
 	{"GET", "/api/v1/me/resources", HTTP_BODY_NONE, AUTH_ROLE_UPLOADER, get_my_resources,
 	 "the caller's drafts and the published resources they maintain (?limit=&offset=)"},
+	{"GET", "/api/v1/resources/{id}/versions/{version}/documentation", HTTP_BODY_NONE, AUTH_ROLE_NONE,
+	 get_version_documentation, "a published version's documentation file as text (at most 1 MiB)"},
+	{"GET", "/api/v1/resources/{id}/draft/documentation", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_draft_documentation,
+	 "the draft's documentation file as text (at most 1 MiB)"},
 	{"GET", "/api/v1/resources/{id}/versions/{version}/package.zip", HTTP_BODY_NONE, AUTH_ROLE_NONE, get_package_zip,
 	 "a published version's files as one zip (attachment, ETag)"},
 };

@@ -451,3 +451,77 @@ fail:
 	cJSON_Delete(arr);
 	return rc;
 }
+
+int resource_view_documentation(const struct app *a, sqlite3 *c, const char *id, const char *version, char **text,
+				size_t *len, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *rdf = NULL;
+	const char *v = version ? version : "draft";
+	char path[1024], key[STORAGE_KEY_MAX];
+	*text = NULL;
+	*len = 0;
+	int rc = db_prepare(c, &st,
+			    version ? "SELECT rdf_json FROM versions WHERE concept_id = ?1 AND version = ?2 "
+				      "AND state IN ('published', 'yanked')"
+				    : "SELECT rdf_json FROM drafts WHERE concept_id = ?1",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	if (version)
+		db_bind_text(st, 2, version);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rdf = cJSON_Parse(db_column_text(st, 0));
+	else if (step != SQLITE_DONE)
+		rc = db_fail(c, "read the RDF for its documentation", err);
+	else if (version)
+		rc = bo_error_set(err, BO_ENOTFOUND, "no published version '%s' of '%s'", v, id);
+	else
+		rc = bo_error_set(err, BO_ENOTFOUND, "'%s' has no draft", id);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc)
+		goto out;
+	const char *doc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rdf, "documentation"));
+	if (!doc || !*doc) {
+		rc = bo_error_set(err, BO_ENOTFOUND, "%s/%s has no documentation", id, v);
+		goto out;
+	}
+	if (!strncmp(doc, "http://", 7) || !strncmp(doc, "https://", 8)) {
+		rc = bo_error_set(err, BO_ENOTFOUND, "the documentation of %s/%s is not in the package: %.500s", id, v, doc);
+		goto out;
+	}
+	while (!strncmp(doc, "./", 2))
+		doc += 2;
+	snprintf(path, sizeof(path), "%s", doc);
+	/* only a file the package recorded: the key cannot be steered anywhere else */
+	rc = db_prepare(c, &st, "SELECT size FROM files WHERE concept_id = ?1 AND version_or_draft = ?2 AND path = ?3", err);
+	if (rc)
+		goto out;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, v);
+	db_bind_text(st, 3, path);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE)
+		rc = bo_error_set(err, BO_ENOTFOUND, "the documentation '%.200s' is not among the files of %s/%s", path, id, v);
+	else if (step != SQLITE_ROW)
+		rc = db_fail(c, "look up the documentation file", err);
+	else if (sqlite3_column_int64(st, 0) > (sqlite3_int64)RESOURCE_DOC_MAX)
+		rc = bo_error_set(err, BO_ETOOLARGE, "the documentation '%.200s' is %lld bytes; pages show at most %u", path,
+				  (long long)sqlite3_column_int64(st, 0), RESOURCE_DOC_MAX);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc)
+		goto out;
+	int n = snprintf(key, sizeof(key), "%s/%s/files/%s", id, v, path);
+	if (n < 0 || (size_t)n >= sizeof(key)) {
+		rc = bo_error_set(err, BO_ENOTFOUND, "the documentation path of %s/%s is too long", id, v);
+		goto out;
+	}
+	rc = storage_get_buffer(a->storage, key, RESOURCE_DOC_MAX, text, len, err);
+out:
+	cJSON_Delete(rdf);
+	return rc;
+}

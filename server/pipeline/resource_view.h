@@ -7,6 +7,7 @@
 #define BO_RESOURCE_VIEW_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 struct app;
 struct bo_error;
@@ -33,5 +34,17 @@ int resource_view_list(const struct app *a, sqlite3 *c, const struct drafts_filt
  * first; actors by name ("system" for the server). BO_ENOTFOUND for an unknown id. */
 int resource_view_events(const struct app *a, sqlite3 *c, const char *id, struct cJSON **out,
 			 struct bo_error *err);
+
+/* Bound of a documentation file served by resource_view_documentation (bytes). */
+#define RESOURCE_DOC_MAX (1U << 20)
+
+/* The documentation file (the RDF's `documentation`, a file of the package) of version
+ * (NULL: the draft) of id, read from storage into *text (malloc'd, *len bytes), so the
+ * pages can render it from our own origin whatever the storage is. Returns 0;
+ * BO_ENOTFOUND (no such version or draft, no documentation, or one that is a URL: the
+ * detail names it, or a file the package lacks), BO_ETOOLARGE (over RESOURCE_DOC_MAX),
+ * BO_EDATABASE, BO_ESTORAGE, BO_ENOMEM. */
+int resource_view_documentation(const struct app *a, sqlite3 *c, const char *id, const char *version, char **text,
+				size_t *len, struct bo_error *err);
 
 #endif

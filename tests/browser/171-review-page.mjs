@@ -192,6 +192,12 @@ try {
   assert((await rev.locator('#accept').count()) === 0, 'Accept offered after a failed static validation');
   // the RDF text is text: markup in it would not become elements
   assert((await rev.locator('ol.rdf-text li code *').count()) === 0, 'elements inside the RDF text');
+  // the draft's README is rendered (marked + DOMPurify), from our origin
+  await rev.waitForSelector('#draft-doc h1');
+  const h1 = await rev.locator('#draft-doc h1').first().innerText();
+  assert(/U-Net 2d Nuclei Broad Example/.test(h1), 'draft documentation heading: ' + h1);
+  assert((await rev.locator('#doc-sec').count()) === 1 && (await rev.locator('#compat-sec').count()) === 1,
+    'no Documentation or Partner tools section');
   await shot(rev, 'review-error-line');
   await line.scrollIntoViewIfNeeded();
   await rev.locator('#rdftext-sec').screenshot({ path: path.join(ART, 'review-rdf-section.png') });

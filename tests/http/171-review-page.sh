@@ -65,6 +65,14 @@ for _ in $(seq 1 600); do
 done
 [ "$v" = failed ] || fail "static validation of $D did not fail: $v"
 
+# --- the documentation, as text from our origin (the pages render it): the draft's README
+req GET "/api/v1/resources/$D/draft/documentation"; expect_status 200
+header Content-Type | grep -q '^text/markdown' || fail "documentation type $(header Content-Type)"
+header Content-Security-Policy | grep -q sandbox || fail "documentation without the sandbox CSP"
+cmp -s "$T/body" "$D_DIR/README.md" || fail "the documentation differs from the package's README.md"
+req GET "/api/v1/resources/$A/draft/documentation"; expect_problem 404 not-found
+req GET "/api/v1/resources/no-such-draft/draft/documentation"; expect_problem 404 not-found
+
 # --- the queue: changes requested in their own array, with since; the items stay as they were
 req GET /api/v1/review-queue -H "$(auth "$REV")"; expect_status 200
 expect_jq '[.items[] | select(.id == "'"$A"'" and .validation == "passed" and .revision == 1)] | length == 1'

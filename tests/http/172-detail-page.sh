@@ -106,6 +106,11 @@ header Content-Disposition | grep -q "^attachment; filename=\"$MID-1.zip\"" || f
 ZETAG=$(header ETag); [ -n "$ZETAG" ] || fail "no ETag on the package zip"
 cp "$T/body" "$T/pkg.zip"
 unzip -l "$T/pkg.zip" >"$T/pkg.list" || fail "the package is not a zip"
+# the documentation as text from our origin, for the detail page's renderer
+req GET "/api/v1/resources/$MID/versions/1/documentation"; expect_status 200
+header Content-Type | grep -q '^text/markdown' || fail "documentation type $(header Content-Type)"
+cmp -s "$T/body" "$M/documentation.md" || fail "the version's documentation differs from documentation.md"
+req GET "/api/v1/resources/$MID/versions/9/documentation"; expect_problem 404 not-found
 for f in rdf.yaml weights.pt weights_torchscript_traced.pt documentation.md cover.jpg; do
   grep -qE " $f\$" "$T/pkg.list" || { cat "$T/pkg.list"; fail "$f is not in the package zip"; }
 done
