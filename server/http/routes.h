@@ -29,4 +29,9 @@ const char *routes_url(http_req *r, const char *fmt, ...) __attribute__((format(
  * an attachment. */
 int routes_inert_type(const char *type);
 
+/* Replies 200 with an uploader's bytes (text of len bytes, of type) made inert on our origin,
+ * where the pages keep the session token: a sandbox CSP with no sources and nosniff, as
+ * /files/ serves them. Returns what the reply calls return (BO_ENOMEM on a header). */
+int routes_reply_uploaded(http_req *r, const char *type, const char *text, size_t len);
+
 #endif

@@ -124,6 +124,22 @@ int routes_inert_type(const char *type)
 	return 0;
 }
 
+/* uploaders' bytes on our origin, where the pages keep the session token: nothing in them
+ * may run here. A sandboxed CSP with no sources stops scripts of any type the browser
+ * renders. 0 or non-zero when a header could not be added. */
+static int add_inert_headers(http_req *r)
+{
+	return http_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'") |
+	       http_add_header(r, "X-Content-Type-Options", "nosniff");
+}
+
+int routes_reply_uploaded(http_req *r, const char *type, const char *text, size_t len)
+{
+	if (add_inert_headers(r))
+		return bo_error_set(http_err(r), BO_ENOMEM, "out of memory");
+	return http_reply_data(r, 200, type, text, len);
+}
+
 /* Local backend: stream the file. S3: redirect to a short-lived presigned URL, on the
  * bucket's origin, that makes the bucket answer with our content type and, for types
  * that are not plainly inert, as an attachment (whatever type the object was stored with). */
@@ -152,12 +168,9 @@ static int get_file(http_req *r)
 	int rc = storage_open_fd(a->storage, key, &fd, &size, err);
 	if (rc)
 		return rc;
-	/* uploaders' bytes on our origin, where the pages keep the session token: nothing in
-	 * them may run here. A sandboxed CSP with no sources stops scripts of any type the
-	 * browser renders; types that are not plainly inert (SVG, XML, PDF, anything
-	 * unknown) are downloads, never rendered */
-	rc = http_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'");
-	rc |= http_add_header(r, "X-Content-Type-Options", "nosniff");
+	/* types that are not plainly inert (SVG, XML, PDF, anything unknown) are downloads,
+	 * never rendered */
+	rc = add_inert_headers(r);
 	if (!routes_inert_type(type))
 		rc |= http_add_header(r, "Content-Disposition", "attachment");
 	if (rc) {

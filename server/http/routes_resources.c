@@ -98,11 +98,8 @@ static int get_documentation(http_req *r, const char *version)
 		return rc;
 	rc = resource_view_documentation(a, c, http_param(r, "id"), version, &text, &len, err);
 	db_release(a->db, c);
-	if (!rc && (http_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'") |
-		    http_add_header(r, "X-Content-Type-Options", "nosniff")))
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 	if (!rc)
-		rc = http_reply_data(r, 200, "text/markdown; charset=utf-8", text, len);
+		rc = routes_reply_uploaded(r, "text/markdown; charset=utf-8", text, len);
 	free(text);
 	return rc;
 }

@@ -52,12 +52,8 @@ static int get_original(http_req *r)
 		return rc;
 	rc = draft_diff_original(c, http_param(r, "id"), &text, err);
 	db_release(a->db, c);
-	/* as /files/ serves uploaders' bytes: inert on our origin, where the session token is */
-	if (!rc && (http_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'") |
-		    http_add_header(r, "X-Content-Type-Options", "nosniff")))
-		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 	if (!rc)
-		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", text, strlen(text));
+		rc = routes_reply_uploaded(r, "text/plain; charset=utf-8", text, strlen(text));
 	free(text);
 	return rc;
 }

@@ -92,7 +92,7 @@ try {
     return { role: d.getAttribute('role'), outline: getComputedStyle(d).outlineStyle, name: d.getAttribute('aria-labelledby') };
   });
   assert(role.role === 'button' && role.outline !== 'none' && role.name, 'the drop zone is not a visible, named button: ' + JSON.stringify(role));
-  const [chooser] = await Promise.all([up.waitForEvent('filechooser', { timeout: 5000 }), up.keyboard.press('Enter')]);
+  const [chooser] = await Promise.all([up.waitForEvent('filechooser', { timeout: 15000 }), up.keyboard.press('Enter')]);
   await chooser.setFiles(GOOD_ZIP);
   await up.waitForFunction(() => /passed the check/.test(document.getElementById('check-status').textContent));
   await up.waitForSelector('#preview-covers img.cover');
