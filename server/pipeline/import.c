@@ -106,7 +106,7 @@ int import_legacy_paths(const char *rdf_source, char *path, size_t np, char *bas
 	const char *vslash = end;
 	while (vslash > start && vslash[-1] != '/')
 		vslash--;
-	if (vslash <= start + 1) /* no path before the version */
+	if (vslash <= start + 1 || vslash[-2] == '/') /* no path before the version, or an empty segment */
 		return -1;
 	size_t plen = (size_t)(vslash - 1 - start);
 	/* every segment of the path must be a plain name */
