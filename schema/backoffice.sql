@@ -8,6 +8,7 @@
 -- 0006_archive_package added versions.archive_package_sha256 (the zip deposited on Zenodo).
 -- 0007_compatibility added tokens.scope, the compatibility reports of partner tools and the
 -- job kind 'compat-json'.
+-- 0009_import added the aliases table and versions.source_url (`backoffice import`).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -71,7 +72,7 @@ CREATE TABLE versions (
   doi                  TEXT,
   zenodo_deposition_id TEXT,
   zenodo_state         TEXT,
-  yank_reason          TEXT, revision INTEGER, archive_package_sha256 TEXT,
+  yank_reason          TEXT, revision INTEGER, archive_package_sha256 TEXT, source_url TEXT,
   PRIMARY KEY (concept_id, version)
 );
 CREATE INDEX versions_collection ON versions(concept_id, state, version, rdf_sha256, published_at, created_at, doi);
@@ -190,3 +191,10 @@ CREATE TABLE revision_rdf (
   original   TEXT,
   PRIMARY KEY (concept_id, revision)
 );
+
+-- 0009_import: other names of a concept (a legacy collection's ids), resolved by id_map.json.
+CREATE TABLE aliases (
+  alias       TEXT PRIMARY KEY,
+  concept_id  TEXT NOT NULL REFERENCES concepts(id)
+);
+CREATE INDEX aliases_concept ON aliases(concept_id);

@@ -13,10 +13,12 @@
 #include "infra/db.h"
 #include "infra/fs.h"
 #include "infra/jobs.h"
+#include "infra/storage.h"
 #include "infra/storage_s3.h"
 #include "offline.h"
 #include "pipeline/archive.h"
 #include "pipeline/collection.h"
+#include "pipeline/import.h"
 #include "pipeline/resource_view.h"
 #include "pipeline/test_job.h"
 
@@ -52,6 +54,12 @@ static void usage(FILE *f)
 		   "  env-example                         print an env file with every option\n"
 		   "  routes                              list the HTTP endpoints\n"
 		   "  storage create-bucket               create the configured S3 bucket (storage=s3)\n"
+		   "  storage put KEY FILE                store FILE under KEY in the configured storage\n"
+		   "  storage ls [PREFIX]                 list keys (and sizes) of the configured storage\n"
+		   "  import storage [--dry-run]          adopt the collection in the configured storage (the\n"
+		   "                                      reference's layout) in place; exit 1 on conflicts\n"
+		   "  import legacy DIR [--dry-run]       adopt a checkout of the legacy collection's gh-pages\n"
+		   "                                      (DIR/collection.json, DIR/rdfs/); exit 1 on conflicts\n"
 		   "  sandbox check                       exit 0 when the bubblewrap jail for model code works here\n"
 		   "  user add --name N --email E [--role uploader|reviewer|admin] [--orcid O]\n"
 		   "  user list                           users as JSON\n"
@@ -579,6 +587,119 @@ static int cmd_create_bucket(struct cli *cli)
 }
 
 
+/* ---------------------------------------------------------------- storage objects and import */
+
+/* `storage put KEY FILE` and `storage ls [PREFIX]`: the configured storage by hand (what
+ * an operator preparing an import, and the tests on S3, need). */
+static int cmd_storage_put(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	storage *s = NULL;
+	const char *key = positional(cli, 0), *file = positional(cli, 1);
+	if (!key || !file) {
+		fprintf(stderr, "usage: backoffice storage put KEY FILE\n");
+		return EXIT_USAGE;
+	}
+	char sha[65] = "";
+	const char *dot = strrchr(key, '.');
+	const char *type = dot && !strcmp(dot, ".json") ? "application/json"
+			   : dot && !strcmp(dot, ".yaml") ? "application/yaml"
+							  : NULL;
+	int rc = storage_open(&s, cli->cfg, &err);
+	if (!rc)
+		rc = storage_put_file(s, key, file, type, sha, &err);
+	storage_free(s);
+	if (!rc)
+		printf("%s %s\n", sha, key);
+	int code = rc ? fail_cli(&err) : 0;
+	bo_error_cleanup(&err);
+	return code;
+}
+
+static int print_key(void *ctx, const char *key, uint64_t size)
+{
+	(void)ctx;
+	printf("%llu %s\n", (unsigned long long)size, key);
+	return 0;
+}
+
+static int cmd_storage_ls(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	storage *s = NULL;
+	char *after = NULL, *next = NULL;
+	const char *prefix = positional(cli, 0);
+	int rc = storage_open(&s, cli->cfg, &err);
+	while (!rc) {
+		rc = storage_list(s, prefix ? prefix : "", after, 1000, print_key, NULL, &next, &err);
+		free(after);
+		after = next;
+		next = NULL;
+		if (!after)
+			break;
+	}
+	free(after);
+	storage_free(s);
+	int code = rc ? fail_cli(&err) : 0;
+	bo_error_cleanup(&err);
+	return code;
+}
+
+/* `import storage` / `import legacy DIR`: exit 0 when everything is adopted or unchanged,
+ * 1 when there were conflicts (or a failure), 2 for usage errors. */
+static int run_import(struct cli *cli, const char *dir)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct app *a = NULL;
+	struct import_report r = {0};
+	struct import_opts o = {.dry_run = has_flag(cli, "--dry-run"), .out = stdout, .progress = stderr};
+	for (int i = 0; i < cli->nargs; i++)
+		if (!strncmp(cli->args[i], "--", 2) && strcmp(cli->args[i], "--dry-run")) {
+			fprintf(stderr, "backoffice import: unknown option '%s'\n", cli->args[i]);
+			return EXIT_USAGE;
+		}
+	int rc = app_open(&a, cli->cfg, 0, &err);
+	if (!rc)
+		rc = dir ? import_legacy(a, dir, &o, &r, &err) : import_storage(a, &o, &r, &err);
+	app_close(a);
+	if (rc) {
+		int code = fail_cli(&err);
+		bo_error_cleanup(&err);
+		return code;
+	}
+	printf("%simport: %d created, %d unchanged, %d conflicts, %d skipped (%d concepts)%s\n",
+	       o.dry_run ? "(dry run) " : "", r.created, r.unchanged, r.conflicts, r.skipped, r.concepts,
+	       o.dry_run ? "; nothing was written" : r.created ? "; a collection rebuild is queued" : "");
+	return r.conflicts ? 1 : 0;
+}
+
+static int cmd_import_storage(struct cli *cli)
+{
+	for (int i = 0; i < cli->nargs; i++)
+		if (strncmp(cli->args[i], "--", 2)) {
+			fprintf(stderr, "usage: backoffice import storage [--dry-run]\n");
+			return EXIT_USAGE;
+		}
+	if (0) {
+		return EXIT_USAGE;
+	}
+	return run_import(cli, NULL);
+}
+
+static int cmd_import_legacy(struct cli *cli)
+{
+	const char *dir = NULL;
+	int n = 0;
+	for (int i = 0; i < cli->nargs; i++)
+		if (strncmp(cli->args[i], "--", 2) && !n++)
+			dir = cli->args[i];
+	if (!dir || n != 1) {
+		fprintf(stderr, "usage: backoffice import legacy DIR [--dry-run]\n");
+		return EXIT_USAGE;
+	}
+	return run_import(cli, dir);
+}
+
 /* ---------------------------------------------------------------- validate and test */
 
 /* Prints the error of an offline command; its exit status: 2 when the path could not be
@@ -692,6 +813,10 @@ static int cmd_test(struct cli *cli)
 
 static const struct command commands[] = {
 	{"storage", "create-bucket", cmd_create_bucket, NULL, NULL, 0, NULL},
+	{"storage", "put", cmd_storage_put, NULL, NULL, 0, NULL},
+	{"storage", "ls", cmd_storage_ls, NULL, NULL, 0, NULL},
+	{"import", "storage", cmd_import_storage, NULL, NULL, 0, NULL},
+	{"import", "legacy", cmd_import_legacy, NULL, NULL, 0, NULL},
 	{"sandbox", "check", cmd_sandbox_check, NULL, NULL, 0, NULL},
 	{"routes", NULL, cmd_routes, NULL, NULL, 0, NULL},
 	{"serve", NULL, cmd_serve, NULL, NULL, 0, NULL},

@@ -181,6 +181,28 @@ int drafts_put_revision(sqlite3 *c, const struct draft_revision *r, struct bo_er
 	return db_step_done(st, err);
 }
 
+int drafts_import(sqlite3 *c, const struct draft_import *d, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = db_prepare(c, &st,
+			    "INSERT INTO drafts(concept_id, revision, state, state_detail, uploader_id, package_sha256, "
+			    "package_size, package_path, rdf_name, rdf_json, created_at, updated_at) "
+			    "VALUES (?1, ?2, ?3, ?4, NULL, ?5, 0, '', 'rdf.yaml', ?6, ?7, ?8) "
+			    "ON CONFLICT(concept_id) DO NOTHING",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, d->concept_id);
+	sqlite3_bind_int(st, 2, d->revision);
+	db_bind_text(st, 3, drafts_state_name(d->state));
+	db_bind_text(st, 4, d->state_detail ? d->state_detail : "");
+	db_bind_text(st, 5, d->package_sha256);
+	db_bind_text(st, 6, d->rdf_json);
+	db_bind_text(st, 7, d->created_at);
+	db_bind_text(st, 8, d->updated_at);
+	return db_step_done(st, err);
+}
+
 int drafts_set_state(sqlite3 *c, const char *concept_id, int revision, enum draft_state state,
 		     const char *detail, struct bo_error *err)
 {

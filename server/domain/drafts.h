@@ -78,6 +78,18 @@ struct draft_revision {
 };
 int drafts_put_revision(sqlite3 *c, const struct draft_revision *r, struct bo_error *err);
 
+/* A draft adopted by `backoffice import` from another backoffice's storage, inserted as it
+ * is (its files are in storage already, no job is queued): uploader NULL, package fields
+ * are placeholders (import.c says which). Nothing happens when the concept has a draft
+ * (the caller compared it first). */
+struct draft_import {
+	const char *concept_id;
+	int revision;
+	enum draft_state state;
+	const char *state_detail, *package_sha256, *rdf_json, *created_at, *updated_at;
+};
+int drafts_import(sqlite3 *c, const struct draft_import *d, struct bo_error *err);
+
 /* Sets state, state_detail and updated_at of the draft at revision (lifecycle_transition
  * only: it checks the move first). */
 int drafts_set_state(sqlite3 *c, const char *concept_id, int revision, enum draft_state state,

@@ -140,11 +140,13 @@ void collection_free(collection *co)
 
 struct vrow {
 	char *version, *state, *sha, *created, *doi;
+	char *src; /* versions.source_url: where an imported legacy version's rdf.yaml is; "" = ours */
 	char *compat; /* its partner reports as "tool status at,…" ("" when none): the signature's */
 };
 
 struct concept {
 	char *id, *type, *created, *concept_doi;
+	char *aliases; /* its other names (aliases table), newline-separated, "" when none */
 	int64_t created_by;
 	struct vrow *v; /* newest first */
 	size_t nv, cap;
@@ -156,6 +158,7 @@ static void concept_clear(struct concept *k)
 	free(k->type);
 	free(k->created);
 	free(k->concept_doi);
+	free(k->aliases);
 	for (size_t i = 0; i < k->nv; i++) {
 		free(k->v[i].version);
 		free(k->v[i].state);
@@ -163,6 +166,7 @@ static void concept_clear(struct concept *k)
 		free(k->v[i].created);
 		free(k->v[i].doi);
 		free(k->v[i].compat);
+		free(k->v[i].src);
 	}
 	free(k->v);
 	memset(k, 0, sizeof(*k));
@@ -185,18 +189,31 @@ struct build {
 	struct bo_error *err;
 };
 
-/* url_root/<id>/<version>/files/<path>, or path itself when already absolute. */
-static char *abs_url(const struct build *b, const char *id, const char *version, const char *path)
+/* url_root/<id>/<version>/files/<path>, or path itself when already absolute. A version
+ * whose files stay elsewhere (source_url, an imported legacy version) resolves under its
+ * rdf.yaml's folder instead, and "rdf.yaml" is that URL itself. */
+static char *abs_url(const struct build *b, const struct concept *k, const char *version, const char *path)
 {
 	char *out = NULL;
+	const char *src = NULL;
 	if (!strncmp(path, "http://", 7) || !strncmp(path, "https://", 8))
 		return strdup(path);
 	while (!strncmp(path, "./", 2))
 		path += 2;
-	if (!strcmp(version, "draft")) {
-		if (asprintf(&out, "%s/%s/draft/files/%s", b->files_url, id, path) < 0)
+	for (size_t i = 0; i < k->nv; i++)
+		if (!strcmp(k->v[i].version, version) && k->v[i].src && *k->v[i].src)
+			src = k->v[i].src;
+	if (src) {
+		const char *slash = strrchr(src, '/');
+		size_t dir = slash ? (size_t)(slash - src) : strlen(src);
+		if (!strcmp(path, "rdf.yaml") && slash && !strcmp(slash + 1, "rdf.yaml"))
+			return strdup(src);
+		if (asprintf(&out, "%.*s/%s", (int)dir, src, path) < 0)
 			return NULL;
-	} else if (asprintf(&out, "%s/%s/%s/files/%s", b->files_url, id, version, path) < 0) {
+	} else if (!strcmp(version, "draft")) {
+		if (asprintf(&out, "%s/%s/draft/files/%s", b->files_url, k->id, path) < 0)
+			return NULL;
+	} else if (asprintf(&out, "%s/%s/%s/files/%s", b->files_url, k->id, version, path) < 0) {
 		return NULL;
 	}
 	return out;
@@ -332,7 +349,7 @@ static char *resolve_ref(const struct build *b, const struct concept *k, const c
 		s = get_str(thumbs, s, get_str(thumbs, name, s));
 	if (!strncmp(s, "http", 4) || s[0] == '/' || !strchr(s, '.'))
 		return strdup(s);
-	return abs_url(b, k->id, version, s);
+	return abs_url(b, k, version, s);
 }
 
 /* badges [{icon, label, url}] with icon and url resolved (the label is text: the
@@ -461,7 +478,7 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	{
 		if (!cJSON_IsString(it) || !it->valuestring)
 			continue;
-		char *url = abs_url(b, k->id, version, thumbnail_of(rdf, it->valuestring));
+		char *url = abs_url(b, k, version, thumbnail_of(rdf, it->valuestring));
 		cJSON *s = url ? cJSON_CreateString(url) : NULL;
 		free(url);
 		bad |= !s;
@@ -471,7 +488,7 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	covers = NULL;
 	const char *icon = get_str(rdf, "icon", NULL);
 	if (icon && strchr(icon, '.')) /* a file or URL; an emoji icon has no URL to give */
-		bad |= add_url(e, "icon", abs_url(b, k->id, version, thumbnail_of(rdf, icon)));
+		bad |= add_url(e, "icon", abs_url(b, k, version, thumbnail_of(rdf, icon)));
 	if (k->concept_doi && *k->concept_doi)
 		cJSON_AddStringToObject(e, "concept_doi", k->concept_doi);
 	else
@@ -484,7 +501,7 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	cJSON_AddStringToObject(e, "created", created);
 	/* the reference's type: "?" until downloads are counted */
 	cJSON_AddStringToObject(e, "download_count", "?");
-	char *rdf_url = abs_url(b, k->id, version, "rdf.yaml");
+	char *rdf_url = abs_url(b, k, version, "rdf.yaml");
 	const char *dl = get_str(rdf, "download_url", NULL);
 	if (dl)
 		bad |= add_url(e, "download_url", strdup(dl));
@@ -515,7 +532,7 @@ static cJSON *entry_build(struct build *b, const struct concept *k, const cJSON 
 	bad |= add_url(e, "rdf_source", rdf_url);
 	if (rdf_sha256 && *rdf_sha256)
 		cJSON_AddStringToObject(e, "rdf_sha256", rdf_sha256);
-	char *root = abs_url(b, k->id, version, "");
+	char *root = abs_url(b, k, version, "");
 	if (root && *root && root[strlen(root) - 1] == '/')
 		root[strlen(root) - 1] = '\0';
 	bad |= add_url(e, "root_url", root);
@@ -621,6 +638,7 @@ static char *signature(const struct concept *k)
 	buf_json_str(&s, k->type);
 	buf_json_str(&s, k->created);
 	buf_json_str_or_null(&s, k->concept_doi);
+	buf_json_str(&s, k->aliases);
 	snprintf(n, sizeof(n), "%lld", (long long)k->created_by);
 	buf_puts(&s, n);
 	for (size_t i = 0; i < k->nv; i++) {
@@ -630,6 +648,7 @@ static char *signature(const struct concept *k)
 		buf_json_str(&s, k->v[i].created);
 		buf_json_str_or_null(&s, k->v[i].doi);
 		buf_json_str(&s, k->v[i].compat);
+		buf_json_str(&s, k->v[i].src);
 	}
 	if (s.failed) {
 		free(s.p);
@@ -726,7 +745,8 @@ static int memo_push(struct collection__outputs *o, struct collection__memo *m)
 
 /* The all_versions.json entry of k and its id_map.json members ("alias":{…},…). Aliases
  * are unique by construction (concept ids are unique, "<id>/<version>" has a slash that
- * ids and DOIs lack, DOIs are unique per version), so id_map needs no sort: its members
+ * ids and DOIs lack, DOIs are unique per version, the aliases table's are unique and
+ * import refuses one that is another concept's id), so id_map needs no sort: its members
  * follow the concept order, which is deterministic. An id_map value is exactly
  * {source, sha256}: bioimageio.spec reads each as a LightHttpFileDescr, which forbids
  * other keys, so one richer value would make the whole map unreadable to it. */
@@ -743,7 +763,7 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 	buf_puts(&av, ",\"versions\":[");
 	for (size_t i = 0; i < k->nv; i++) {
 		const struct vrow *v = &k->v[i];
-		char *src = abs_url(b, k->id, v->version, "rdf.yaml");
+		char *src = abs_url(b, k, v->version, "rdf.yaml");
 		if (!src)
 			goto oom;
 		light.len = 0;
@@ -787,6 +807,21 @@ static int render_records(struct build *b, const struct concept *k, char **av_ou
 			}
 			buf_puts(&idm, ":");
 			index_add(&idm, light.p, light.len);
+		}
+		/* the other names of an imported concept name the listed version too (one equal to
+		 * the concept DOI is written once, above) */
+		for (const char *al = v == lv ? k->aliases : ""; *al;) {
+			size_t n = strcspn(al, "\n");
+			if (!(k->concept_doi && strlen(k->concept_doi) == n && !strncmp(al, k->concept_doi, n)) &&
+			    !(strlen(k->id) == n && !strncmp(al, k->id, n))) {
+				char alias[STORAGE_KEY_MAX];
+				snprintf(alias, sizeof(alias), "%.*s", (int)n, al);
+				buf_puts(&idm, ",");
+				buf_json_str(&idm, alias);
+				buf_puts(&idm, ":");
+				index_add(&idm, light.p, light.len);
+			}
+			al += n + (al[n] == '\n');
 		}
 	}
 	buf_puts(&av, "]}");
@@ -923,7 +958,7 @@ static int draft_entry(struct draft_files *df, const struct concept *k, const st
  * sha256), its aliases "<id>/draft" and, for bioimageio.spec's resolve_draft, "<id>". */
 static int draft_record(struct draft_files *df, const struct concept *k, const struct drafts_row *r, char **out)
 {
-	char *src = abs_url(df->b, k->id, "draft", "rdf.yaml");
+	char *src = abs_url(df->b, k, "draft", "rdf.yaml");
 	struct buf av = {0}, light = {0};
 	char n[32];
 	snprintf(n, sizeof(n), "%d", r->revision);
@@ -1228,7 +1263,8 @@ static int build_all(struct build *b, struct collection__outputs *o, struct coll
 			"SELECT v.concept_id, c.type, c.created_at, c.concept_doi, COALESCE(c.created_by, 0), v.version, "
 			"v.state, v.rdf_sha256, v.created_at, v.doi, "
 			"(SELECT group_concat(x.tool || ' ' || x.status || ' ' || x.reported_at, ',') FROM compatibility x "
-			"WHERE x.concept_id = v.concept_id AND x.version = v.version) "
+			"WHERE x.concept_id = v.concept_id AND x.version = v.version), COALESCE(v.source_url, ''), "
+			"COALESCE((SELECT group_concat(a.alias, char(10)) FROM aliases a WHERE a.concept_id = v.concept_id), '') "
 			"FROM versions v JOIN concepts c ON c.id = v.concept_id WHERE v.state IN ('published', 'yanked') "
 			"ORDER BY v.concept_id",
 			b->err);
@@ -1251,6 +1287,7 @@ static int build_all(struct build *b, struct collection__outputs *o, struct coll
 			k.created = xstrdup(db_column_text(st, 2));
 			k.concept_doi = xstrdup(db_column_text(st, 3));
 			k.created_by = sqlite3_column_int64(st, 4);
+			k.aliases = xstrdup(db_column_text(st, 12));
 		}
 		if (k.nv == k.cap) {
 			size_t cap = k.cap ? k.cap * 2 : 4;
@@ -1267,8 +1304,9 @@ static int build_all(struct build *b, struct collection__outputs *o, struct coll
 		v->created = xstrdup(db_column_text(st, 8));
 		v->doi = xstrdup(db_column_text(st, 9));
 		v->compat = xstrdup(db_column_text(st, 10));
-		if (!k.id || !k.type || !k.created || !k.concept_doi || !v->version || !v->state || !v->sha ||
-		    !v->created || !v->doi || !v->compat)
+		v->src = xstrdup(db_column_text(st, 11));
+		if (!k.id || !k.type || !k.created || !k.concept_doi || !k.aliases || !v->version || !v->state ||
+		    !v->sha || !v->created || !v->doi || !v->compat || !v->src)
 			goto oom;
 	}
 	if (step != SQLITE_DONE) {

@@ -49,6 +49,25 @@ int stage_original_key(const char *id, const char *rdf_name, char *out, size_t n
 	return *b && w > 0 && (size_t)w < n && (size_t)w <= STORAGE_KEY_MAX ? 0 : -1;
 }
 
+cJSON *stage_stamp(cJSON *root, const char *id, const char *emoji)
+{
+	/* id and id_emoji go first so a reader sees them at the top of rdf.yaml */
+	cJSON *stamped = cJSON_CreateObject();
+	if (!stamped || !cJSON_AddStringToObject(stamped, "id", id) ||
+	    !cJSON_AddStringToObject(stamped, "id_emoji", emoji ? emoji : "")) {
+		cJSON_Delete(stamped);
+		return NULL;
+	}
+	while (root->child) {
+		cJSON *item = cJSON_DetachItemViaPointer(root, root->child);
+		if (!strcmp(item->string, "id") || !strcmp(item->string, "id_emoji"))
+			cJSON_Delete(item);
+		else
+			cJSON_AddItemToObject(stamped, item->string, item);
+	}
+	return stamped;
+}
+
 /* Parses the RDF entry and stamps id and id_emoji (first, in that order, as the
  * reference does). *out is the stamped tree (caller frees with cJSON_Delete); *original the
  * entry's own text (caller frees). */
@@ -78,20 +97,10 @@ static int stamp_rdf(struct app *a, package *p, size_t idx, const char *id, cJSO
 	rc = ids_parse(a->ids, id, &info, err);
 	if (rc)
 		goto fail;
-	/* id and id_emoji go first so a reader sees them at the top of rdf.yaml */
-	cJSON *root = rdf_root(doc);
-	stamped = cJSON_CreateObject();
-	if (!stamped || !cJSON_AddStringToObject(stamped, "id", id) ||
-	    !cJSON_AddStringToObject(stamped, "id_emoji", info.emoji ? info.emoji : "")) {
+	stamped = stage_stamp(rdf_root(doc), id, info.emoji);
+	if (!stamped) {
 		rc = bo_error_set(err, BO_ENOMEM, "out of memory");
 		goto fail;
-	}
-	while (root->child) {
-		cJSON *item = cJSON_DetachItemViaPointer(root, root->child);
-		if (!strcmp(item->string, "id") || !strcmp(item->string, "id_emoji"))
-			cJSON_Delete(item);
-		else
-			cJSON_AddItemToObject(stamped, item->string, item);
 	}
 	*out = stamped;
 	stamped = NULL;

@@ -18,6 +18,12 @@ struct bo_error;
 #define STAGE_ORIGINAL_DIR "draft/original/"
 int stage_original_key(const char *id, const char *rdf_name, char *out, size_t n, const char **base);
 
+/* A new object with id and emoji ("" when NULL) as `id` and `id_emoji` first, then every
+ * other member of root (moved out of it; root's own id and id_emoji are dropped), as the
+ * reference stamps an RDF. NULL when out of memory (root is then partly emptied). The
+ * caller frees the result with cJSON_Delete. */
+struct cJSON *stage_stamp(struct cJSON *root, const char *id, const char *emoji);
+
 /* jobs_handler_fn for kind "stage"; ctx is the struct app. */
 int stage_run(void *ctx, const struct job *job, struct bo_error *err);
 /* jobs_dead_fn: the draft goes to `error` saying the upload is kept and how to retry. */
