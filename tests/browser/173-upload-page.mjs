@@ -92,7 +92,14 @@ try {
     return { role: d.getAttribute('role'), outline: getComputedStyle(d).outlineStyle, name: d.getAttribute('aria-labelledby') };
   });
   assert(role.role === 'button' && role.outline !== 'none' && role.name, 'the drop zone is not a visible, named button: ' + JSON.stringify(role));
-  const [chooser] = await Promise.all([up.waitForEvent('filechooser', { timeout: 15000 }), up.keyboard.press('Enter')]);
+  // what the page saw of the key, reported if the chooser does not open (it once did not,
+  // intermittently, without this round trip between the Tab loop and Enter)
+  await up.evaluate(() => { window.__kd = []; document.addEventListener('keydown', (e) => window.__kd.push(e.key + '@' + (document.activeElement && document.activeElement.id)), true);
+    document.getElementById('package').addEventListener('click', () => window.__kd.push('input-click'), true); });
+  let chooser;
+  try {
+    [chooser] = await Promise.all([up.waitForEvent('filechooser', { timeout: 15000 }), up.keyboard.press('Enter')]);
+  } catch (e) { log('no file chooser; keys, focus, activation: ' + JSON.stringify(await up.evaluate(() => [window.__kd, document.activeElement && document.activeElement.id, navigator.userActivation && navigator.userActivation.isActive]))); throw e; }
   await chooser.setFiles(GOOD_ZIP);
   await up.waitForFunction(() => /passed the check/.test(document.getElementById('check-status').textContent));
   await up.waitForSelector('#preview-covers img.cover');
