@@ -102,9 +102,8 @@ CREATE TABLE test_runs (
                         'skipped', 'error')),
   summary_json        TEXT,
   started_at          TEXT,
-  finished_at         TEXT, of_version INTEGER NOT NULL DEFAULT 0, runtime TEXT, runtime_version TEXT,
-  rules_version TEXT, queued_at TEXT
-);
+  finished_at         TEXT
+, of_version INTEGER NOT NULL DEFAULT 0, runtime TEXT, runtime_version TEXT, rules_version TEXT, queued_at TEXT);
 CREATE INDEX test_runs_subject ON test_runs(concept_id, revision_or_version);
 CREATE INDEX test_runs_retest ON test_runs(of_version, status);
 
