@@ -1245,12 +1245,20 @@ int retest_on_start(struct app *a, struct bo_error *err)
 	int rc = db_acquire(a->db, &c, err);
 	if (rc)
 		return rc;
-	rc = db_begin(c, err);
-	if (!rc)
-		rc = enqueue_scan(c, 0, err);
-	if (!rc)
-		rc = db_commit(c, err);
-	db_rollback(c);
+	/* a dry run first (one stale pair is enough): a collection judged by today's judge
+	 * gets no job at all */
+	struct retest_result res = {0};
+	struct retest_options o = {.all = 1, .only_recorded = 1, .max_jobs = 1, .dry_run = 1};
+	rc = retest_queue(c, a->rules_version, &o, &res, err);
+	if (!rc && res.queued) {
+		rc = db_begin(c, err);
+		if (!rc)
+			rc = enqueue_scan(c, 0, err);
+		if (!rc)
+			rc = db_commit(c, err);
+		db_rollback(c);
+	}
+	retest_result_free(&res);
 	db_release(a->db, c);
 	return rc;
 }

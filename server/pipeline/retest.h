@@ -113,7 +113,8 @@ int retest_summary_run(void *ctx, const struct job *job, struct bo_error *err);
  * or running, logs what and why, and queues itself again later while some are left. */
 int retest_scan_run(void *ctx, const struct job *job, struct bo_error *err);
 
-/* At server start: queues the scan job when retest_on_change (one transaction). */
+/* At server start, when retest_on_change: queues the scan job when some version's latest
+ * run has another judge than today's (a dry run of the scan decides). */
 int retest_on_start(struct app *a, struct bo_error *err);
 
 /* Appends the Prometheus text of re-test runs by state (queued, running, done) and of
