@@ -9,6 +9,8 @@
 -- 0007_compatibility added tokens.scope, the compatibility reports of partner tools and the
 -- job kind 'compat-json'.
 -- 0009_import added the aliases table and versions.source_url (`backoffice import`).
+-- 0010_retest added test_runs.of_version, runtime, runtime_version, rules_version and
+-- queued_at (`backoffice retest`: runs of published versions and the judge of every run).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -101,8 +103,9 @@ CREATE TABLE test_runs (
   summary_json        TEXT,
   started_at          TEXT,
   finished_at         TEXT
-);
+, of_version INTEGER NOT NULL DEFAULT 0, runtime TEXT, runtime_version TEXT, rules_version TEXT, queued_at TEXT);
 CREATE INDEX test_runs_subject ON test_runs(concept_id, revision_or_version);
+CREATE INDEX test_runs_retest ON test_runs(of_version, status);
 
 -- subject is 'draft' or a version string.
 CREATE TABLE events (
@@ -130,7 +133,8 @@ CREATE INDEX chat_concept ON chat(concept_id, id);
 CREATE TABLE "jobs" (
   id           INTEGER PRIMARY KEY,
   kind         TEXT NOT NULL CHECK (kind IN ('stage', 'validate', 'test', 'publish', 'rebuild',
-                 'mail', 'archive', 'cleanup', 'draft-json', 'compat-json')),
+                 'mail', 'archive', 'cleanup', 'draft-json', 'compat-json', 'retest-summary',
+                 'retest-scan')),
   subject      TEXT NOT NULL,
   payload_json TEXT NOT NULL DEFAULT '{}',
   state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'dead')),

@@ -20,6 +20,7 @@
 #include "pipeline/compat_report.h"
 #include "pipeline/lifecycle.h"
 #include "pipeline/publish.h"
+#include "pipeline/retest.h"
 #include "pipeline/stage.h"
 #include "pipeline/test_job.h"
 #include "pipeline/validate_job.h"
@@ -45,6 +46,8 @@ static const struct jobs_kind job_kinds[] = {
 	{"archive", archive_run, archive_dead},
 	{"draft-json", lifecycle_draft_json_run, NULL},
 	{"compat-json", compat_report_json_run, NULL},
+	{"retest-summary", retest_summary_run, NULL},
+	{"retest-scan", retest_scan_run, NULL},
 };
 
 /* Upload bodies and scratch files of a server that was killed: nobody else writes
@@ -122,6 +125,7 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 	if (rc)
 		goto fail;
 	rc = validate_load(&a->validator, cfg->schema_dir, err);
+	retest_rules_version(a->rules_version, cfg->schema_dir);
 	if (rc)
 		goto fail;
 	rc = collection_create(&a->collection, err);

@@ -28,6 +28,7 @@ struct app {
 	validator *validator; /* the validation rules (immutable, shared by threads) */
 	collection *collection; /* collection files: serving cache and rebuild memo */
 	test_slots *test_slots; /* at most max_test_workers dynamic tests at once */
+	char rules_version[40]; /* the rule set of static validation (retest_rules_version) */
 	struct rdf_limits rdf_limits;
 	struct package_limits package_limits;
 	char *tmp_dir;      /* DATA_DIR/tmp: upload bodies while they arrive */

@@ -5,6 +5,7 @@
 #include "check/validate.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "domain/auth.h"
 #include "domain/reviewers.h"
 #include "http/http.h"
@@ -20,6 +21,7 @@
 #include "pipeline/collection.h"
 #include "pipeline/import.h"
 #include "pipeline/resource_view.h"
+#include "pipeline/retest.h"
 #include "pipeline/test_job.h"
 
 #include <cjson/cJSON.h>
@@ -76,6 +78,11 @@ static void usage(FILE *f)
 		   "  rebuild [--reason R] [--new-url]    rebuild collection.json & co. from the database now\n"
 		   "                                      (refused when it would change the collection's URLs,\n"
 		   "                                      unless --new-url)\n"
+		   "  retest [--all | ID[/VERSION]...] [--weight-format F] [--dry-run] [--no-wait]\n"
+		   "                                      queue re-tests of published versions (ID: its latest)\n"
+		   "                                      whose latest run per weight format had another judge\n"
+		   "                                      (worker, runtime, rule set); the server runs them;\n"
+		   "                                      shows progress until done (exit 2: usage, unknown id)\n"
 		   "  backup                              queue an archive (Zenodo) job for every version without a DOI\n"
 		   "  backup --reupload ID/VERSION        archive a version again in today's layout (a new Zenodo version)\n"
 		   "  validate PATH... [--json] [--no-io-checks]\n"
@@ -219,6 +226,8 @@ static int cmd_serve(struct cli *cli)
 		rc = jobs_recover(a->jobs, 1, &err);
 		rc = rc < 0 ? rc : 0;
 	}
+	if (!rc)
+		rc = retest_on_start(a, &err);
 	if (!rc)
 		rc = jobs_start(a->jobs, (int)cli->cfg->job_runners, &err);
 	if (!rc)
@@ -811,6 +820,130 @@ static int cmd_test(struct cli *cli)
 	return code;
 }
 
+/* ---------------------------------------------------------------- retest */
+
+#define RETEST_POLL_MS 250 /* the progress is redrawn at most 4 times a second */
+
+static void retest_draw(const struct retest_progress *p, int total, int tty, int final)
+{
+	int finished = p->done + p->failed;
+	if (tty) {
+		char bar[41];
+		int w = total ? (int)((long long)finished * 40 / total) : 40;
+		for (int i = 0; i < 40; i++)
+			bar[i] = i < w ? '#' : '.';
+		bar[40] = '\0';
+		fprintf(stderr, "\rretest [%s] %d/%d done, %d running, %d queued, %d failed\033[K%s", bar, finished, total,
+			p->running, p->queued, p->failed, final ? "\n" : "");
+	} else {
+		fprintf(stderr, "retest: %d/%d done, %d running, %d queued, %d failed\n", finished, total, p->running,
+			p->queued, p->failed);
+	}
+	fflush(stderr);
+}
+
+/* Queues the re-tests (retest_queue) and follows their runs until none is queued or
+ * running. The CLI only enqueues: the server's runners (or `jobs run`) do the work,
+ * within its max_test_workers slots. Exit 0, 1 on failure, 2 for usage or an unknown id. */
+static int cmd_retest(struct cli *cli)
+{
+	struct bo_error err = BO_ERROR_INIT;
+	struct app *a = NULL;
+	sqlite3 *c = NULL;
+	struct retest_result res = {0};
+	struct retest_options o = {0};
+	const char **targets = NULL;
+	int dry = 0, wait = 1, code = 0, rc;
+	targets = calloc((size_t)cli->nargs + 1, sizeof(*targets));
+	if (!targets)
+		return 1;
+	for (int i = 0; i < cli->nargs; i++) {
+		const char *x = cli->args[i];
+		if (!strcmp(x, "--all"))
+			o.all = 1;
+		else if (!strcmp(x, "--dry-run"))
+			dry = 1;
+		else if (!strcmp(x, "--no-wait"))
+			wait = 0;
+		else if (!strcmp(x, "--weight-format") && i + 1 < cli->nargs)
+			o.format = cli->args[++i];
+		else if (!strncmp(x, "--weight-format=", 16))
+			o.format = x + 16;
+		else if (!strncmp(x, "--", 2)) {
+			fprintf(stderr, "backoffice retest: unknown option '%s'\n", x);
+			free(targets);
+			return EXIT_USAGE;
+		} else
+			targets[o.ntargets++] = x;
+	}
+	if (!o.all == !o.ntargets || (o.format && !*o.format)) {
+		fprintf(stderr, "usage: backoffice retest [--all | ID[/VERSION]...] [--weight-format F] [--dry-run] "
+				"[--no-wait]\n");
+		free(targets);
+		return EXIT_USAGE;
+	}
+	o.targets = targets;
+	o.dry_run = dry;
+	rc = app_open(&a, cli->cfg, 0, &err);
+	if (!rc)
+		rc = db_acquire(a->db, &c, &err);
+	if (!rc)
+		rc = retest_queue(c, a->rules_version, &o, &res, &err);
+	if (rc) {
+		fprintf(stderr, "backoffice retest: %s\n", err.detail[0] ? err.detail : bo_error_title(err.code));
+		code = err.code == BO_ENOTFOUND || err.code == BO_EBADREQUEST ? EXIT_USAGE : 1;
+		goto out;
+	}
+	const cJSON *r;
+	if (dry)
+		cJSON_ArrayForEach(r, res.runs)
+	printf("would queue %s/%s (%s): %s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id")),
+	       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "version")),
+	       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "weight_format")),
+	       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "reason")));
+	printf("retest: %d %s (%d version%s; judge %s %s, %s), %d up to date, %d already queued", res.queued,
+	       dry ? "would be queued" : "queued", res.versions, res.versions == 1 ? "" : "s", TEST_JOB_TOOL, BO_VERSION,
+	       a->rules_version, res.up_to_date, res.pending);
+	if (o.format && res.no_format)
+		printf(", %d without %s weights", res.no_format, o.format);
+	printf("\n");
+	fflush(stdout);
+	if (dry || !wait || !res.queued)
+		goto out;
+	int tty = isatty(STDERR_FILENO), total = cJSON_GetArraySize(res.runs);
+	struct retest_progress p = {0}, last = {-1, -1, -1, -1};
+	struct timespec nap = {0, RETEST_POLL_MS * 1000000L};
+	time_t said = 0;
+	for (;;) {
+		rc = retest_progress_of(c, res.runs, &p, &err);
+		if (rc) {
+			code = fail_cli(&err);
+			goto out;
+		}
+		int over = p.queued + p.running == 0;
+		int changed = memcmp(&p, &last, sizeof(p)) != 0;
+		/* a terminal is redrawn on every change; a log gets a line when it changed, at most every 5 s */
+		if (over || (changed && (tty || time(NULL) - said >= 5))) {
+			retest_draw(&p, total, tty, over);
+			last = p;
+			said = time(NULL);
+		}
+		if (over)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	printf("retest: %d run(s) finished: %d passed or skipped, %d failed or error\n", p.done + p.failed, p.done,
+	       p.failed);
+out:
+	if (c)
+		db_release(a->db, c);
+	app_close(a);
+	retest_result_free(&res);
+	bo_error_cleanup(&err);
+	free(targets);
+	return code;
+}
+
 static const struct command commands[] = {
 	{"storage", "create-bucket", cmd_create_bucket, NULL, NULL, 0, NULL},
 	{"storage", "put", cmd_storage_put, NULL, NULL, 0, NULL},
@@ -837,6 +970,7 @@ static const struct command commands[] = {
 	{"validate", NULL, cmd_validate, NULL, NULL, 0, NULL},
 	{"test", NULL, cmd_test, NULL, NULL, 0, NULL},
 	{"rebuild", NULL, cmd_rebuild, NULL, NULL, 0, NULL},
+	{"retest", NULL, cmd_retest, NULL, NULL, 0, NULL},
 	{"backup", NULL, NULL, backup_cmd, NULL, 0, NULL},
 };
 

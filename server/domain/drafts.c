@@ -308,10 +308,10 @@ int drafts_list_in_state(sqlite3 *c, enum draft_state state, cJSON *items, struc
 			    "SELECT d.concept_id, c.type, json_extract(d.rdf_json, '$.name'), d.revision, u.id, u.name, "
 			    "d.updated_at, "
 			    "(SELECT status FROM test_runs t WHERE t.concept_id = d.concept_id AND t.kind = 'static' "
-			    "  AND t.revision_or_version = CAST(d.revision AS TEXT)), "
+			    "  AND t.revision_or_version = CAST(d.revision AS TEXT) AND t.of_version = 0), "
 			    "(SELECT json_group_array(json_object('weight_format', weight_format, 'status', status)) "
 			    "  FROM test_runs t WHERE t.concept_id = d.concept_id AND t.kind = 'dynamic' "
-			    "  AND t.revision_or_version = CAST(d.revision AS TEXT)) "
+			    "  AND t.revision_or_version = CAST(d.revision AS TEXT) AND t.of_version = 0) "
 			    "FROM drafts d JOIN concepts c ON c.id = d.concept_id LEFT JOIN users u ON u.id = d.uploader_id "
 			    "WHERE d.state = ?1 ORDER BY d.updated_at, d.concept_id",
 			    err);
@@ -505,7 +505,7 @@ int drafts_runs_list(sqlite3 *c, const char *concept_id, int revision, struct dr
 	int rc = prepare_runs(c, &st,
 			      "SELECT kind, COALESCE(weight_format, ''), status, summary_json, COALESCE(tool, ''), "
 			      "COALESCE(tool_version, ''), COALESCE(started_at, ''), COALESCE(finished_at, '') "
-			      "FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 ORDER BY id",
+			      "FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND of_version = 0 ORDER BY id",
 			      concept_id, revision, err);
 	if (rc)
 		return rc;
@@ -558,7 +558,7 @@ int drafts_runs_unfinished(sqlite3 *c, const char *concept_id, int revision, int
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare_runs(c, &st,
-			      "SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
+			      "SELECT count(*) FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND of_version = 0 "
 			      "AND status IN ('queued', 'running')",
 			      concept_id, revision, err);
 	if (rc)
@@ -578,7 +578,7 @@ static int run_status(sqlite3 *c, const char *concept_id, int revision, const ch
 	sqlite3_stmt *st = NULL;
 	out[0] = '\0';
 	int rc = prepare_runs(c, &st,
-			      "SELECT status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 "
+			      "SELECT status FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND of_version = 0 "
 			      "AND kind = ?3 AND (?4 IS NULL OR weight_format = ?4) ORDER BY id DESC LIMIT 1",
 			      concept_id, revision, err);
 	if (rc)
@@ -611,7 +611,7 @@ int drafts_run_record_static(sqlite3 *c, const char *concept_id, int revision, c
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare_runs(c, &st,
-			      "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'static'",
+			      "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND of_version = 0 AND kind = 'static'",
 			      concept_id, revision, err);
 	if (rc)
 		return rc;
@@ -637,7 +637,7 @@ int drafts_runs_clear_dynamic(sqlite3 *c, const char *concept_id, int revision, 
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare_runs(c, &st,
-			      "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic'",
+			      "DELETE FROM test_runs WHERE concept_id = ?1 AND revision_or_version = ?2 AND of_version = 0 AND kind = 'dynamic'",
 			      concept_id, revision, err);
 	if (rc)
 		return rc;
@@ -666,7 +666,7 @@ int drafts_run_start(sqlite3 *c, const char *concept_id, int revision, const cha
 	sqlite3_stmt *st = NULL;
 	int rc = prepare_runs(c, &st,
 			      "UPDATE test_runs SET status = 'running', started_at = ?4 WHERE concept_id = ?1 "
-			      "AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
+			      "AND revision_or_version = ?2 AND of_version = 0 AND kind = 'dynamic' AND weight_format = ?3",
 			      concept_id, revision, err);
 	if (rc)
 		return rc;
@@ -682,7 +682,7 @@ int drafts_run_finish(sqlite3 *c, const char *concept_id, int revision, const ch
 	int rc = prepare_runs(c, &st,
 			      "UPDATE test_runs SET status = ?4, summary_json = ?5, tool = ?6, tool_version = ?7, "
 			      "started_at = coalesce(?8, started_at), finished_at = ?9 "
-			      "WHERE concept_id = ?1 AND revision_or_version = ?2 AND kind = 'dynamic' AND weight_format = ?3",
+			      "WHERE concept_id = ?1 AND revision_or_version = ?2 AND of_version = 0 AND kind = 'dynamic' AND weight_format = ?3",
 			      concept_id, revision, err);
 	if (rc)
 		return rc;

@@ -12,6 +12,7 @@
 #include "infra/package.h"
 #include "infra/storage.h"
 #include "pipeline/archive.h"
+#include "pipeline/retest.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -65,6 +66,8 @@ static int get_metrics(http_req *r)
 	rc = jobs_counts(c, &counts, err);
 	if (!rc)
 		rc = archive_metrics(c, &text, &len, err);
+	if (!rc)
+		rc = retest_metrics(c, &text, &len, err);
 	db_release(a->db, c);
 	if (rc) {
 		cJSON_Delete(counts);

@@ -75,6 +75,8 @@ struct config {
 	int64_t test_memory;      /* bytes of address space per worker */
 	int64_t test_cpu_seconds; /* CPU seconds per worker */
 	int64_t max_test_workers; /* test jobs running at once in one server */
+	int64_t retest_on_change;  /* 1: the server re-tests published versions when the judge changes */
+	int64_t retest_max_queued; /* most automatic re-test jobs queued at once */
 	char *test_fault;         /* tests only: fault the worker injects (with BO_WORKER_FAULTS=1 in its env) */
 	char *sandbox;            /* "bwrap" (the jail) or "none" (unconfined, the operator's explicit choice) */
 	char *bwrap_path;         /* bubblewrap */

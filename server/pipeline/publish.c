@@ -185,6 +185,11 @@ static int add_entries(cJSON *list, const cJSON *summary, const char *format)
 	return 0;
 }
 
+int publish_summary_entries(cJSON *list, const cJSON *summary, const char *format)
+{
+	return add_entries(list, summary, format);
+}
+
 /* Stores a summary as JSON under key. */
 static int put_summary(const struct pub *p, const char *key, const cJSON *summary, struct bo_error *err)
 {

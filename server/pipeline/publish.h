@@ -8,6 +8,7 @@
 
 struct job;
 struct bo_error;
+struct cJSON;
 
 /* jobs_handler_fn for kind "publish"; ctx is the struct app. Payload {revision, version,
  * reviewer}. Idempotent: a re-run after a crash re-copies and commits once; a version
@@ -15,5 +16,11 @@ struct bo_error;
 int publish_run(void *ctx, const struct job *job, struct bo_error *err);
 /* jobs_dead_fn: the draft goes to `error` saying how to retry (backoffice jobs retry N). */
 void publish_dead(void *ctx, const struct job *job, const char *last_error);
+
+/* Appends to list (a cJSON array) the test_summary.yaml entries of one run's summary
+ * (a bioimageio.spec ValidationSummary): {name, status, error, traceback, warnings} per
+ * detail, the name followed by " (<format>)" when format is not NULL. 0, or -1 when out
+ * of memory. The re-test rewrites test_summary.yaml with it (pipeline/retest.h). */
+int publish_summary_entries(struct cJSON *list, const struct cJSON *summary, const char *format);
 
 #endif

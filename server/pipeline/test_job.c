@@ -20,6 +20,7 @@
 #include "infra/sandbox.h"
 #include "infra/storage.h"
 #include "pipeline/lifecycle.h"
+#include "pipeline/retest.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -114,6 +115,9 @@ static void slots_give(test_slots *s)
 	pthread_cond_signal(&s->freed);
 	pthread_mutex_unlock(&s->lock);
 }
+
+int test_slots_take(test_slots *s, int wait_ms) { return slots_take(s, wait_ms); }
+void test_slots_give(test_slots *s) { slots_give(s); }
 
 /* ---------------------------------------------------------------- the worker run */
 
@@ -630,6 +634,8 @@ static int record(struct app *a, const char *id, int revision, const char *forma
 					    .started_at = started,
 					    .finished_at = finished};
 	rc = drafts_run_finish(c, id, revision, format, &v, err);
+	if (!rc) /* the judge, which a later re-test compares with (pipeline/retest.h) */
+		rc = retest_stamp_draft_run(c, a, id, revision, format, summary_json, err);
 	if (!rc)
 		rc = lifecycle_event(c, id, "draft", 0, "tested", message, NULL, err);
 	if (!rc)
@@ -879,6 +885,8 @@ int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 	char *summary_json = NULL;
 	cJSON *summary = NULL;
 	int revision = 0, go = 0, slot = 0, rc;
+	if (retest_job_is_version(job)) /* a published version: its files, a new run */
+		return retest_job_run(a, job, err);
 	if (!payload_of(job, &revision, format, sizeof(format)))
 		return bo_error_set(err, BO_EINTERNAL, "test job payload needs a revision and a weight_format");
 	jc.format = format;
@@ -952,6 +960,10 @@ void test_job_dead(void *ctx, const struct job *job, const char *last_error)
 	char format[64], msg[BO_ERROR_DETAIL_MAX + 256], line[BO_ERROR_DETAIL_MAX + 400];
 	int revision = 0;
 	char *json = NULL;
+	if (retest_job_is_version(job)) {
+		retest_job_dead(a, job, last_error);
+		return;
+	}
 	if (!payload_of(job, &revision, format, sizeof(format)))
 		return;
 	snprintf(msg, sizeof(msg),

@@ -36,6 +36,10 @@ typedef struct test_slots test_slots;
 /* n >= 1 slots. BO_ENOMEM. */
 int test_slots_create(test_slots **out, int n, struct bo_error *err);
 void test_slots_free(test_slots *s);
+/* Takes a free slot, waiting at most wait_ms: 1 when taken (give it back), 0 when all
+ * stayed busy. The re-test of a published version (pipeline/retest.h) shares them. */
+int test_slots_take(test_slots *s, int wait_ms);
+void test_slots_give(test_slots *s);
 
 /* ---- scheduling (inside the caller's transaction) ---------------------------------- */
 
@@ -48,7 +52,8 @@ int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njo
 /* ---- the job ------------------------------------------------------------------------ */
 
 /* jobs_handler_fn for kind "test"; ctx is the struct app; payload {revision,
- * weight_format}. A stale job (the revision moved on, the run already has a verdict)
+ * weight_format}, or {version, weight_format, run} for a re-test of a published version
+ * (handled by retest_job_run). A stale job (the revision moved on, the run already has a verdict)
  * does nothing. When all max_test_workers slots are busy the job re-enqueues itself a
  * few seconds later and returns 0 (the runner thread is not held). A worker that
  * crashes, times out, runs out of memory or prints no valid result is an `error` run
