@@ -32,7 +32,8 @@ struct cJSON;
 	X(STORAGE, 503, "storage-unavailable", "Storage unavailable")                 \
 	X(DATABASE, 503, "database-unavailable", "Database unavailable")              \
 	X(NOMEM, 503, "out-of-memory", "Out of memory")                               \
-	X(INTERNAL, 500, "internal", "Internal error")
+	X(INTERNAL, 500, "internal", "Internal error")                                \
+	X(GONE, 410, "gone", "No longer there (a lease that expired or was superseded)")
 
 enum bo_code {
 	BO_OK = 0,
