@@ -82,7 +82,7 @@ static int get_file(http_req *r)
 static const struct route table[] = {
 	{"POST", "/api/v1/worker/lease", HTTP_BODY_JSON, AUTH_ROLE_WORKER, post_lease,
 	 "lease a test job this worker can run (long poll up to wait_seconds; 204 when none) (worker token)"},
-	{"POST", "/api/v1/worker/leases/{lease}/heartbeat", HTTP_BODY_NONE, AUTH_ROLE_WORKER, post_heartbeat,
+	{"POST", "/api/v1/worker/leases/{lease}/heartbeat", HTTP_BODY_JSON, AUTH_ROLE_WORKER, post_heartbeat,
 	 "extend a lease (410 when it expired or its job moved on) (worker token)"},
 	{"PUT", "/api/v1/worker/leases/{lease}/result", HTTP_BODY_JSON, AUTH_ROLE_WORKER, put_result,
 	 "the test summary of a leased job; ends the lease (worker token)"},

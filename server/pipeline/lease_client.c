@@ -116,7 +116,7 @@ static void heartbeat(struct job *j, int force)
 	j->beat = now;
 	struct httpc_response resp;
 	struct bo_error err = BO_ERROR_INIT;
-	if (call(j->cl, "POST", j->heartbeat_url, NULL, &resp, &err)) {
+	if (call(j->cl, "POST", j->heartbeat_url, "{}", &resp, &err)) {
 		log_warnx("lease worker: heartbeat: %s", err.detail);
 	} else if (resp.status == 410 || resp.status == 409 || resp.status == 404) {
 		log_refusal("heartbeat", j->heartbeat_url, &resp);
