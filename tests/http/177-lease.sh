@@ -209,7 +209,8 @@ req PUT "/api/v1/worker/leases/$DL/result" -H "$(auth "$WA")" -H 'Content-Type: 
 expect_problem 409 state-conflict
 
 # --- SIGTERM: A finishes the job it holds, then exits; the token is in no log line
-req POST "/api/v1/resources/$ID/draft/tests" -H "$(auth "$(new_user rev@example.org reviewer)")"
+new_user rev@example.org reviewer >"$T/rev.token"
+req POST "/api/v1/resources/$ID/draft/tests" -H "$(auth "$(cat "$T/rev.token")")"
 expect_status 202
 for _ in $(seq 1 100); do
   [ -n "$(sql "SELECT id FROM worker_leases WHERE user_id = $UA AND state = 'active'")" ] && break; sleep 0.05
@@ -223,5 +224,23 @@ wait "$PA" || fail "A exited with $?"
 [ "$(sql "SELECT state FROM worker_leases WHERE id = '$TL'")" = done ] || fail "A did not finish its job before exiting"
 grep -q "stopped by a signal" "$T/wa.log" || fail "A's log does not say why it stopped"
 grep -q "leased" "$T/wa.log" || fail "A's log names no job"
-for t in "$WA" "$WB"; do grep -qF "$t" "$T/wa.log" "$T/wb.log" "$T/server.log" && fail "a log holds a worker token"; done
+
+# --- the real model worker: a lease worker that finds its runtimes itself (ONNX Runtime,
+# backoffice-torch.so, python) runs the corpus model in the jail, as itself in stdin mode
+REVT=$(cat "$T/rev.token")
+req POST "/api/v1/resources/${IDS[1]}/draft/tests" -H "$(auth "$REVT")"
+expect_status 202
+env -u BO_WORKER_PATH BO_TEST_TIMEOUT=120 "$WORKER_BIN" --lease "$BASE" --token "$WA" >"$T/wr.log" 2>&1 &
+PR=$!; EXTRA_PIDS+=("$PR")
+wait_state "${IDS[1]}" "awaiting review" 300
+wait_state "$ID" "awaiting review" 300
+grep -q 'capabilities {"weight_formats":\["onnx","torchscript"' "$T/wr.log" || { cat "$T/wr.log"; fail "the worker did not find its runtimes"; }
+req GET "/api/v1/resources/${IDS[1]}/draft"
+expect_jq '[.tests[] | select(.weight_format == "onnx")][0] | .status == "passed"
+  and (.summary.env | tostring | test("onnxruntime"))'
+if jailed; then expect_jq '[.tests[] | select(.weight_format == "onnx")][0].summary.sandbox.jailed == true'; fi
+kill -TERM "$PR"; wait "$PR" || fail "the real worker exited with $?"
+for t in "$WA" "$WB"; do
+  grep -qF "$t" "$T/wa.log" "$T/wb.log" "$T/wr.log" "$T/server.log" && fail "a log holds a worker token"
+done
 true
