@@ -9,7 +9,8 @@
 
 struct cJSON;
 
-/* X(NAME, http_status, problem_slug, title). BO_E<NAME> is the negative code. */
+/* X(NAME, http_status, problem_slug, title). BO_E<NAME> is the negative code. INTERNAL
+ * stays last: an unknown code maps to it. */
 #define BO_ERROR_KINDS(X)                                                              \
 	X(BADREQUEST, 400, "bad-request", "Malformed request")                        \
 	X(UNAUTHORIZED, 401, "unauthorized", "Authentication required")               \
@@ -32,6 +33,7 @@ struct cJSON;
 	X(STORAGE, 503, "storage-unavailable", "Storage unavailable")                 \
 	X(DATABASE, 503, "database-unavailable", "Database unavailable")              \
 	X(NOMEM, 503, "out-of-memory", "Out of memory")                               \
+	X(GONE, 410, "gone", "No longer there (a lease that expired or was superseded)") \
 	X(INTERNAL, 500, "internal", "Internal error")
 
 enum bo_code {

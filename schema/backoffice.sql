@@ -11,6 +11,7 @@
 -- 0009_import added the aliases table and versions.source_url (`backoffice import`).
 -- 0010_retest added test_runs.of_version, runtime, runtime_version, rules_version and
 -- queued_at (`backoffice retest`: runs of published versions and the judge of every run).
+-- 0011_worker_leases added worker_leases (test jobs leased by remote workers).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -202,3 +203,21 @@ CREATE TABLE aliases (
   concept_id  TEXT NOT NULL REFERENCES concepts(id)
 );
 CREATE INDEX aliases_concept ON aliases(concept_id);
+
+-- 0010_worker_leases: a test job leased by a remote worker (jobs.lease_owner = 'lease:' || id);
+-- only the SHA-256 of the job-scoped file secret is kept.
+CREATE TABLE worker_leases (
+  id            TEXT PRIMARY KEY,
+  secret_sha256 TEXT NOT NULL UNIQUE,
+  job_id        INTEGER NOT NULL,
+  user_id       INTEGER NOT NULL REFERENCES users(id),
+  concept_id    TEXT NOT NULL,
+  revision      INTEGER NOT NULL,
+  weight_format TEXT NOT NULL,
+  capabilities  TEXT NOT NULL DEFAULT '{}',
+  state         TEXT NOT NULL CHECK (state IN ('active', 'done', 'expired')),
+  started_at    TEXT NOT NULL,
+  expires_unix  INTEGER NOT NULL,
+  finished_at   TEXT
+);
+CREATE INDEX worker_leases_active ON worker_leases(state, expires_unix);

@@ -34,6 +34,7 @@ struct app {
 	char *tmp_dir;      /* DATA_DIR/tmp: upload bodies while they arrive */
 	char *incoming_dir; /* DATA_DIR/incoming: accepted packages until staged */
 	int lock_fd;        /* flock on DATA_DIR/backoffice.lock (servers only) */
+	int lease_polls;    /* lease workers' long polls held now (atomic builtins; pipeline/lease) */
 };
 
 /* Opens database (with migrations), storage, vocabulary, validation rules and the job

@@ -67,9 +67,10 @@ static void usage(FILE *f)
 		   "  user list                           users as JSON\n"
 		   "  user disable EMAIL|ID               disable a user and revoke their tokens\n"
 		   "  users import FILE                   import reviewers (reviewers.json format)\n"
-		   "  token create EMAIL|ID [--label L] [--partner TOOL|'*']\n"
+		   "  token create EMAIL|ID [--label L] [--partner TOOL|'*' | --worker]\n"
 		   "                                      create a token (printed once); --partner: one that\n"
-		   "                                      only sends TOOL's compatibility reports\n"
+		   "                                      only sends TOOL's compatibility reports; --worker: one\n"
+		   "                                      that only leases test jobs (backoffice-worker --lease)\n"
 		   "  token revoke ID|TOKEN               revoke a token\n"
 		   "  jobs list [--state S]               jobs as JSON, newest first\n"
 		   "  jobs retry N                        re-queue a dead or failed job\n"
@@ -353,6 +354,12 @@ static int token_create(struct cli *cli, struct app *a, sqlite3 *c, struct bo_er
 		snprintf(scope, sizeof(scope), "partner:%.*s", AUTH_TOOL_MAX + 1, partner);
 	else if (partner)
 		snprintf(scope, sizeof(scope), "partner");
+	/* a worker token leases test jobs (test_runner=lease) and reports their results, nothing else */
+	if (has_flag(cli, "--worker")) {
+		if (partner)
+			return bo_error_set(err, BO_EBADREQUEST, "a token is either --partner or --worker");
+		snprintf(scope, sizeof(scope), "worker");
+	}
 	int rc = auth_user_get(c, who, &u, err);
 	if (!rc)
 		rc = auth_token_create(c, u.id, label ? label : "", scope, token, &tid, err);
@@ -961,7 +968,7 @@ static const struct command commands[] = {
 	{"user", "list", NULL, user_list, NULL, 0, NULL},
 	{"user", "disable", NULL, user_disable, NULL, 1, "user disable EMAIL|ID"},
 	{"users", "import", NULL, users_import, NULL, 1, "users import FILE"},
-	{"token", "create", NULL, token_create, NULL, 1, "token create EMAIL|ID [--label L] [--partner TOOL|'*']"},
+	{"token", "create", NULL, token_create, NULL, 1, "token create EMAIL|ID [--label L] [--partner TOOL|'*' | --worker]"},
 	{"token", "revoke", NULL, token_revoke, NULL, 1, "token revoke ID|TOKEN"},
 	{"jobs", "list", NULL, jobs_list_cmd, NULL, 0, NULL},
 	{"jobs", "retry", NULL, jobs_retry_cmd, NULL, 1, "jobs retry N"},

@@ -919,7 +919,13 @@ static long elapsed_ms(const struct timespec *t0)
 	return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-int main(void)
+/* The lease worker loop (server/pipeline/lease_client.c, in libbo.a, which the Makefile
+ * links into this binary): `backoffice-worker --lease URL --token T` leases jobs over HTTP
+ * and runs each in the jail as this same binary in its stdin mode. Declared here because
+ * the worker's own sources include common/ only (tests/lint/layers.sh). */
+int lease_client_main(int argc, char **argv);
+
+int main(int argc, char **argv)
 {
 	struct bo_error err = BO_ERROR_INIT;
 	struct timespec t0;
@@ -934,6 +940,8 @@ int main(void)
 	char *out = NULL;
 	int exit_code = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "--lease"))
+		return lease_client_main(argc, argv);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r.details = cJSON_CreateArray();
 	if (read_all(stdin, SPEC_MAX, &text, &len, "the job spec", &err))

@@ -31,11 +31,11 @@
 
 /* ---- roles ------------------------------------------------------------------------------ */
 
-static const char *const role_names[] = {"none", "uploader", "reviewer", "admin", "partner"};
+static const char *const role_names[] = {"none", "uploader", "reviewer", "admin", "partner", "worker"};
 
 const char *auth_role_name(enum auth_role r)
 {
-	if (r < AUTH_ROLE_NONE || r > AUTH_ROLE_PARTNER)
+	if (r < AUTH_ROLE_NONE || r > AUTH_ROLE_WORKER)
 		return role_names[0];
 	return role_names[r];
 }
@@ -63,17 +63,31 @@ int auth_require(const struct auth_user *user, enum auth_role need, struct bo_er
 			return 0;
 		return bo_error_set(err, BO_EFORBIDDEN, "this needs a partner token (backoffice token create EMAIL --partner TOOL)");
 	}
+	if (need == AUTH_ROLE_WORKER) {
+		if (auth_scope_role(user->scope) == AUTH_ROLE_WORKER)
+			return 0;
+		return bo_error_set(err, BO_EFORBIDDEN, "this needs a worker token (backoffice token create EMAIL --worker)");
+	}
 	if (user->scope[0])
-		return bo_error_set(err, BO_EFORBIDDEN, "this token is a %s token: it may only send compatibility reports",
-				    user->scope);
+		return bo_error_set(err, BO_EFORBIDDEN, "this token is a %s token: %s", user->scope,
+				    auth_scope_role(user->scope) == AUTH_ROLE_WORKER
+					    ? "it may only lease test jobs and report their results"
+					    : "it may only send compatibility reports");
 	if (user->role < need)
 		return bo_error_set(err, BO_EFORBIDDEN, "this needs the %s role", auth_role_name(need));
 	return 0;
 }
 
+enum auth_role auth_scope_role(const char *scope)
+{
+	if (!scope || !*scope)
+		return AUTH_ROLE_NONE;
+	return !strcmp(scope, "worker") ? AUTH_ROLE_WORKER : AUTH_ROLE_PARTNER;
+}
+
 int auth_scope_valid(const char *scope)
 {
-	if (!scope || !*scope || !strcmp(scope, "partner"))
+	if (!scope || !*scope || !strcmp(scope, "partner") || !strcmp(scope, "worker"))
 		return 1;
 	if (strncmp(scope, "partner:", 8))
 		return 0;
@@ -315,7 +329,7 @@ int auth_token_create(sqlite3 *c, int64_t user_id, const char *label, const char
 		return bo_error_set(err, BO_EBADREQUEST, "token label is longer than %d bytes", AUTH_LABEL_MAX);
 	if (!auth_scope_valid(scope))
 		return bo_error_set(err, BO_EBADREQUEST,
-				    "token scope must be 'partner' or 'partner:<tool>' (tool: 1..%d of A-Z a-z 0-9 . -)",
+				    "token scope must be 'worker', 'partner' or 'partner:<tool>' (tool: 1..%d of A-Z a-z 0-9 . -)",
 				    AUTH_TOOL_MAX);
 	rc = db_prepare(c, &st, "SELECT disabled FROM users WHERE id = ?1", err);
 	if (rc)

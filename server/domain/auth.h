@@ -2,7 +2,8 @@
  * once at creation; the database keeps only its SHA-256, so a leaked database does not leak
  * working tokens. Roles are ordered: uploader < reviewer < admin. A token may carry a scope
  * that narrows it: a partner token (scope "partner" or "partner:<tool name>") may only send
- * compatibility reports, whatever its user's role. */
+ * compatibility reports, whatever its user's role; a worker token (scope "worker") may only
+ * lease test jobs and report their results (test_runner=lease). */
 #ifndef BO_AUTH_H
 #define BO_AUTH_H
 
@@ -16,7 +17,9 @@ struct bo_error;
 enum auth_role { AUTH_ROLE_NONE = 0, AUTH_ROLE_UPLOADER = 1, AUTH_ROLE_REVIEWER = 2, AUTH_ROLE_ADMIN = 3,
 		 /* not a user's role and outside the order: what a route needs to take partner
 		  * reports (a partner token, or an admin's unscoped token) */
-		 AUTH_ROLE_PARTNER = 4 };
+		 AUTH_ROLE_PARTNER = 4,
+		 /* the same for the lease worker routes: only a worker token (scope "worker") */
+		 AUTH_ROLE_WORKER = 5 };
 
 /* Bytes of a token scope: "partner:" + a tool name of at most AUTH_TOOL_MAX bytes. */
 #define AUTH_TOOL_MAX 40
@@ -80,12 +83,18 @@ int auth_parse_bearer(const char *header, char tok[AUTH_TOKEN_LEN + 1], struct b
 int auth_authenticate(sqlite3 *c, const char *authorization_header, struct auth_user *out,
 		      struct bo_error *err);
 
-/* Whether scope is one a token may carry: NULL or "" (none), "partner", or
+/* Whether scope is one a token may carry: NULL or "" (none), "worker", "partner", or
  * "partner:<name>" with a name of 1..AUTH_TOOL_MAX bytes of [A-Za-z0-9.-]. 1 or 0. */
 int auth_scope_valid(const char *scope);
 
+/* The route requirement a token of this scope is limited to: AUTH_ROLE_PARTNER for a
+ * partner scope, AUTH_ROLE_WORKER for "worker", AUTH_ROLE_NONE for an unscoped token
+ * (whose user's role decides). */
+enum auth_role auth_scope_role(const char *scope);
+
 /* 0 if user has at least the role need (need AUTH_ROLE_PARTNER: a partner token or an
- * admin's unscoped token; any other need refuses a scoped token); otherwise BO_EFORBIDDEN "this needs the <need>
+ * admin's unscoped token; need AUTH_ROLE_WORKER: a worker token only; any other need
+ * refuses a scoped token); otherwise BO_EFORBIDDEN "this needs the <need>
  * role" (also for a disabled user), or BO_EUNAUTHORIZED for a NULL user (no token given). */
 int auth_require(const struct auth_user *user, enum auth_role need, struct bo_error *err);
 

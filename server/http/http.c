@@ -169,11 +169,10 @@ int http_authenticate(http_req *r)
 		return rc;
 	rc = auth_authenticate(c, http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->user, &r->err);
 	db_release(r->srv->app->db, c);
-	/* a scoped (partner) token is nobody outside its routes: a public page asked with it
+	/* a scoped (partner, worker) token is nobody outside its routes: a public page asked with it
 	 * sees an anonymous client, never the rights of the user behind it */
-	if (!rc && r->user.scope[0] && (!r->route || r->route->auth != AUTH_ROLE_PARTNER))
-		rc = bo_error_set(&r->err, BO_EFORBIDDEN, "this token is a %s token: it may only send compatibility reports",
-				  r->user.scope);
+	if (!rc && r->user.scope[0] && (!r->route || r->route->auth != auth_scope_role(r->user.scope)))
+		rc = auth_require(&r->user, AUTH_ROLE_UPLOADER, &r->err); /* the refusal worded for its scope */
 	if (!rc)
 		r->has_user = 1;
 	return rc;

@@ -12,7 +12,7 @@
 
 const struct route_table *const routes_all[] = {
 	&routes_meta, &routes_ids, &routes_uploads, &routes_resources, &routes_review, &routes_admin,
-	&routes_collection, &routes_signin, &routes_pages, &routes_compat,
+	&routes_collection, &routes_signin, &routes_pages, &routes_compat, &routes_worker,
 };
 const size_t routes_all_count = sizeof(routes_all) / sizeof(routes_all[0]);
 

@@ -12,6 +12,7 @@ extern const struct route_table routes_resources;
 extern const struct route_table routes_admin;
 extern const struct route_table routes_review;
 extern const struct route_table routes_compat;
+extern const struct route_table routes_worker;
 extern const struct route_table routes_collection;
 extern const struct route_table routes_signin;
 extern const struct route_table routes_pages;

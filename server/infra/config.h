@@ -78,6 +78,8 @@ struct config {
 	int64_t retest_on_change;  /* 1: the server re-tests published versions when the judge changes */
 	int64_t retest_max_queued; /* most automatic re-test jobs queued at once */
 	char *test_fault;         /* tests only: fault the worker injects (with BO_WORKER_FAULTS=1 in its env) */
+	char *test_runner;        /* "local" (the server's runners) or "lease" (remote workers lease test jobs) */
+	int64_t worker_lease_seconds; /* a lease worker's hold on a test job between heartbeats */
 	char *sandbox;            /* "bwrap" (the jail) or "none" (unconfined, the operator's explicit choice) */
 	char *bwrap_path;         /* bubblewrap */
 	int64_t sandbox_uid, sandbox_gid; /* what a root server drops to for the jail */

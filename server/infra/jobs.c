@@ -190,7 +190,8 @@ static int claim(jobs *q, sqlite3 *c, const char *kind, struct claimed *cl, stru
 			    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1, "
 			    "lease_owner = ?2, max_attempts = CASE WHEN max_attempts > 0 THEN max_attempts ELSE ?5 END "
 			    "WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'failed') "
-			    "AND run_after <= ?3 AND (?4 IS NULL OR kind = ?4) ORDER BY run_after, id LIMIT 1) "
+			    "AND run_after <= ?3 AND (?4 IS NULL OR kind = ?4) AND (?6 IS NULL OR kind != ?6) "
+			    "ORDER BY run_after, id LIMIT 1) "
 			    "RETURNING id, kind, subject, payload_json, attempts, max_attempts",
 			    err);
 	if (rc)
@@ -200,6 +201,7 @@ static int claim(jobs *q, sqlite3 *c, const char *kind, struct claimed *cl, stru
 	sqlite3_bind_int64(st, 3, now);
 	db_bind_text(st, 4, kind);
 	sqlite3_bind_int64(st, 5, q->opt.max_attempts);
+	db_bind_text(st, 6, q->opt.skip_kind);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_DONE) {
 		sqlite3_finalize(st);

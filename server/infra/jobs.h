@@ -44,6 +44,8 @@ struct jobs_options {
 	int64_t max_attempts;
 	int64_t backoff_seconds;
 	const char *owner_prefix; /* "serve" or "cli": lease_owner is "<prefix>:<pid>:<random>" */
+	const char *skip_kind;    /* a kind these runners never claim (NULL = none): with
+				     test_runner=lease, "test", which lease workers take */
 };
 
 /* Enqueues a job inside the caller's open transaction. payload_json NULL = "{}".

@@ -613,19 +613,28 @@ static int check_current(sqlite3 *c, const char *id, int revision, const char *f
 	return 0;
 }
 
-/* Writes the verdict and moves the draft on when it was the last run. */
+/* Writes the verdict and moves the draft on when it was the last run. guard (may be NULL)
+ * runs in the same transaction first and may refuse (its code is returned, nothing is
+ * written); *recorded (may be NULL) says whether the verdict was written. */
 static int record(struct app *a, const char *id, int revision, const char *format, const char *status,
-		  const char *summary_json, const char *started, const char *message, struct bo_error *err)
+		  const char *summary_json, const char *started, const char *message,
+		  const struct test_job_guard *guard, int *recorded, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
 	char finished[40];
 	int go = 0;
+	if (recorded)
+		*recorded = 0;
 	db_now_iso(finished, sizeof(finished));
 	int rc = db_acquire(a->db, &c, err);
 	if (rc)
 		return rc;
 	rc = check_current(c, id, revision, format, &go, err);
 	if (rc || !go)
+		goto fail;
+	if (guard)
+		rc = guard->check(c, guard->ctx, err);
+	if (rc)
 		goto fail;
 	const struct draft_run_verdict v = {.tool = TEST_JOB_TOOL,
 					    .tool_version = BO_VERSION,
@@ -645,6 +654,8 @@ static int record(struct app *a, const char *id, int revision, const char *forma
 	rc = db_commit(c, err);
 	if (!rc)
 		log_info("test: %s revision %d: %s", id, revision, message);
+	if (!rc && recorded)
+		*recorded = 1;
 fail:
 	db_rollback(c);
 	db_release(a->db, c);
@@ -795,12 +806,7 @@ static int job_outputs(void *ctx, const char *out_dir, cJSON *summary, struct bo
 		snprintf(path, sizeof(path), "%s/%s", out_dir, e->d_name);
 		if (lstat(path, &st) || !S_ISREG(st.st_mode))
 			continue; /* a symlink from the worker could point anywhere */
-		struct bo_error kerr = BO_ERROR_INIT;
-		int bad = (size_t)snprintf(key, sizeof(key), "%s/draft/test_outputs/%s/%s", jc->id, jc->format,
-					   e->d_name) >= sizeof(key) ||
-			  storage_check_key(key, &kerr);
-		bo_error_cleanup(&kerr);
-		if (bad)
+		if (test_job_output_key(jc->id, jc->format, e->d_name, key, sizeof(key)))
 			continue; /* a name storage cannot hold is not kept */
 		rc = storage_put_file(jc->a->storage, key, path, "application/octet-stream", NULL, err);
 		if (!rc) {
@@ -881,8 +887,7 @@ int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 {
 	struct app *a = ctx;
 	struct job_ctx jc = {.a = a, .job = job, .id = job->subject};
-	char format[64], started[40], msg[640], prefix[STORAGE_KEY_MAX + 1];
-	char *summary_json = NULL;
+	char format[64], started[40], prefix[STORAGE_KEY_MAX + 1];
 	cJSON *summary = NULL;
 	int revision = 0, go = 0, slot = 0, rc;
 	if (retest_job_is_version(job)) /* a published version: its files, a new run */
@@ -921,36 +926,82 @@ int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 		.ctx = &jc,
 	};
 	rc = test_worker_run(&rq, &summary, err);
-	if (rc)
-		goto fail;
-	char status[16];
-	snprintf(status, sizeof(status), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "status")));
-	if (!strcmp(status, "error")) {
-		const cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(summary, "details"), 0);
-		const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d0, "errors"), 0);
-		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e0, "msg"));
-		snprintf(msg, sizeof(msg), "dynamic test (%s): error: %s", format, why ? why : "see the summary");
-	} else {
-		snprintf(msg, sizeof(msg), "dynamic test (%s) %s", format, status);
-	}
-	rc = spec_shape(a, jc.id, summary, err);
-	if (rc)
-		goto fail;
-	summary_json = cJSON_PrintUnformatted(summary);
-	if (!summary_json) {
-		rc = oom(err);
-		goto fail;
-	}
-	rc = record(a, jc.id, revision, format, status, summary_json, started, msg, err);
+	if (!rc)
+		rc = test_job_store(a, jc.id, revision, format, summary, started, NULL, NULL, err);
 fail:
 	if (slot)
 		slots_give(a->test_slots);
 	for (size_t i = 0; i < jc.npaths; i++)
 		free(jc.paths[i]);
 	free(jc.paths);
-	free(summary_json);
 	cJSON_Delete(summary);
 	return rc;
+}
+
+int test_job_store(struct app *a, const char *id, int revision, const char *format, cJSON *summary,
+		   const char *started, const struct test_job_guard *guard, int *recorded, struct bo_error *err)
+{
+	char status[16], msg[640];
+	char *summary_json = NULL;
+	snprintf(status, sizeof(status), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "status")));
+	if (!strcmp(status, "error")) {
+		const cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(summary, "details"), 0);
+		const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d0, "errors"), 0);
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e0, "msg"));
+		snprintf(msg, sizeof(msg), "dynamic test (%s): error: %.500s", format, why ? why : "see the summary");
+	} else {
+		snprintf(msg, sizeof(msg), "dynamic test (%s) %s", format, status);
+	}
+	int rc = spec_shape(a, id, summary, err);
+	if (rc)
+		return rc;
+	summary_json = cJSON_PrintUnformatted(summary);
+	if (!summary_json)
+		return oom(err);
+	rc = record(a, id, revision, format, status, summary_json, started, msg, guard, recorded, err);
+	free(summary_json);
+	return rc;
+}
+
+int test_job_start(struct app *a, const char *id, int revision, const char *format, int *go, struct bo_error *err)
+{
+	sqlite3 *c = NULL;
+	char now[40];
+	db_now_iso(now, sizeof(now));
+	int rc = db_acquire(a->db, &c, err);
+	if (rc)
+		return rc;
+	rc = check_current(c, id, revision, format, go, err);
+	if (!rc && *go)
+		rc = drafts_run_start(c, id, revision, format, now, err);
+	if (!rc)
+		rc = db_commit(c, err);
+	if (rc)
+		*go = 0;
+	db_rollback(c);
+	db_release(a->db, c);
+	return rc;
+}
+
+void test_job_point_output(cJSON *summary, const char *name, const char *key)
+{
+	cJSON *kept = cJSON_GetObjectItemCaseSensitive(summary, "test_outputs");
+	if (!cJSON_IsArray(kept)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(summary, "test_outputs");
+		kept = cJSON_AddArrayToObject(summary, "test_outputs");
+	}
+	point_at(summary, name, key);
+	if (kept)
+		cJSON_AddItemToArray(kept, cJSON_CreateString(key));
+}
+
+int test_job_output_key(const char *id, const char *format, const char *name, char *buf, size_t n)
+{
+	struct bo_error kerr = BO_ERROR_INIT;
+	int bad = (size_t)snprintf(buf, n, "%s/draft/test_outputs/%s/%s", id, format, name) >= n ||
+		  storage_check_key(buf, &kerr);
+	bo_error_cleanup(&kerr);
+	return bad ? -1 : 0;
 }
 
 void test_job_dead(void *ctx, const struct job *job, const char *last_error)
@@ -978,7 +1029,7 @@ void test_job_dead(void *ctx, const struct job *job, const char *last_error)
 	json = s ? cJSON_PrintUnformatted(s) : NULL;
 	cJSON_Delete(s);
 	snprintf(line, sizeof(line), "dynamic test (%s): error: %s", format, msg);
-	int rc = json ? record(a, job->subject, revision, format, "error", json, NULL, line, &err) : BO_ENOMEM;
+	int rc = json ? record(a, job->subject, revision, format, "error", json, NULL, line, NULL, NULL, &err) : BO_ENOMEM;
 	if (rc)
 		log_error("test: %s: cannot record the failure of test job %lld: %s", job->subject, (long long)job->id,
 			  err.detail[0] ? err.detail : "out of memory");

@@ -59,6 +59,35 @@ int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njo
  * crashes, times out, runs out of memory or prints no valid result is an `error` run
  * with the reason. Storage or database trouble returns its code (retried). */
 int test_job_run(void *ctx, const struct job *job, struct bo_error *err);
+/* With test_runner=lease the server's runners leave `test` jobs to lease workers
+ * (pipeline/lease), which use the three calls below around a worker run elsewhere. */
+
+/* Marks the run of a job that is about to run as running, in one transaction that checks
+ * it still matters first (*go = 0 for a stale job: the revision moved on or the run has a
+ * verdict). BO_EDATABASE. */
+int test_job_start(struct app *a, const char *id, int revision, const char *format, int *go, struct bo_error *err);
+
+/* Refuses to store a verdict unless check (run inside the verdict's transaction, after the
+ * run was found current) returns 0; its code is returned and nothing is written. */
+struct test_job_guard {
+	int (*check)(sqlite3 *c, void *ctx, struct bo_error *err);
+	void *ctx;
+};
+
+/* Stores summary (a worker's test summary, edited into the bioimageio.spec shape here) as
+ * the verdict of the run, with its event, and moves the draft on when it was the last run:
+ * what the local runner does with its worker's result. A stale run is left alone (0, and
+ * *recorded = 0; recorded may be NULL). guard may be NULL. BO_EDATABASE, BO_ENOMEM. */
+int test_job_store(struct app *a, const char *id, int revision, const char *format, struct cJSON *summary,
+		   const char *started, const struct test_job_guard *guard, int *recorded, struct bo_error *err);
+
+/* The storage key of a produced tensor name of a run into buf; -1 when storage cannot
+ * hold that name (it is then not kept). */
+int test_job_output_key(const char *id, const char *format, const char *name, char *buf, size_t n);
+/* Points the summary's details at the stored copy key of the produced file name and
+ * lists it in test_outputs. */
+void test_job_point_output(struct cJSON *summary, const char *name, const char *key);
+
 /* jobs_dead_fn: the run becomes `error` with the last error; the draft still moves on. */
 void test_job_dead(void *ctx, const struct job *job, const char *last_error);
 

@@ -436,6 +436,41 @@ static void test_auth__user_list(void)
 	fixture_close(&fx);
 }
 
+/* A worker token leases test jobs and nothing else; no other token (not even an admin's)
+ * reaches the worker routes. */
+static void test_auth__worker_scope(void)
+{
+	struct fixture fx;
+	struct bo_error err = BO_ERROR_INIT;
+	struct auth_user u;
+	char t[64], hdr[80];
+	require(fixture_open(&fx) == 0, "fixture");
+	int64_t adm = add_user(fx.c, "Ann", "ann@example.org", AUTH_ROLE_ADMIN);
+	check(auth_token_create(fx.c, adm, "", "worker:x", t, NULL, &err) == BO_EBADREQUEST, "worker:x is no scope");
+	bo_error_cleanup(&err);
+	require(auth_token_create(fx.c, adm, "gpu host", "worker", t, NULL, &err) == 0, "%s", err.detail);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", t);
+	require(auth_authenticate(fx.c, hdr, &u, &err) == 0, "%s", err.detail);
+	check(!strcmp(u.scope, "worker") && auth_scope_role(u.scope) == AUTH_ROLE_WORKER, "scope '%s'", u.scope);
+	check(auth_require(&u, AUTH_ROLE_WORKER, &err) == 0, "worker route: %s", err.detail);
+	for (int need = AUTH_ROLE_UPLOADER; need <= AUTH_ROLE_PARTNER; need++) {
+		check(auth_require(&u, (enum auth_role)need, &err) == BO_EFORBIDDEN, "a worker token passed need %d", need);
+		bo_error_cleanup(&err);
+	}
+	check(auth_require(&u, AUTH_ROLE_UPLOADER, &err) == BO_EFORBIDDEN && strstr(err.detail, "lease test jobs"),
+	      "detail %s", err.detail);
+	bo_error_cleanup(&err);
+	require(auth_token_create(fx.c, adm, "", NULL, t, NULL, &err) == 0, "%s", err.detail);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", t);
+	require(auth_authenticate(fx.c, hdr, &u, &err) == 0, "%s", err.detail);
+	check(auth_require(&u, AUTH_ROLE_WORKER, &err) == BO_EFORBIDDEN, "an admin's token on a worker route");
+	bo_error_cleanup(&err);
+	check(auth_scope_role("partner:ilastik") == AUTH_ROLE_PARTNER && auth_scope_role("") == AUTH_ROLE_NONE, "roles");
+	check(!strcmp(auth_role_name(AUTH_ROLE_WORKER), "worker"), "name");
+	check(auth_role_parse("worker", &(enum auth_role){0}) == BO_EBADREQUEST, "worker is not a user's role");
+	fixture_close(&fx);
+}
+
 static struct check_test tests[] = {
 	TEST(test_auth__token_format),
 	TEST(test_auth__hash_stored_not_token),
@@ -444,6 +479,7 @@ static struct check_test tests[] = {
 	TEST(test_auth__last_used_throttled),
 	TEST(test_auth__roles),
 	TEST(test_auth__partner_scope),
+	TEST(test_auth__worker_scope),
 	TEST(test_auth__user_add),
 	TEST(test_auth__user_list),
 };

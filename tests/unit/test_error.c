@@ -37,6 +37,7 @@ static const struct expect_kind expected[] = {
 	{BO_ESTORAGE, 503, "storage-unavailable", "Storage unavailable", "BO_ESTORAGE"},
 	{BO_EDATABASE, 503, "database-unavailable", "Database unavailable", "BO_EDATABASE"},
 	{BO_ENOMEM, 503, "out-of-memory", "Out of memory", "BO_ENOMEM"},
+	{BO_EGONE, 410, "gone", "No longer there (a lease that expired or was superseded)", "BO_EGONE"},
 	{BO_EINTERNAL, 500, "internal", "Internal error", "BO_EINTERNAL"},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))

@@ -108,7 +108,7 @@ static int setup(struct fixture *f, int64_t backoff, int64_t max_attempts)
 	if (rc)
 		return rc;
 	f->ctx.d = f->d;
-	struct jobs_options opt = {60, max_attempts, backoff, "serve"};
+	struct jobs_options opt = {60, max_attempts, backoff, "serve", NULL};
 	rc = jobs_create(&f->q, f->d, kinds, sizeof(kinds) / sizeof(kinds[0]), &f->ctx, &opt, &f->err);
 	check(rc == 0, "jobs_create: %s", f->err.detail);
 	if (rc)

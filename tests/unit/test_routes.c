@@ -80,7 +80,7 @@ static void test_routes__every_route_complete(void)
 		check(rt->summary && rt->summary[0], "%s %s: no summary", m, rt->pattern);
 		check(rt->body == HTTP_BODY_NONE || rt->body == HTTP_BODY_JSON || rt->body == HTTP_BODY_UPLOAD,
 		      "%s %s: body %d", m, rt->pattern, (int)rt->body);
-		check(rt->auth >= AUTH_ROLE_NONE && rt->auth <= AUTH_ROLE_PARTNER, "%s %s: auth %d", m, rt->pattern,
+		check(rt->auth >= AUTH_ROLE_NONE && rt->auth <= AUTH_ROLE_WORKER, "%s %s: auth %d", m, rt->pattern,
 		      (int)rt->auth);
 		if (!rt->pattern)
 			continue;
