@@ -10,6 +10,7 @@
 -- job kind 'compat-json'.
 -- 0009_import added the aliases table and versions.source_url (`backoffice import`).
 -- 0010_worker_leases added worker_leases (test jobs leased by remote workers).
+-- 0011_slurm_jobs added slurm_jobs (the Slurm batch jobs of test_runner=slurm).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -217,3 +218,20 @@ CREATE TABLE worker_leases (
   finished_at   TEXT
 );
 CREATE INDEX worker_leases_active ON worker_leases(state, expires_unix);
+
+-- 0011_slurm_jobs: a Slurm batch job the server submitted for a test job (test_runner=slurm),
+-- with the job-scoped worker token it carries (revoked when the row ends).
+CREATE TABLE slurm_jobs (
+  id            INTEGER PRIMARY KEY,
+  job_id        INTEGER NOT NULL,
+  slurm_id      INTEGER,
+  token_id      INTEGER NOT NULL,
+  concept_id    TEXT NOT NULL,
+  revision      INTEGER NOT NULL,
+  weight_format TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('active', 'ended', 'cancelled')),
+  slurm_state   TEXT NOT NULL DEFAULT '',
+  submitted_at  TEXT NOT NULL,
+  ended_at      TEXT
+);
+CREATE INDEX slurm_jobs_active ON slurm_jobs(state, job_id);

@@ -19,6 +19,7 @@
 #include "pipeline/archive.h"
 #include "pipeline/collection.h"
 #include "pipeline/import.h"
+#include "pipeline/slurm.h"
 #include "pipeline/resource_view.h"
 #include "pipeline/test_job.h"
 
@@ -203,6 +204,7 @@ static int cmd_serve(struct cli *cli)
 	struct bo_error err = BO_ERROR_INIT;
 	struct app *a = NULL;
 	http_server *srv = NULL;
+	slurm_runner *slurm = NULL;
 	sigset_t set;
 	int rc, sig = 0;
 	/* signals are taken synchronously by this thread; every other thread inherits the mask */
@@ -222,6 +224,8 @@ static int cmd_serve(struct cli *cli)
 	}
 	if (!rc)
 		rc = jobs_start(a->jobs, (int)cli->cfg->job_runners, &err);
+	if (!rc && !strcmp(cli->cfg->test_runner, "slurm"))
+		rc = slurm_start(a, &slurm, &err);
 	if (!rc)
 		rc = http_start(&srv, a, routes_all, routes_all_count, &err);
 	if (rc)
@@ -232,6 +236,7 @@ static int cmd_serve(struct cli *cli)
 	log_info("received signal %d, stopping", sig);
 fail:
 	http_stop(srv);
+	slurm_stop(slurm);
 	if (a)
 		jobs_stop(a->jobs);
 	app_close(a);
