@@ -65,8 +65,12 @@ APT_TORCH := libtorch-dev python3-torch python3-numpy
 APT_RUN   := bubblewrap
 # python3-yaml: tests/lib/ref_shapes.py reads the published YAML (python3-torch pulls it in
 # too, but the test checker must not depend on the model runtime being installed)
+# slurmctld slurmd slurm-client munge: the single-node Slurm cluster of tests/http/179-slurm.sh
+# (a server with test_runner=slurm needs only slurm-client's sbatch, squeue, scancel, sacct
+# and scontrol, and the site's munge)
 APT_TEST  := curl jq zip unzip sqlite3 python3 python3-aiosmtpd python3-yaml swift-proxy swift-account \
-             swift-container swift-object procps psmisc chromium fonts-noto-color-emoji
+             swift-container swift-object procps psmisc chromium fonts-noto-color-emoji \
+             slurmctld slurmd slurm-client munge
 STAMP     := build/.deps
 
 .PHONY: all run test deps deps-test deps-onnx deps-browser deps-bench unit clean lint bench env-example

@@ -12,6 +12,7 @@
 -- 0010_retest added test_runs.of_version, runtime, runtime_version, rules_version and
 -- queued_at (`backoffice retest`: runs of published versions and the judge of every run).
 -- 0011_worker_leases added worker_leases (test jobs leased by remote workers).
+-- 0012_slurm_jobs added slurm_jobs (the Slurm batch jobs of test_runner=slurm).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -204,7 +205,7 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_concept ON aliases(concept_id);
 
--- 0010_worker_leases: a test job leased by a remote worker (jobs.lease_owner = 'lease:' || id);
+-- 0011_worker_leases: a test job leased by a remote worker (jobs.lease_owner = 'lease:' || id);
 -- only the SHA-256 of the job-scoped file secret is kept.
 CREATE TABLE worker_leases (
   id            TEXT PRIMARY KEY,
@@ -221,3 +222,20 @@ CREATE TABLE worker_leases (
   finished_at   TEXT
 );
 CREATE INDEX worker_leases_active ON worker_leases(state, expires_unix);
+
+-- 0012_slurm_jobs: a Slurm batch job the server submitted for a test job (test_runner=slurm),
+-- with the job-scoped worker token it carries (revoked when the row ends).
+CREATE TABLE slurm_jobs (
+  id            INTEGER PRIMARY KEY,
+  job_id        INTEGER NOT NULL,
+  slurm_id      INTEGER,
+  token_id      INTEGER NOT NULL,
+  concept_id    TEXT NOT NULL,
+  revision      INTEGER NOT NULL,
+  weight_format TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('active', 'ended', 'cancelled')),
+  slurm_state   TEXT NOT NULL DEFAULT '',
+  submitted_at  TEXT NOT NULL,
+  ended_at      TEXT
+);
+CREATE INDEX slurm_jobs_active ON slurm_jobs(state, job_id);

@@ -144,8 +144,9 @@ int app_open(struct app **out, const struct config *cfg, int server, struct bo_e
 		.max_attempts = cfg->job_max_attempts,
 		.backoff_seconds = cfg->job_backoff_seconds,
 		.owner_prefix = server ? "serve" : "cli",
-		/* lease workers run the tests elsewhere (pipeline/lease); nothing here may take them */
-		.skip_kind = !strcmp(cfg->test_runner, "lease") ? "test" : NULL,
+		/* lease workers (or Slurm jobs running them) run the tests elsewhere (pipeline/lease,
+		 * pipeline/slurm); nothing here may take them */
+		.skip_kind = strcmp(cfg->test_runner, "local") ? "test" : NULL,
 	};
 	rc = jobs_create(&a->jobs, a->db, job_kinds, sizeof(job_kinds) / sizeof(job_kinds[0]), a, &jo, err);
 	if (rc)

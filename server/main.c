@@ -20,6 +20,7 @@
 #include "pipeline/archive.h"
 #include "pipeline/collection.h"
 #include "pipeline/import.h"
+#include "pipeline/slurm.h"
 #include "pipeline/resource_view.h"
 #include "pipeline/retest.h"
 #include "pipeline/test_job.h"
@@ -210,6 +211,7 @@ static int cmd_serve(struct cli *cli)
 	struct bo_error err = BO_ERROR_INIT;
 	struct app *a = NULL;
 	http_server *srv = NULL;
+	slurm_runner *slurm = NULL;
 	sigset_t set;
 	int rc, sig = 0;
 	/* signals are taken synchronously by this thread; every other thread inherits the mask */
@@ -231,6 +233,8 @@ static int cmd_serve(struct cli *cli)
 		rc = retest_on_start(a, &err);
 	if (!rc)
 		rc = jobs_start(a->jobs, (int)cli->cfg->job_runners, &err);
+	if (!rc && !strcmp(cli->cfg->test_runner, "slurm"))
+		rc = slurm_start(a, &slurm, &err);
 	if (!rc)
 		rc = http_start(&srv, a, routes_all, routes_all_count, &err);
 	if (rc)
@@ -241,6 +245,7 @@ static int cmd_serve(struct cli *cli)
 	log_info("received signal %d, stopping", sig);
 fail:
 	http_stop(srv);
+	slurm_stop(slurm);
 	if (a)
 		jobs_stop(a->jobs);
 	app_close(a);

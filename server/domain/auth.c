@@ -82,12 +82,27 @@ enum auth_role auth_scope_role(const char *scope)
 {
 	if (!scope || !*scope)
 		return AUTH_ROLE_NONE;
-	return !strcmp(scope, "worker") ? AUTH_ROLE_WORKER : AUTH_ROLE_PARTNER;
+	return !strcmp(scope, "worker") || auth_scope_job(scope) > 0 ? AUTH_ROLE_WORKER : AUTH_ROLE_PARTNER;
+}
+
+int64_t auth_scope_job(const char *scope)
+{
+	static const char prefix[] = AUTH_SCOPE_JOB_PREFIX;
+	const char *p = scope ? scope + sizeof(prefix) - 1 : NULL;
+	int64_t id = 0;
+	if (!scope || strncmp(scope, prefix, sizeof(prefix) - 1) || !*p || strlen(p) > 18 || *p == '0')
+		return 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		id = id * 10 + (*p - '0');
+	}
+	return id;
 }
 
 int auth_scope_valid(const char *scope)
 {
-	if (!scope || !*scope || !strcmp(scope, "partner") || !strcmp(scope, "worker"))
+	if (!scope || !*scope || !strcmp(scope, "partner") || !strcmp(scope, "worker") || auth_scope_job(scope) > 0)
 		return 1;
 	if (strncmp(scope, "partner:", 8))
 		return 0;

@@ -83,12 +83,19 @@ int auth_parse_bearer(const char *header, char tok[AUTH_TOKEN_LEN + 1], struct b
 int auth_authenticate(sqlite3 *c, const char *authorization_header, struct auth_user *out,
 		      struct bo_error *err);
 
-/* Whether scope is one a token may carry: NULL or "" (none), "worker", "partner", or
+/* A worker token for exactly one test job (test_runner=slurm): scope "worker:job:<job id>";
+ * it leases that job only (pipeline/slurm creates one per Slurm job and revokes it after). */
+#define AUTH_SCOPE_JOB_PREFIX "worker:job:"
+
+/* The job id of a "worker:job:<id>" scope (a positive decimal without leading zeros), else 0. */
+int64_t auth_scope_job(const char *scope);
+
+/* Whether scope is one a token may carry: NULL or "" (none), "worker", "worker:job:<id>", "partner", or
  * "partner:<name>" with a name of 1..AUTH_TOOL_MAX bytes of [A-Za-z0-9.-]. 1 or 0. */
 int auth_scope_valid(const char *scope);
 
 /* The route requirement a token of this scope is limited to: AUTH_ROLE_PARTNER for a
- * partner scope, AUTH_ROLE_WORKER for "worker", AUTH_ROLE_NONE for an unscoped token
+ * partner scope, AUTH_ROLE_WORKER for "worker" and "worker:job:<id>", AUTH_ROLE_NONE for an unscoped token
  * (whose user's role decides). */
 enum auth_role auth_scope_role(const char *scope);
 

@@ -119,6 +119,14 @@ int leases_claim(sqlite3 *c, int64_t user_id, const char *formats_json, const ch
 		 int64_t lease_seconds, int64_t max_attempts, int64_t now, struct lease *out,
 		 char secret[LEASES_SECRET_LEN + 1], int *found, struct bo_error *err)
 {
+	return leases_claim_job(c, user_id, 0, formats_json, capabilities_json, lease_seconds, max_attempts, now, out,
+				secret, found, err);
+}
+
+int leases_claim_job(sqlite3 *c, int64_t user_id, int64_t job_id, const char *formats_json,
+		     const char *capabilities_json, int64_t lease_seconds, int64_t max_attempts, int64_t now,
+		     struct lease *out, char secret[LEASES_SECRET_LEN + 1], int *found, struct bo_error *err)
+{
 	sqlite3_stmt *st = NULL;
 	char id[LEASES_ID_LEN + 1], owner[sizeof(OWNER_PREFIX) + LEASES_ID_LEN], hash[65], started[40];
 	cJSON *payload = NULL;
@@ -136,7 +144,7 @@ int leases_claim(sqlite3 *c, int64_t user_id, const char *formats_json, const ch
 			"max_attempts = CASE WHEN max_attempts > 0 THEN max_attempts ELSE ?3 END "
 			"WHERE id = (SELECT id FROM jobs WHERE kind = 'test' AND state IN ('queued', 'failed') "
 			"AND run_after <= ?4 AND json_valid(payload_json) AND json_extract(payload_json, '$.weight_format') "
-			"IN (SELECT value FROM json_each(?5)) ORDER BY run_after, id LIMIT 1) "
+			"IN (SELECT value FROM json_each(?5)) AND (?6 = 0 OR id = ?6) ORDER BY run_after, id LIMIT 1) "
 			"RETURNING id, subject, payload_json",
 			err);
 	if (rc)
@@ -146,6 +154,7 @@ int leases_claim(sqlite3 *c, int64_t user_id, const char *formats_json, const ch
 	sqlite3_bind_int64(st, 3, max_attempts);
 	sqlite3_bind_int64(st, 4, now);
 	db_bind_text(st, 5, formats_json);
+	sqlite3_bind_int64(st, 6, job_id);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_DONE) {
 		sqlite3_finalize(st);

@@ -49,6 +49,12 @@ int leases_claim(sqlite3 *c, int64_t user_id, const char *formats_json, const ch
 		 int64_t lease_seconds, int64_t max_attempts, int64_t now, struct lease *out,
 		 char secret[LEASES_SECRET_LEN + 1], int *found, struct bo_error *err);
 
+/* leases_claim restricted to the test job job_id (0 = any): what a job-scoped worker token
+ * (auth_scope_job, test_runner=slurm) may lease. */
+int leases_claim_job(sqlite3 *c, int64_t user_id, int64_t job_id, const char *formats_json,
+		     const char *capabilities_json, int64_t lease_seconds, int64_t max_attempts, int64_t now,
+		     struct lease *out, char secret[LEASES_SECRET_LEN + 1], int *found, struct bo_error *err);
+
 /* The lease id held by user_id, checked for an end or an extension at now: 0 when it is
  * active, unexpired and still owns its job (then *out is filled); BO_ENOTFOUND for an
  * unknown id or another user's lease; BO_ECONFLICT when it already ended with a result

@@ -78,8 +78,16 @@ struct config {
 	int64_t retest_on_change;  /* 1: the server re-tests published versions when the judge changes */
 	int64_t retest_max_queued; /* most automatic re-test jobs queued at once */
 	char *test_fault;         /* tests only: fault the worker injects (with BO_WORKER_FAULTS=1 in its env) */
-	char *test_runner;        /* "local" (the server's runners) or "lease" (remote workers lease test jobs) */
+	char *test_runner;        /* "local" (the server's runners), "lease" (remote workers lease test jobs) or "slurm" */
 	int64_t worker_lease_seconds; /* a lease worker's hold on a test job between heartbeats */
+	/* test_runner=slurm (pipeline/slurm) */
+	char *slurm_partition, *slurm_account, *slurm_gres; /* sbatch options ("" = not given) */
+	int64_t slurm_time;                                 /* sbatch --time, minutes */
+	char *slurm_sbatch, *slurm_squeue, *slurm_scancel, *slurm_sacct, *slurm_scontrol; /* commands */
+	char *slurm_url;     /* what the Slurm job's worker reaches the server at ("" = public_url) */
+	char *slurm_worker;  /* backoffice-worker on the nodes ("" = next to backoffice) */
+	char *slurm_log_dir; /* sbatch --output directory ("" = DATA_DIR/slurm/logs) */
+	char *slurm_capabilities; /* --capabilities FILE of the Slurm job's worker ("" = detected) */
 	char *sandbox;            /* "bwrap" (the jail) or "none" (unconfined, the operator's explicit choice) */
 	char *bwrap_path;         /* bubblewrap */
 	int64_t sandbox_uid, sandbox_gid; /* what a root server drops to for the jail */

@@ -42,9 +42,18 @@ static int bad(struct bo_error *err, const char *what)
 
 static int lease_mode(struct app *a, struct bo_error *err)
 {
-	if (strcmp(a->cfg->test_runner, "lease"))
+	if (strcmp(a->cfg->test_runner, "lease") && strcmp(a->cfg->test_runner, "slurm"))
 		return bo_error_set(err, BO_ECONFLICT, "this server runs its tests itself (test_runner=%s); it leases no jobs",
 				    a->cfg->test_runner);
+	return 0;
+}
+
+/* A job-scoped token (test_runner=slurm, one per Slurm job) holds only its own job's lease. */
+static int scope_allows(const struct auth_user *u, const struct lease *l, struct bo_error *err)
+{
+	int64_t only = auth_scope_job(u->scope);
+	if (only && only != l->job_id)
+		return bo_error_set(err, BO_ENOTFOUND, "no lease %s for this worker", l->id);
 	return 0;
 }
 
@@ -123,8 +132,8 @@ static int claim_once(struct app *a, const struct auth_user *u, const char *form
 	if (!rc)
 		rc = db_begin(c, err);
 	if (!rc)
-		rc = leases_claim(c, u->id, formats, caps, a->cfg->worker_lease_seconds, a->cfg->job_max_attempts,
-				  db_now_unix(), l, secret, &found, err);
+		rc = leases_claim_job(c, u->id, auth_scope_job(u->scope), formats, caps, a->cfg->worker_lease_seconds,
+				      a->cfg->job_max_attempts, db_now_unix(), l, secret, &found, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	db_rollback(c);
@@ -316,6 +325,8 @@ static int live_lease(struct app *a, sqlite3 *c, const struct auth_user *u, cons
 	int cur = 0, found = 0;
 	int rc = leases_check(c, id, u->id, db_now_unix(), l, err);
 	if (!rc)
+		rc = scope_allows(u, l, err);
+	if (!rc)
 		rc = drafts_state(c, l->concept_id, &cur, &state, &found, err);
 	if (rc)
 		return rc;
@@ -463,6 +474,8 @@ int lease_result(struct app *a, const struct auth_user *u, const char *id, const
 		return rc;
 	rc = leases_check(c, id, u->id, db_now_unix(), &l, err);
 	db_release(a->db, c);
+	if (!rc)
+		rc = scope_allows(u, &l, err);
 	if (!rc)
 		rc = check_summary(body, l.weight_format, err);
 	if (rc)

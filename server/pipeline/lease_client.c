@@ -31,6 +31,7 @@
 
 #define WAIT_SECONDS 5          /* long poll; a signal is seen within this */
 #define ERROR_PAUSE_SECONDS 3   /* after a failed call, before the next lease */
+#define ONCE_POLLS 12           /* --once: long polls (about a minute) before giving up */
 #define LEASE_REPLY_MAX (4u << 20)
 #define CAPS_FILE_MAX (64u << 10)
 #define FILE_BYTES_MAX (16ull << 30)
@@ -49,6 +50,7 @@ struct client {
 	char auth[128];       /* "Authorization: Bearer …" */
 	cJSON *capabilities;  /* what this host advertises */
 	char scratch[PATH_MAX];
+	int leased;           /* jobs leased so far (--once stops after one) */
 };
 
 struct job {
@@ -371,6 +373,7 @@ static int one_job(struct client *cl, struct bo_error *err)
 		return bo_error_set(err, st == 401 || st == 403 ? BO_EFORBIDDEN : BO_EFETCH,
 				    "the server refused the lease (HTTP %ld)", st);
 	}
+	cl->leased++;
 	j.lease = cJSON_ParseWithLength(resp.body.p, resp.body.len);
 	httpc_response_cleanup(&resp);
 	const cJSON *job = cJSON_GetObjectItemCaseSensitive(j.lease, "job");
@@ -500,11 +503,14 @@ static cJSON *read_caps(const char *path, int gpu)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: backoffice-worker --lease URL --token TOKEN [--capabilities FILE] [--gpu] [--scratch DIR]\n"
+	fprintf(stderr, "usage: backoffice-worker --lease URL [--token TOKEN] [--capabilities FILE] [--gpu] [--scratch DIR] [--once]\n"
 			"  leases test jobs from the backoffice at URL (test_runner=lease) with a worker token\n"
 			"  (backoffice token create EMAIL --worker) and runs them in the jail; SIGTERM finishes\n"
-			"  the current job, then exits. Options of the jail and the limits come from BO_* as for\n"
-			"  the server (BO_SANDBOX, BO_TEST_TIMEOUT, BO_ONNXRUNTIME_LIB, …).\n");
+			"  the current job, then exits. Without --token, BO_WORKER_TOKEN holds it (a Slurm job's\n"
+			"  script). --once: lease one job (waiting at most %d long polls), run it, exit.\n"
+			"  Options of the jail and the limits come from BO_* as for\n"
+			"  the server (BO_SANDBOX, BO_TEST_TIMEOUT, BO_ONNXRUNTIME_LIB, …).\n",
+		ONCE_POLLS);
 	return 2;
 }
 
@@ -514,11 +520,16 @@ int lease_client_main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct bo_error err = BO_ERROR_INIT;
 	const char *url = NULL, *token = NULL, *caps = NULL, *scratch = NULL;
-	int gpu = 0, status = 0;
+	int gpu = 0, status = 0, once = 0, polls = 0;
+	char env_token[80] = "";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--gpu")) {
 			gpu = 1;
+			continue;
+		}
+		if (!strcmp(a, "--once")) {
+			once = 1;
 			continue;
 		}
 		if (!v)
@@ -534,6 +545,17 @@ int lease_client_main(int argc, char **argv)
 		else
 			return usage();
 		i++;
+	}
+	/* from the environment (a Slurm job's script), unset before anything runs: the jail and
+	 * the model never see it */
+	char *et = getenv("BO_WORKER_TOKEN");
+	if (!token && et && strlen(et) < sizeof(env_token)) {
+		snprintf(env_token, sizeof(env_token), "%s", et);
+		token = env_token;
+	}
+	if (et) {
+		explicit_bzero(et, strlen(et));
+		unsetenv("BO_WORKER_TOKEN");
 	}
 	if (!url || !token || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) || strlen(url) >= sizeof(cl.base) ||
 	    strlen(token) > 64 || strpbrk(token, "\r\n"))
@@ -601,6 +623,13 @@ int lease_client_main(int argc, char **argv)
 			}
 		}
 		bo_error_cleanup(&err);
+		if (once && (cl.leased || ++polls >= ONCE_POLLS)) {
+			if (!cl.leased) {
+				log_warnx("lease worker: --once: no job came in %d long polls", polls);
+				status = 1;
+			}
+			break;
+		}
 	}
 	if (stopping)
 		log_info("lease worker: stopped by a signal");
