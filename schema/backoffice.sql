@@ -13,6 +13,7 @@
 -- queued_at (`backoffice retest`: runs of published versions and the judge of every run).
 -- 0011_worker_leases added worker_leases (test jobs leased by remote workers).
 -- 0012_slurm_jobs added slurm_jobs (the Slurm batch jobs of test_runner=slurm).
+-- 0013_retest_kind added the job kind 'retest' (a published version's re-test).
 
 CREATE TABLE users (
   id          INTEGER PRIMARY KEY,
@@ -136,7 +137,7 @@ CREATE TABLE "jobs" (
   id           INTEGER PRIMARY KEY,
   kind         TEXT NOT NULL CHECK (kind IN ('stage', 'validate', 'test', 'publish', 'rebuild',
                  'mail', 'archive', 'cleanup', 'draft-json', 'compat-json', 'retest-summary',
-                 'retest-scan')),
+                 'retest-scan', 'retest')),
   subject      TEXT NOT NULL,
   payload_json TEXT NOT NULL DEFAULT '{}',
   state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'dead')),

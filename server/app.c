@@ -40,6 +40,8 @@ static const struct jobs_kind job_kinds[] = {
 	{"stage", stage_run, stage_dead},
 	{"validate", validate_job_run, validate_job_dead},
 	{"test", test_job_run, test_job_dead},
+	/* a published version's re-test: the same handler, which reads the version from the payload */
+	{"retest", test_job_run, test_job_dead},
 	{"publish", publish_run, publish_dead},
 	{"rebuild", collection_job_run, NULL},
 	{"mail", mail_run, NULL},

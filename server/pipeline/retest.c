@@ -242,7 +242,10 @@ static int enqueue_job(sqlite3 *c, const char *id, const char *version, const ch
 		return oom(err);
 	}
 	cJSON_Delete(p);
-	int rc = jobs_enqueue(c, "test", id, text, 0, &job, err);
+	/* a kind of its own: a draft's new revision cancels the draft's `test` jobs, never a
+	 * published version's re-test, and lease/Slurm workers take draft tests only, so with
+	 * those runners re-tests still run on the server's own runners */
+	int rc = jobs_enqueue(c, "retest", id, text, 0, &job, err);
 	free(text);
 	if (rc || !delay)
 		return rc;

@@ -98,7 +98,7 @@ static void test_select_all(void)
 	check(r.up_to_date == 1, "up to date %d (a/1 torchscript)", r.up_to_date);
 	check(r.pending == 1, "pending %d (a/2)", r.pending);
 	check(sql_int(f.c, "SELECT count(*) FROM test_runs WHERE of_version = 1 AND status = 'queued'") == 3, "runs");
-	check(sql_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'test' AND json_extract(payload_json, '$.version') IS NOT NULL") == 2,
+	check(sql_int(f.c, "SELECT count(*) FROM jobs WHERE kind = 'retest' AND json_extract(payload_json, '$.version') IS NOT NULL") == 2,
 	      "jobs");
 	sql_expect_text(f.c, "SELECT group_concat(subject || '/' || json_extract(payload_json, '$.version') || ' ' || "
 			     "json_extract(payload_json, '$.weight_format'), ',') FROM (SELECT * FROM jobs ORDER BY id)",
