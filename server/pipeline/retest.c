@@ -23,7 +23,6 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,8 +509,7 @@ struct vjob {
 	char version[128];
 	char format[64];
 	int64_t run;
-	char **paths; /* the version's files */
-	size_t npaths;
+	struct test_files files; /* the version's */
 	time_t touched;
 };
 
@@ -584,9 +582,7 @@ static int set_run(sqlite3 *c, int64_t run, const char *sql, const char *a1, str
 static int vjob_begin(struct vjob *v, int *go, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
 	char status[16], vstate[16], now[40];
-	size_t cap = 0;
 	*go = 0;
 	db_now_iso(now, sizeof(now));
 	int rc = db_acquire(v->a->db, &c, err);
@@ -613,33 +609,7 @@ static int vjob_begin(struct vjob *v, int *go, struct bo_error *err)
 	}
 	rc = set_run(c, v->run, "UPDATE test_runs SET status = 'running', started_at = ?2 WHERE id = ?1", now, err);
 	if (!rc)
-		rc = db_prepare(c, &st, "SELECT path FROM files WHERE concept_id = ?1 AND version_or_draft = ?2 ORDER BY path",
-				err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, v->id);
-	db_bind_text(st, 2, v->version);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (v->npaths == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			char **nv = realloc(v->paths, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = oom(err);
-				break;
-			}
-			v->paths = nv;
-			cap = ncap;
-		}
-		if (!(v->paths[v->npaths] = strdup(db_column_text(st, 0)))) {
-			rc = oom(err);
-			break;
-		}
-		v->npaths++;
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_fail(c, "list the version's files", err);
-	sqlite3_finalize(st);
+		rc = test_files_list(c, &v->files, err);
 	if (!rc)
 		rc = db_commit(c, err);
 	if (!rc)
@@ -650,53 +620,10 @@ fail:
 	return rc;
 }
 
-/* A stored path is relative, without "." or ".." segments; checked again because it
- * becomes a local file name. */
-static int safe_rel_path(const char *p)
-{
-	if (!*p || *p == '/')
-		return 0;
-	for (const char *s = p; *s;) {
-		const char *e = strchr(s, '/');
-		size_t n = e ? (size_t)(e - s) : strlen(s);
-		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-			return 0;
-		s += n + (e ? 1 : 0);
-	}
-	return 1;
-}
-
 /* Where a version's files come from: <id>/<version>/files/<path>, read only. */
 static int vjob_fill(void *ctx, const char *pkg_dir, struct bo_error *err)
 {
-	struct vjob *v = ctx;
-	char path[PATH_MAX], key[KEY_MAX];
-	if (!v->npaths)
-		return bo_error_set(err, BO_ESTORAGE, "%s/%s has no files rows; it cannot be re-tested", v->id, v->version);
-	for (size_t i = 0; i < v->npaths; i++) {
-		const char *rel = v->paths[i];
-		if (!safe_rel_path(rel))
-			return bo_error_set(err, BO_EINTERNAL, "file name '%s' is not a safe relative path", rel);
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pkg_dir, rel) >= sizeof(path) ||
-		    (size_t)snprintf(key, sizeof(key), "%s/%s/files/%s", v->id, v->version, rel) >= sizeof(key))
-			return bo_error_set(err, BO_EINTERNAL, "file name too long: %s", rel);
-		for (char *s = path + strlen(pkg_dir) + 1; (s = strchr(s, '/')); s++) {
-			*s = '\0';
-			int bad = mkdir(path, 0700) && errno != EEXIST;
-			*s = '/';
-			if (bad)
-				return bo_error_set(err, BO_EINTERNAL, "cannot create a directory for %s: %s", path,
-						    strerror(errno));
-		}
-		int rc = storage_get_file(v->a->storage, key, path, err);
-		if (rc == BO_ENOTFOUND)
-			return bo_error_set(err, BO_ESTORAGE, "%s is listed as a file of %s/%s but missing from storage", key,
-					    v->id, v->version);
-		if (rc)
-			return rc;
-		jobs_touch(v->job);
-	}
-	return 0;
+	return test_files_fill(&((struct vjob *)ctx)->files, pkg_dir, err);
 }
 
 static void vjob_tick(void *ctx)
@@ -783,7 +710,7 @@ static int step_aside(struct vjob *v, struct bo_error *err)
 
 int retest_job_run(struct app *a, const struct job *job, struct bo_error *err)
 {
-	struct vjob v = {.a = a, .job = job, .id = job->subject};
+	struct vjob v = {.a = a, .job = job, .id = job->subject, .files = {.a = a, .job = job, .id = job->subject}};
 	char sandbox_dir[PATH_MAX], source[KEY_MAX + 1024], rt[64], rtv[64];
 	cJSON *summary = NULL;
 	char *json = NULL;
@@ -792,6 +719,7 @@ int retest_job_run(struct app *a, const struct job *job, struct bo_error *err)
 		log_error("retest: job %lld: bad payload %s", (long long)job->id, job->payload_json);
 		return 0; /* retrying cannot fix it */
 	}
+	v.files.folder = v.version;
 	if (a->test_slots) {
 		if (!test_slots_take(a->test_slots, SLOT_WAIT_MS))
 			return step_aside(&v, err);
@@ -833,9 +761,7 @@ int retest_job_run(struct app *a, const struct job *job, struct bo_error *err)
 fail:
 	if (slot)
 		test_slots_give(a->test_slots);
-	for (size_t i = 0; i < v.npaths; i++)
-		free(v.paths[i]);
-	free(v.paths);
+	test_files_free(&v.files);
 	free(json);
 	cJSON_Delete(summary);
 	return rc;

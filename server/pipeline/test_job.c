@@ -669,17 +669,14 @@ struct job_ctx {
 	const struct job *job;
 	const char *id;
 	const char *format;
-	char **paths; /* the draft's files */
-	size_t npaths;
+	struct test_files files; /* the draft's */
 	time_t touched; /* when the lease was last extended */
 };
 
 static int begin_run(struct app *a, struct job_ctx *jc, int revision, int *go, struct bo_error *err)
 {
 	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
 	char now[40];
-	size_t cap = 0;
 	db_now_iso(now, sizeof(now));
 	int rc = db_acquire(a->db, &c, err);
 	if (rc)
@@ -690,32 +687,7 @@ static int begin_run(struct app *a, struct job_ctx *jc, int revision, int *go, s
 	rc = drafts_run_start(c, jc->id, revision, jc->format, now, err);
 	if (rc)
 		goto fail;
-	rc = db_prepare(c, &st, "SELECT path FROM files WHERE concept_id = ?1 AND version_or_draft = 'draft' ORDER BY path",
-			err);
-	if (rc)
-		goto fail;
-	db_bind_text(st, 1, jc->id);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (jc->npaths == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			char **nv = realloc(jc->paths, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = oom(err);
-				break;
-			}
-			jc->paths = nv;
-			cap = ncap;
-		}
-		if (!(jc->paths[jc->npaths] = strdup(db_column_text(st, 0)))) {
-			rc = oom(err);
-			break;
-		}
-		jc->npaths++;
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_fail(c, "list draft files", err);
-	sqlite3_finalize(st);
+	rc = test_files_list(c, &jc->files, err);
 	if (!rc)
 		rc = db_commit(c, err);
 fail:
@@ -724,6 +696,49 @@ fail:
 	db_rollback(c);
 	db_release(a->db, c);
 	return rc;
+}
+
+int test_files_list(sqlite3 *c, struct test_files *f, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc = db_prepare(c, &st, "SELECT path FROM files WHERE concept_id = ?1 AND version_or_draft = ?2 ORDER BY path",
+			    err);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, f->id);
+	db_bind_text(st, 2, f->folder);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (f->npaths == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			char **nv = realloc(f->paths, ncap * sizeof(*nv));
+			if (!nv) {
+				rc = oom(err);
+				break;
+			}
+			f->paths = nv;
+			cap = ncap;
+		}
+		if (!(f->paths[f->npaths] = strdup(db_column_text(st, 0)))) {
+			rc = oom(err);
+			break;
+		}
+		f->npaths++;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_fail(c, "list the files to test", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void test_files_free(struct test_files *f)
+{
+	for (size_t i = 0; i < f->npaths; i++)
+		free(f->paths[i]);
+	free(f->paths);
+	f->paths = NULL;
+	f->npaths = 0;
 }
 
 /* A stored path is relative, without "." or ".." segments (the stage job checked it);
@@ -742,17 +757,19 @@ static int safe_rel_path(const char *p)
 	return 1;
 }
 
-static int job_fill(void *ctx, const char *pkg_dir, struct bo_error *err)
+int test_files_fill(struct test_files *f, const char *pkg_dir, struct bo_error *err)
 {
-	struct job_ctx *jc = ctx;
 	char path[PATH_MAX], key[STORAGE_KEY_MAX + 1];
-	for (size_t i = 0; i < jc->npaths; i++) {
-		const char *rel = jc->paths[i];
+	int draft = !strcmp(f->folder, "draft");
+	if (!f->npaths)
+		return bo_error_set(err, BO_ESTORAGE, "%s/%s has no files rows; there is nothing to test", f->id, f->folder);
+	for (size_t i = 0; i < f->npaths; i++) {
+		const char *rel = f->paths[i];
 		if (!safe_rel_path(rel))
-			return bo_error_set(err, BO_EINTERNAL, "draft file name '%s' is not a safe relative path", rel);
+			return bo_error_set(err, BO_EINTERNAL, "file name '%s' is not a safe relative path", rel);
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pkg_dir, rel) >= sizeof(path) ||
-		    (size_t)snprintf(key, sizeof(key), "%s/draft/files/%s", jc->id, rel) >= sizeof(key))
-			return bo_error_set(err, BO_EINTERNAL, "draft file name too long: %s", rel);
+		    (size_t)snprintf(key, sizeof(key), "%s/%s/files/%s", f->id, f->folder, rel) >= sizeof(key))
+			return bo_error_set(err, BO_EINTERNAL, "file name too long: %s", rel);
 		for (char *s = path + strlen(pkg_dir) + 1; (s = strchr(s, '/')); s++) {
 			*s = '\0';
 			int bad = mkdir(path, 0700) && errno != EEXIST;
@@ -761,15 +778,21 @@ static int job_fill(void *ctx, const char *pkg_dir, struct bo_error *err)
 				return bo_error_set(err, BO_EINTERNAL, "cannot create a directory for %s: %s", path,
 						    strerror(errno));
 		}
-		int rc = storage_get_file(jc->a->storage, key, path, err);
+		int rc = storage_get_file(f->a->storage, key, path, err);
 		if (rc == BO_ENOTFOUND)
-			return bo_error_set(err, BO_ESTORAGE, "%s is listed as a draft file but missing from storage; "
-					    "upload the package again", key);
+			return bo_error_set(err, BO_ESTORAGE, "%s is listed as a file of %s/%s but missing from storage%s", key,
+					    f->id, f->folder, draft ? "; upload the package again" : "");
 		if (rc)
 			return rc;
-		jobs_touch(jc->job);
+		if (f->job)
+			jobs_touch(f->job);
 	}
 	return 0;
+}
+
+static int job_fill(void *ctx, const char *pkg_dir, struct bo_error *err)
+{
+	return test_files_fill(&((struct job_ctx *)ctx)->files, pkg_dir, err);
 }
 
 /* Points each detail's context.produced at the stored copy, by file name. */
@@ -886,7 +909,8 @@ static int spec_shape(struct app *a, const char *id, cJSON *summary, struct bo_e
 int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 {
 	struct app *a = ctx;
-	struct job_ctx jc = {.a = a, .job = job, .id = job->subject};
+	struct job_ctx jc = {.a = a, .job = job, .id = job->subject,
+			     .files = {.a = a, .job = job, .id = job->subject, .folder = "draft"}};
 	char format[64], started[40], prefix[STORAGE_KEY_MAX + 1];
 	cJSON *summary = NULL;
 	int revision = 0, go = 0, slot = 0, rc;
@@ -931,9 +955,7 @@ int test_job_run(void *ctx, const struct job *job, struct bo_error *err)
 fail:
 	if (slot)
 		slots_give(a->test_slots);
-	for (size_t i = 0; i < jc.npaths; i++)
-		free(jc.paths[i]);
-	free(jc.paths);
+	test_files_free(&jc.files);
 	cJSON_Delete(summary);
 	return rc;
 }

@@ -100,6 +100,26 @@ void test_job_dead(void *ctx, const struct job *job, const char *last_error);
 int test_job_rerun(struct app *a, int64_t actor_id, const char *concept_id, struct cJSON **out,
 		   struct bo_error *err);
 
+/* ---- the files a run downloads (draft tests and re-tests) --------------------------- */
+
+/* <id>/<folder>/files/<path> for every files row of (id, folder): folder is "draft" or a
+ * published version. job (may be NULL) has its lease extended while files download. */
+struct test_files {
+	struct app *a;
+	const struct job *job;
+	const char *id;
+	const char *folder;
+	char **paths;
+	size_t npaths;
+};
+
+/* Reads the paths in the caller's connection (and transaction). BO_EDATABASE, BO_ENOMEM. */
+int test_files_list(sqlite3 *c, struct test_files *f, struct bo_error *err);
+/* Downloads every path into pkg_dir (each checked to be a safe relative path again, since
+ * it becomes a local file name); a listed file missing from storage is BO_ESTORAGE. */
+int test_files_fill(struct test_files *f, const char *pkg_dir, struct bo_error *err);
+void test_files_free(struct test_files *f);
+
 /* ---- one worker run (server and CLI) ------------------------------------------------ */
 
 struct test_worker_request {
