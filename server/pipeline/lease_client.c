@@ -172,21 +172,6 @@ static int restart_download(void *ctx, struct httpc_request *req, int attempt, s
 	return 0;
 }
 
-/* A relative path without empty, "." or ".." segments (it becomes a local file name). */
-static int safe_rel(const char *p)
-{
-	if (!*p || *p == '/' || strlen(p) > 1024)
-		return 0;
-	for (const char *s = p; *s;) {
-		const char *e = strchr(s, '/');
-		size_t n = e ? (size_t)(e - s) : strlen(s);
-		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-			return 0;
-		s += n + (e ? 1 : 0);
-	}
-	return 1;
-}
-
 static int download(const cJSON *f, const char *pkg_dir, struct bo_error *err)
 {
 	const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "path"));
@@ -197,7 +182,7 @@ static int download(const cJSON *f, const char *pkg_dir, struct bo_error *err)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	if (!rel || !url || !sha || !cJSON_IsNumber(size) || size->valuedouble < 0 ||
-	    size->valuedouble > (double)FILE_BYTES_MAX || !safe_rel(rel) ||
+	    size->valuedouble > (double)FILE_BYTES_MAX || !test_files_path_ok(rel) ||
 	    (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
 		return bo_error_set(err, BO_EFETCH, "the lease lists a file without a safe path, an http(s) url, size and sha256");
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", pkg_dir, rel) >= sizeof(path))
@@ -390,7 +375,7 @@ static int one_job(struct client *cl, struct bo_error *err)
 	size_t nb = strlen(cl->base);
 	if (!j.id || !j.format || !rdf || !concept || !j.heartbeat_url || !j.result_url || !j.outputs_url ||
 	    j.lease_seconds <= 0 || strncmp(j.heartbeat_url, cl->base, nb) || strncmp(j.result_url, cl->base, nb) ||
-	    strncmp(j.outputs_url, cl->base, nb) || !safe_rel(rdf)) {
+	    strncmp(j.outputs_url, cl->base, nb) || !test_files_path_ok(rdf)) {
 		rc = bo_error_set(err, BO_EFETCH, "the server's lease answer lacks fields or points elsewhere");
 		goto out;
 	}

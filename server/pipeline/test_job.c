@@ -741,11 +741,9 @@ void test_files_free(struct test_files *f)
 	f->npaths = 0;
 }
 
-/* A stored path is relative, without "." or ".." segments (the stage job checked it);
- * checked again because it becomes a local file name. */
-static int safe_rel_path(const char *p)
+int test_files_path_ok(const char *p)
 {
-	if (!*p || *p == '/')
+	if (!*p || *p == '/' || strlen(p) > STORAGE_KEY_MAX)
 		return 0;
 	for (const char *s = p; *s;) {
 		const char *e = strchr(s, '/');
@@ -765,7 +763,8 @@ int test_files_fill(struct test_files *f, const char *pkg_dir, struct bo_error *
 		return bo_error_set(err, BO_ESTORAGE, "%s/%s has no files rows; there is nothing to test", f->id, f->folder);
 	for (size_t i = 0; i < f->npaths; i++) {
 		const char *rel = f->paths[i];
-		if (!safe_rel_path(rel))
+		/* the stage job checked it; again, since it becomes a local file name */
+		if (!test_files_path_ok(rel))
 			return bo_error_set(err, BO_EINTERNAL, "file name '%s' is not a safe relative path", rel);
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pkg_dir, rel) >= sizeof(path) ||
 		    (size_t)snprintf(key, sizeof(key), "%s/%s/files/%s", f->id, f->folder, rel) >= sizeof(key))

@@ -119,6 +119,9 @@ int test_files_list(sqlite3 *c, struct test_files *f, struct bo_error *err);
  * it becomes a local file name); a listed file missing from storage is BO_ESTORAGE. */
 int test_files_fill(struct test_files *f, const char *pkg_dir, struct bo_error *err);
 void test_files_free(struct test_files *f);
+/* Whether p is a relative path without empty, "." or ".." segments: the rule for any stored
+ * or received name that becomes a local file name under a package directory. 1 or 0. */
+int test_files_path_ok(const char *p);
 
 /* ---- one worker run (server and CLI) ------------------------------------------------ */
 
