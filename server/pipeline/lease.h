@@ -1,4 +1,4 @@
-/* lease: the server side of remote test workers (test_runner=lease, README "Runners").
+/* lease: the server side of remote test workers (test_runner=lease, and the Slurm runner's jobs; README "Runners").
  * A worker token's long poll leases one `test` job the worker can run (its weight format
  * among the worker's capabilities) with short-lived capability URLs for the draft's
  * files; heartbeats extend the lease; the result goes through the same code path as a
@@ -27,7 +27,7 @@ struct cJSON;
  * wait_seconds 0..LEASE_WAIT_MAX}. *out = {lease_id, lease_seconds, job: {concept, revision,
  * weight_format, spec, files: [{path, size, sha256, url}]}, heartbeat_url, result_url,
  * outputs_url}, or NULL when no job came within wait_seconds (204). BO_EBADREQUEST (body
- * shape), BO_ECONFLICT (test_runner is not lease), BO_EDATABASE, BO_ESTORAGE. */
+ * shape), BO_ECONFLICT (test_runner is neither lease nor slurm), BO_EDATABASE, BO_ESTORAGE. */
 int lease_acquire(struct app *a, const struct auth_user *u, const struct cJSON *body, struct cJSON **out,
 		  struct bo_error *err);
 
