@@ -121,7 +121,6 @@ static const char *flag_value(const struct cli *cli, const char *flag)
 	return NULL;
 }
 
-/* The i-th positional argument (skipping flags and their values), or NULL. */
 /* Whether a flag without a value (--new-url) is among the args. */
 static int has_flag(const struct cli *cli, const char *flag)
 {
@@ -131,12 +130,25 @@ static int has_flag(const struct cli *cli, const char *flag)
 	return 0;
 }
 
+/* The flags of any command that take no value: positional must not take the argument
+ * after one of them for its value (`token create --worker EMAIL`). */
+static int valueless_flag(const char *a)
+{
+	static const char *const v[] = {"--new-url", "--worker", "--dry-run", "--all", "--no-wait", "--json", "--no-io-checks"};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (!strcmp(a, v[i]))
+			return 1;
+	return 0;
+}
+
+/* The i-th positional argument (skipping flags and their values), or NULL. */
 static const char *positional(const struct cli *cli, int want)
 {
 	int n = 0;
 	for (int i = 0; i < cli->nargs; i++) {
 		if (!strncmp(cli->args[i], "--", 2)) {
-			i++;
+			if (!valueless_flag(cli->args[i]))
+				i++;
 			continue;
 		}
 		if (n++ == want)

@@ -44,3 +44,13 @@ set +e
 BO_CONFIG_FILE=$T/typo.env "$BO_BIN" check-config >/dev/null 2>"$T/err"; code=$?
 set -e
 [ "$code" = 2 ] && grep -q 'typo.env:2: unknown option BO_PUBLIK_URL' "$T/err" || fail "a misspelt key: $code $(cat "$T/err")"
+
+# a flag without a value may come before the positional argument
+BO_CONFIG_FILE= "$BO_BIN" user add --name Wendy --email wendy@example.org >/dev/null
+for args in "--worker wendy@example.org" "wendy@example.org --worker" "--partner ilastik wendy@example.org"; do
+  # shellcheck disable=SC2086
+  tok=$(BO_CONFIG_FILE= "$BO_BIN" token create $args) || fail "token create $args failed"
+  [[ "$tok" == bo_* ]] || fail "token create $args printed $tok"
+done
+[ "$(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT group_concat(scope, ',') FROM (SELECT scope FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.email = 'wendy@example.org' ORDER BY t.id)")" = "worker,worker,partner:ilastik" ] ||
+  fail "token scopes: $(sqlite3 "$BO_DATA_DIR/backoffice.db" "SELECT scope FROM tokens")"
