@@ -61,6 +61,17 @@ int jobs_enqueue(sqlite3 *c, const char *kind, const char *subject, const char *
 	return rc;
 }
 
+int jobs_delay(sqlite3 *c, int64_t id, int64_t seconds, struct bo_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = db_prepare(c, &st, "UPDATE jobs SET run_after = ?1 WHERE id = ?2", err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now_unix() + seconds);
+	sqlite3_bind_int64(st, 2, id);
+	return db_step_done(st, err);
+}
+
 int jobs_enqueue_coalesced(sqlite3 *c, const char *kind, const char *subject,
 			   const char *payload_json, int64_t *id_out, struct bo_error *err)
 {

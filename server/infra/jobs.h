@@ -53,6 +53,9 @@ struct jobs_options {
  * Returns BO_EDATABASE on failure. id_out may be NULL. */
 int jobs_enqueue(sqlite3 *c, const char *kind, const char *subject, const char *payload_json,
 		 int max_attempts, int64_t *id_out, struct bo_error *err);
+/* Postpones job id (just enqueued, in the caller's transaction) to run no sooner than
+ * seconds from now. Returns 0 or BO_EDATABASE. */
+int jobs_delay(sqlite3 *c, int64_t id, int64_t seconds, struct bo_error *err);
 /* Like jobs_enqueue, but does nothing when a job of this kind and subject is already
  * queued (not yet running): bursts of changes coalesce into one job. */
 int jobs_enqueue_coalesced(sqlite3 *c, const char *kind, const char *subject,

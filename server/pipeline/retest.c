@@ -248,13 +248,7 @@ static int enqueue_job(sqlite3 *c, const char *id, const char *version, const ch
 	free(text);
 	if (rc || !delay)
 		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = db_prepare(c, &st, "UPDATE jobs SET run_after = ?1 WHERE id = ?2", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, db_now_unix() + delay);
-	sqlite3_bind_int64(st, 2, job);
-	return db_step_done(st, err);
+	return jobs_delay(c, job, delay, err);
 }
 
 /* One (version, format): up to date, pending, or queued now. */
@@ -797,13 +791,7 @@ static int enqueue_scan(sqlite3 *c, int64_t delay, struct bo_error *err)
 		       : jobs_enqueue_coalesced(c, "retest-scan", "collection", NULL, &job, err);
 	if (rc || !delay || !job)
 		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = db_prepare(c, &st, "UPDATE jobs SET run_after = ?1 WHERE id = ?2", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, db_now_unix() + delay);
-	sqlite3_bind_int64(st, 2, job);
-	return db_step_done(st, err);
+	return jobs_delay(c, job, delay, err);
 }
 
 int retest_stamp_draft_run(sqlite3 *c, const struct app *a, const char *concept_id, int revision,

@@ -542,13 +542,7 @@ static int enqueue_one(sqlite3 *c, const char *id, int revision, const char *for
 	free(text);
 	if (rc || !delay)
 		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = db_prepare(c, &st, "UPDATE jobs SET run_after = ?1 WHERE id = ?2", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, db_now_unix() + delay);
-	sqlite3_bind_int64(st, 2, job);
-	return db_step_done(st, err);
+	return jobs_delay(c, job, delay, err);
 }
 
 int test_job_schedule(sqlite3 *c, const char *concept_id, int revision, int *njobs, struct bo_error *err)
